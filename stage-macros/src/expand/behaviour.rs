@@ -1,0 +1,64 @@
+//! `#[behaviour]`: parse, check, then emit the impl block and what the runtime needs.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::ItemImpl;
+
+use crate::check;
+use crate::errors::{to_compile_errors, Errors};
+use crate::expand::{allows, contract, message, proxies};
+use crate::model::behaviour::Behaviour;
+
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let errors = Errors::new();
+    if !args.is_empty() {
+        errors.spanned(
+            &args,
+            "`#[behaviour]` takes no arguments; options go on `#[actor(..)]`",
+        );
+    }
+    let item: ItemImpl = match syn::parse2(item.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let _ = errors.finish();
+            let error = syn::Error::new_spanned(
+                &item,
+                "`#[behaviour]` goes on an `impl` block: `#[behaviour] impl YourActor { .. }`",
+            );
+            let error = to_compile_errors(error);
+            return quote!(#item #error);
+        }
+    };
+    let behaviour = Behaviour::parse(&errors, item);
+    check::behaviour(&errors, &behaviour);
+    let generated = match (&behaviour.self_ident, errors.is_empty()) {
+        (Some(actor), true) => Some(generate(&behaviour, actor)),
+        _ => None,
+    };
+    let error = errors.finish().err().map(to_compile_errors);
+    // The impl block, without our attributes, is emitted even when there are errors,
+    // so that its methods keep type-checking and the IDE keeps working.
+    let impl_block = &behaviour.item;
+    quote! {
+        #impl_block
+        #generated
+        #error
+    }
+}
+
+fn generate(b: &Behaviour, actor: &syn::Ident) -> TokenStream {
+    let allows = allows();
+    let message = message::generate(b, actor);
+    let proxies = proxies::generate(b, actor);
+    let actor_impl = contract::generate(b, actor);
+    let exports = contract::exports(b, actor);
+    quote! {
+        #allows
+        const _: () = {
+            #message
+            #proxies
+            #actor_impl
+            #exports
+        };
+    }
+}

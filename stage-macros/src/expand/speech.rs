@@ -1,0 +1,164 @@
+//! `notify!`, `query!`, `request!`.
+//!
+//! The short form becomes a method call on the actor's typed proxy (see
+//! `proxies.rs`). Star's form becomes a call of the speech contract with a `move`
+//! closure that runs inside the actor: each call of a selected handler in the
+//! expression is rewritten to call that handler on the actor, and every other free
+//! name is captured from the caller.
+
+use std::collections::HashSet;
+
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use quote::{quote, quote_spanned};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::visit_mut::VisitMut;
+use syn::{Expr, Ident, Token};
+
+use crate::expand::{export_name, hidden, rt};
+use crate::model::speech::{Kind, SpeechCall};
+
+pub(crate) fn expand(kind: Kind, input: TokenStream) -> TokenStream {
+    match SpeechCall::parse(kind, input) {
+        Ok(call) => generate(kind, call),
+        Err(error) => error.to_compile_error(),
+    }
+}
+
+fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
+    let rt = rt();
+    match call {
+        SpeechCall::Short { target, name, args } => {
+            let proxy = match kind {
+                Kind::Notify => quote!(notify),
+                Kind::Query => quote!(query),
+                Kind::Request => quote!(request),
+            };
+            let proxy = quote_spanned!(Span::mixed_site()=> #rt::#proxy);
+            quote!(#proxy(&(#target)).#name(#(#args),*))
+        }
+        SpeechCall::StarNotify {
+            target,
+            value,
+            channel,
+        } => quote!(#rt::events(&(#target)).#channel(#value)),
+        SpeechCall::Star {
+            target,
+            selection,
+            mut body,
+        } => {
+            let mut rewrite = Exports {
+                selected: selection.iter().map(ToString::to_string).collect(),
+                called: HashSet::new(),
+                misused: Vec::new(),
+            };
+            rewrite.visit_expr_mut(&mut body);
+            let mut errors = TokenStream::new();
+            for name in &selection {
+                if !rewrite.called.contains(&name.to_string()) {
+                    errors.extend(
+                        syn::Error::new_spanned(
+                            name,
+                            format!("`{name}` is in the export selection but the expression never calls it: remove it, or call `{name}(..)`"),
+                        )
+                        .to_compile_error(),
+                    );
+                }
+            }
+            for misuse in rewrite.misused {
+                errors.extend(misuse.to_compile_error());
+            }
+            let method = match kind {
+                Kind::Query => quote!(_query),
+                _ => quote!(_request),
+            };
+            let actor = hidden("__actor");
+            let ctx = hidden("__ctx");
+            quote! {{
+                #errors
+                #rt::Speech::#method(
+                    #rt::target(&(#target)),
+                    move |#actor, #ctx| { let _ = &#ctx; (#body) },
+                )
+            }}
+        }
+    }
+}
+
+/// Rewrites `name(args..)` for each selected `name` into a call of the handler on the
+/// actor, with the arguments evaluated first (so nested calls never hold two borrows
+/// of the actor at once).
+struct Exports {
+    selected: HashSet<String>,
+    called: HashSet<String>,
+    misused: Vec<syn::Error>,
+}
+
+impl Exports {
+    /// The rewritten call, when `expr` calls a selected handler.
+    fn rewrite_call(&mut self, expr: &mut Expr) -> Option<Expr> {
+        let Expr::Call(call) = expr else { return None };
+        let Expr::Path(func) = &*call.func else {
+            return None;
+        };
+        if func.qself.is_some() {
+            return None;
+        }
+        let name = func.path.get_ident()?.clone();
+        if !self.selected.contains(&name.to_string()) {
+            return None;
+        }
+        // The arguments may call handlers too: rewrite them first.
+        for arg in call.args.iter_mut() {
+            self.visit_expr_mut(arg);
+        }
+        self.called.insert(name.to_string());
+        let actor = hidden("__actor");
+        let ctx = hidden("__ctx");
+        let export = export_name(&name);
+        let args: Vec<&Expr> = call.args.iter().collect();
+        let temps: Vec<Ident> = (0..args.len())
+            .map(|i| hidden(&format!("__x{i}")))
+            .collect();
+        let method_call = quote_spanned!(name.span()=> #actor.#export(#ctx, #(#temps),*));
+        // Parenthesised: a bare block would end a statement (`{ .. } * 2`).
+        Some(syn::parse_quote!(({
+            let (#(#temps,)*) = (#(#args,)*);
+            #method_call
+        })))
+    }
+}
+
+impl VisitMut for Exports {
+    /// Macros such as `format!` and `vec!` take comma-separated expressions; those are
+    /// rewritten too. Other macros' tokens are left as written.
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
+        if let Ok(mut args) = parser.parse2(mac.tokens.clone()) {
+            for arg in args.iter_mut() {
+                self.visit_expr_mut(arg);
+            }
+            mac.tokens = args.into_token_stream();
+        }
+    }
+
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if let Some(rewritten) = self.rewrite_call(expr) {
+            *expr = rewritten;
+            return;
+        }
+        if let Expr::Path(path) = expr {
+            if let Some(name) = path.path.get_ident() {
+                if self.selected.contains(&name.to_string()) {
+                    self.misused.push(syn::Error::new_spanned(
+                        name,
+                        format!("`{name}` names one of the actor's handlers here: call it, as `{name}(..)`"),
+                    ));
+                }
+            }
+            return;
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+}

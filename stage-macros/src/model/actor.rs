@@ -1,0 +1,156 @@
+//! `#[actor(...)]` on a struct.
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, Item, Lit, Meta, Token};
+
+use crate::errors::Errors;
+
+/// The options of `#[actor(...)]`.
+pub(crate) const OPTIONS: &str = "`mailbox = N`";
+
+pub(crate) struct Actor {
+    pub(crate) ident: Ident,
+    pub(crate) mailbox: Option<usize>,
+}
+
+impl Actor {
+    /// Parses the attribute's arguments and the item it is on. `None` when the item
+    /// cannot be an actor at all (its errors are in `errors`).
+    pub(crate) fn parse(errors: &Errors, args: TokenStream, item: &Item) -> Option<Actor> {
+        let ident = match item {
+            Item::Struct(s) => {
+                check_not_generic(errors, &s.generics);
+                s.ident.clone()
+            }
+            Item::Enum(e) => {
+                check_not_generic(errors, &e.generics);
+                e.ident.clone()
+            }
+            Item::Union(u) => {
+                errors.spanned(
+                    u.union_token,
+                    "an actor cannot be a union: its state is dropped and moved between threads; use a struct or an enum",
+                );
+                return None;
+            }
+            other => {
+                errors.spanned(
+                    other,
+                    "`#[actor]` goes on the struct (or enum) that holds the actor's state; put the handlers in an `impl` block marked `#[behaviour]`",
+                );
+                return None;
+            }
+        };
+        let mailbox = parse_options(errors, args);
+        Some(Actor { ident, mailbox })
+    }
+}
+
+fn check_not_generic(errors: &Errors, generics: &syn::Generics) {
+    if let Some(param) = generics.params.first() {
+        let what = match param {
+            syn::GenericParam::Lifetime(_) => {
+                "an actor cannot borrow: its state outlives every caller; own the data instead of holding a lifetime"
+            }
+            _ => "generic actors are not supported: each actor type needs one concrete message type; write a concrete struct (a type alias of a generic one will not do either)",
+        };
+        errors.spanned(&generics.params, what);
+    }
+}
+
+fn parse_options(errors: &Errors, args: TokenStream) -> Option<usize> {
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
+        Ok(metas) => metas,
+        Err(error) => {
+            errors.push(error);
+            return None;
+        }
+    };
+    let mut mailbox = None;
+    for meta in metas {
+        match &meta {
+            Meta::NameValue(nv) if nv.path.is_ident("mailbox") => {
+                if mailbox.is_some() {
+                    errors.spanned(&nv.path, "`mailbox` is given twice");
+                }
+                mailbox = parse_capacity(errors, &nv.value);
+            }
+            Meta::Path(path) if path.is_ident("mailbox") => {
+                errors.spanned(path, "`mailbox` needs a capacity: `#[actor(mailbox = 64)]`");
+            }
+            Meta::Path(path) if path.is_ident("mobile") => {
+                errors.spanned(
+                    path,
+                    "`mobile` actors need `stage-net`, which is not part of this release yet",
+                );
+            }
+            other => {
+                let path = other.path();
+                errors.spanned(
+                    path,
+                    format!(
+                        "unknown option `{}` for `#[actor]`: expected {OPTIONS}",
+                        quote::quote!(#path).to_string().replace(' ', "")
+                    ),
+                );
+            }
+        }
+    }
+    mailbox
+}
+
+fn parse_capacity(errors: &Errors, value: &Expr) -> Option<usize> {
+    if let Expr::Lit(lit) = value {
+        if let Lit::Int(int) = &lit.lit {
+            match int.base10_parse::<usize>() {
+                Ok(0) => errors.spanned(int, "a mailbox needs room for at least one message"),
+                Ok(n) => return Some(n),
+                Err(error) => errors.push(error),
+            }
+            return None;
+        }
+    }
+    errors.spanned(
+        value,
+        "the mailbox capacity is an integer literal: `mailbox = 64`",
+    );
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn parse(args: TokenStream, item: Item) -> (Option<Actor>, Result<(), syn::Error>) {
+        let errors = Errors::new();
+        let actor = Actor::parse(&errors, args, &item);
+        (actor, errors.finish())
+    }
+
+    #[test]
+    fn mailbox_option_is_read() {
+        let (actor, result) = parse(
+            quote!(mailbox = 8),
+            syn::parse_quote!(
+                struct A;
+            ),
+        );
+        assert!(result.is_ok());
+        assert_eq!(actor.and_then(|a| a.mailbox), Some(8));
+    }
+
+    #[test]
+    fn every_bad_option_is_reported_at_once() {
+        let (_, result) = parse(
+            quote!(mailbox = 0, colour = 3),
+            syn::parse_quote!(
+                struct A<T>(T);
+            ),
+        );
+        let error = result.expect_err("three mistakes");
+        assert_eq!(error.into_iter().count(), 3);
+    }
+}

@@ -1,0 +1,258 @@
+//! What makes a type an actor: the trait `#[actor]` and `#[behaviour]` implement.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::ctx::Ctx;
+use crate::reply::ReplySender;
+use crate::speech::{SpeechAct, SpeechError, SpeechKind};
+
+/// An actor's identity: unique among all actors this process creates.
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Quiet;
+///
+/// #[behaviour]
+/// impl Quiet {}
+///
+/// let a = spawn(Quiet);
+/// let b = spawn(Quiet);
+/// assert_ne!(a.id(), b.id());
+/// assert_eq!(a.id(), a.clone().id());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ActorId(u64);
+
+impl ActorId {
+    /// A fresh identity. One relaxed atomic increment; spawning is not the hot path.
+    pub(crate) fn fresh() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        ActorId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The identity as a number, for logs and metrics.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Debug for ActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ActorId({})", self.0)
+    }
+}
+
+impl fmt::Display for ActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "actor#{}", self.0)
+    }
+}
+
+/// The work a handler left unfinished: the future of an `async` handler that is
+/// waiting. `None` when the handler completed within the call.
+pub type Turn<'a> = Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>;
+
+/// A type that `#[actor]` marks as an actor's state.
+///
+/// Implemented by `#[actor]`; `#[behaviour]` requires it, so that a behaviour on a
+/// type that is not an actor is refused with a clear message.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an actor",
+    label = "`#[behaviour]` needs an `#[actor]` type",
+    note = "add `#[actor]` to the declaration of `{Self}`"
+)]
+pub trait Declared: Sized + Send + 'static {
+    /// The mailbox bound from `#[actor(mailbox = N)]`; `None` for unbounded.
+    const MAILBOX: Option<usize>;
+}
+
+/// An actor: state declared with `#[actor]` plus handlers declared with
+/// `#[behaviour]`.
+///
+/// Users never implement this trait by hand: the macros do, and the items it has are
+/// the generated code's interface to the runtime (hence hidden). What a user sees of
+/// it is the bound `A: Actor` on [`Addr`](crate::Addr), [`Ctx`] and
+/// [`spawn`](crate::spawn).
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Greeter { greeting: String }
+///
+/// #[behaviour]
+/// impl Greeter {
+///     #[query]
+///     fn greet(&self, name: String) -> String { format!("{}, {name}!", self.greeting) }
+/// }
+///
+/// fn greet_all<A: Actor>(_who: &Addr<A>) {}
+/// let greeter = spawn(Greeter { greeting: "Hello".into() });
+/// greet_all(&greeter);
+/// assert_eq!(query!(greeter, greet("Ada".into())).wait().as_deref(), Ok("Hello, Ada!"));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no behaviour",
+    label = "`{Self}` needs a `#[behaviour]` impl block",
+    note = "write `#[behaviour] impl {Self} {{ .. }}` with its handlers"
+)]
+pub trait Actor: Declared {
+    #[doc(hidden)]
+    type __Message: Send + 'static;
+    #[doc(hidden)]
+    type __Notify<'a>;
+    #[doc(hidden)]
+    type __Events<'a>;
+    #[doc(hidden)]
+    type __Query<'a>;
+    #[doc(hidden)]
+    type __Request<'a>;
+    #[doc(hidden)]
+    const __HAS_PERMIT: bool = false;
+
+    #[doc(hidden)]
+    fn __notify(addr: &crate::Addr<Self>) -> Self::__Notify<'_>;
+    #[doc(hidden)]
+    fn __events(addr: &crate::Addr<Self>) -> Self::__Events<'_>;
+    #[doc(hidden)]
+    fn __query(addr: &crate::Addr<Self>) -> Self::__Query<'_>;
+    #[doc(hidden)]
+    fn __request(addr: &crate::Addr<Self>) -> Self::__Request<'_>;
+
+    /// Runs the handlers for one message.
+    #[doc(hidden)]
+    fn __dispatch<'a>(&'a mut self, ctx: &'a mut Ctx<Self>, msg: Self::__Message) -> Turn<'a>;
+
+    /// Which speech action a message is, for the permission policy.
+    #[doc(hidden)]
+    fn __describe(msg: &Self::__Message) -> (SpeechKind, &'static str);
+
+    /// Answers a message's reply (if it has one) with `error` without running it.
+    #[doc(hidden)]
+    fn __refuse(msg: Self::__Message, error: SpeechError);
+
+    /// The `#[permit]` policy; everything is permitted without one.
+    #[doc(hidden)]
+    fn __permit(&self, _act: &SpeechAct) -> bool {
+        true
+    }
+
+    /// The `#[birth]` hook.
+    #[doc(hidden)]
+    fn __birth<'a>(&'a mut self, _ctx: &'a mut Ctx<Self>) -> Turn<'a> {
+        None
+    }
+
+    /// The `#[stopping]` hook.
+    #[doc(hidden)]
+    fn __stopping(&mut self, _ctx: &mut Ctx<Self>) {}
+}
+
+/// A Star-form expression sent to an actor: a closure that runs inside it in one turn
+/// and answers through its reply.
+pub(crate) trait StarCall<A: Actor>: Send {
+    fn kind(&self) -> SpeechKind;
+    fn run(self: Box<Self>, actor: &mut A, ctx: &mut Ctx<A>);
+    fn refuse(self: Box<Self>, error: SpeechError);
+}
+
+pub(crate) struct QueryCall<F, R> {
+    pub(crate) f: F,
+    pub(crate) reply: ReplySender<R>,
+}
+
+impl<A, F, R> StarCall<A> for QueryCall<F, R>
+where
+    A: Actor,
+    F: FnOnce(&A, &mut Ctx<A>) -> R + Send,
+    R: Send,
+{
+    fn kind(&self) -> SpeechKind {
+        SpeechKind::Query
+    }
+    fn run(self: Box<Self>, actor: &mut A, ctx: &mut Ctx<A>) {
+        let QueryCall { f, reply } = *self;
+        reply.send(f(actor, ctx));
+    }
+    fn refuse(self: Box<Self>, error: SpeechError) {
+        self.reply.fail(error);
+    }
+}
+
+pub(crate) struct RequestCall<F, R> {
+    pub(crate) f: F,
+    pub(crate) reply: ReplySender<R>,
+}
+
+impl<A, F, R> StarCall<A> for RequestCall<F, R>
+where
+    A: Actor,
+    F: FnOnce(&mut A, &mut Ctx<A>) -> R + Send,
+    R: Send,
+{
+    fn kind(&self) -> SpeechKind {
+        SpeechKind::Request
+    }
+    fn run(self: Box<Self>, actor: &mut A, ctx: &mut Ctx<A>) {
+        let RequestCall { f, reply } = *self;
+        reply.send(f(actor, ctx));
+    }
+    fn refuse(self: Box<Self>, error: SpeechError) {
+        self.reply.fail(error);
+    }
+}
+
+pub(crate) struct NotifyCall<F> {
+    pub(crate) f: F,
+}
+
+impl<A, F> StarCall<A> for NotifyCall<F>
+where
+    A: Actor,
+    F: FnOnce(&mut A, &mut Ctx<A>) + Send,
+{
+    fn kind(&self) -> SpeechKind {
+        SpeechKind::Notify
+    }
+    fn run(self: Box<Self>, actor: &mut A, ctx: &mut Ctx<A>) {
+        (self.f)(actor, ctx);
+    }
+    fn refuse(self: Box<Self>, _error: SpeechError) {}
+}
+
+/// What travels in a mailbox.
+pub(crate) enum Letter<A: Actor> {
+    /// A short-form speech action: a variant of the actor's message enum.
+    Speech(A::__Message),
+    /// A Star-form expression (or the speech contract's closure form).
+    Star(Box<dyn StarCall<A>>),
+    /// `Addr::stop`: end the actor after the messages sent before this one.
+    Stop(ReplySender<()>),
+}
+
+impl<A: Actor> Letter<A> {
+    pub(crate) fn describe(&self) -> (SpeechKind, &'static str) {
+        match self {
+            Letter::Speech(msg) => A::__describe(msg),
+            Letter::Star(call) => (call.kind(), "with"),
+            Letter::Stop(_) => (SpeechKind::Request, "stop"),
+        }
+    }
+
+    pub(crate) fn refuse(self, error: SpeechError) {
+        match self {
+            Letter::Speech(msg) => A::__refuse(msg, error),
+            Letter::Star(call) => call.refuse(error),
+            Letter::Stop(reply) => reply.fail(error),
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! `Addr<A>`: how every actor is reached.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use crate::actor::{Actor, ActorId, Letter, NotifyCall, QueryCall, RequestCall};
+use crate::cell::ActorCell;
+use crate::ctx::Ctx;
+use crate::reply::{reply_pair, Reply, ReplySender};
+use crate::speech::{Sent, SpeechError};
+
+/// The address of an actor of type `A`: cheap to clone, `Send + Sync`, and the only
+/// way to speak to the actor.
+///
+/// An address says nothing about where the actor runs. Everything it offers is a
+/// message (`notify!`, `query!`, `request!`, [`Addr::stop`]) whose answer arrives as a
+/// value or an error, so the same code serves an actor in this process, on another
+/// theatre, or on its way between the two.
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Account { balance: i64 }
+///
+/// #[behaviour]
+/// impl Account {
+///     #[on(deposit)]
+///     fn credit(&mut self, amount: i64) { self.balance += amount; }
+///     #[query]
+///     fn balance(&self) -> i64 { self.balance }
+/// }
+///
+/// # stage_runtime::block_on(async {
+/// let account: Addr<Account> = spawn(Account { balance: 0 });
+/// let teller = account.clone();
+/// std::thread::spawn(move || { notify!(teller, deposit(50)); }).join().unwrap();
+/// assert_eq!(query!(account, balance()).await, Ok(50));
+/// # });
+/// ```
+pub struct Addr<A: Actor> {
+    cell: Arc<ActorCell<A>>,
+}
+
+impl<A: Actor> Addr<A> {
+    pub(crate) fn from_cell(cell: Arc<ActorCell<A>>) -> Self {
+        Addr { cell }
+    }
+
+    /// The actor's identity.
+    pub fn id(&self) -> ActorId {
+        self.cell.id()
+    }
+
+    /// Asks the actor to stop after the messages already sent to it by this caller.
+    ///
+    /// The reply resolves once `#[stopping]` has run and the state is dropped.
+    ///
+    /// # Errors
+    ///
+    /// `Failed(Dead)` when the actor had already stopped: stopping twice is an error
+    /// value, never a panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    ///
+    /// #[actor]
+    /// struct Lamp;
+    ///
+    /// #[behaviour]
+    /// impl Lamp {
+    ///     #[query]
+    ///     fn lit(&self) -> bool { true }
+    /// }
+    ///
+    /// let lamp = spawn(Lamp);
+    /// assert_eq!(lamp.stop().wait(), Ok(()));
+    /// assert!(lamp.stop().wait().is_err());
+    /// assert_eq!(
+    ///     query!(lamp, lit()).wait(),
+    ///     Err(SpeechError::Failed(Failure::Dead))
+    /// );
+    /// ```
+    pub fn stop(&self) -> Reply<()> {
+        let (tx, reply) = reply_pair();
+        match self.cell.send(Letter::Stop(tx)) {
+            Ok(()) => reply,
+            Err((letter, error)) => {
+                letter.refuse(error);
+                reply
+            }
+        }
+    }
+
+    /// Sends a short-form message: the body of `notify!`.
+    #[doc(hidden)]
+    pub fn __tell(&self, msg: A::__Message) -> Sent {
+        Sent::new(
+            self.cell
+                .send(Letter::Speech(msg))
+                .map_err(|(_, error)| error),
+        )
+    }
+
+    /// Sends a short-form message with a reply: the body of `query!` and `request!`.
+    #[doc(hidden)]
+    pub fn __ask<R>(&self, msg: impl FnOnce(ReplySender<R>) -> A::__Message) -> Reply<R> {
+        let (tx, reply) = reply_pair();
+        if let Err((letter, error)) = self.cell.send(Letter::Speech(msg(tx))) {
+            // Refusing answers the reply sender inside the message.
+            letter.refuse(error);
+        }
+        reply
+    }
+
+    pub(crate) fn star_query<R, F>(&self, f: F) -> Reply<R>
+    where
+        F: FnOnce(&A, &mut Ctx<A>) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (tx, reply) = reply_pair();
+        let call = Box::new(QueryCall { f, reply: tx });
+        if let Err((letter, error)) = self.cell.send(Letter::Star(call)) {
+            letter.refuse(error);
+        }
+        reply
+    }
+
+    pub(crate) fn star_request<R, F>(&self, f: F) -> Reply<R>
+    where
+        F: FnOnce(&mut A, &mut Ctx<A>) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (tx, reply) = reply_pair();
+        let call = Box::new(RequestCall { f, reply: tx });
+        if let Err((letter, error)) = self.cell.send(Letter::Star(call)) {
+            letter.refuse(error);
+        }
+        reply
+    }
+
+    pub(crate) fn star_notify<F>(&self, f: F) -> Result<(), SpeechError>
+    where
+        F: FnOnce(&mut A, &mut Ctx<A>) + Send + 'static,
+    {
+        let call = Box::new(NotifyCall { f });
+        self.cell
+            .send(Letter::Star(call))
+            .map_err(|(_, error)| error)
+    }
+}
+
+impl<A: Actor> Clone for Addr<A> {
+    fn clone(&self) -> Self {
+        Addr {
+            cell: Arc::clone(&self.cell),
+        }
+    }
+}
+
+impl<A: Actor> PartialEq for Addr<A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl<A: Actor> Eq for Addr<A> {}
+
+impl<A: Actor> Hash for Addr<A> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
+impl<A: Actor> fmt::Debug for Addr<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Addr<{}>({})", std::any::type_name::<A>(), self.id())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drivers::Stdout;
+
+    fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
+
+    #[test]
+    fn addr_is_send_sync_clone() {
+        assert_send_sync_clone::<Addr<Stdout>>();
+    }
+
+    #[test]
+    fn equal_addresses_are_the_same_actor() {
+        let stage = crate::Stage::builder().workers(1).build();
+        let a = stage.spawn(Stdout::to_writer(std::io::sink()));
+        let b = stage.spawn(Stdout::to_writer(std::io::sink()));
+        assert_eq!(a, a.clone());
+        assert_ne!(a, b);
+        assert!(format!("{a:?}").contains("Stdout"));
+    }
+}

@@ -1,0 +1,159 @@
+//! `Ctx<A>`: what a handler knows about the actor it runs in.
+
+use std::fmt;
+use std::sync::{Arc, Weak};
+
+use crate::actor::{Actor, ActorId};
+use crate::addr::Addr;
+use crate::cell::ActorCell;
+use crate::reply::ReplySender;
+use crate::scheduler::Shared;
+
+/// The context of a running actor: its own address, its stage, and the means to spawn
+/// children and to stop.
+///
+/// A handler receives it by declaring a parameter `ctx: &mut Ctx<Self>` right after
+/// `self`.
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Worker;
+///
+/// #[behaviour]
+/// impl Worker {
+///     #[query]
+///     fn answer(&self) -> u32 { 42 }
+/// }
+///
+/// #[actor]
+/// struct Boss { hired: Vec<Addr<Worker>> }
+///
+/// #[behaviour]
+/// impl Boss {
+///     #[request]
+///     fn hire(&mut self, ctx: &mut Ctx<Self>) -> Addr<Worker> {
+///         let worker = ctx.spawn(Worker);
+///         self.hired.push(worker.clone());
+///         worker
+///     }
+///     #[request]
+///     fn retire(&mut self, ctx: &mut Ctx<Self>) {
+///         ctx.stop();
+///     }
+/// }
+///
+/// # stage_runtime::block_on(async {
+/// let boss = spawn(Boss { hired: vec![] });
+/// let worker = request!(boss, hire()).await.unwrap();
+/// assert_eq!(query!(worker, answer()).await, Ok(42));
+/// request!(boss, retire()).await.unwrap();
+/// assert!(request!(boss, hire()).await.is_err());
+/// # });
+/// ```
+pub struct Ctx<A: Actor> {
+    cell: Weak<ActorCell<A>>,
+    id: ActorId,
+    stage: Arc<Shared>,
+    parent: Option<ActorId>,
+    stop: StopState,
+}
+
+enum StopState {
+    Running,
+    Requested(Vec<ReplySender<()>>),
+    Stopped,
+}
+
+impl<A: Actor> Ctx<A> {
+    pub(crate) fn new(
+        cell: Weak<ActorCell<A>>,
+        id: ActorId,
+        stage: Arc<Shared>,
+        parent: Option<ActorId>,
+    ) -> Self {
+        Ctx {
+            cell,
+            id,
+            stage,
+            parent,
+            stop: StopState::Running,
+        }
+    }
+
+    /// This actor's own address, to hand to others.
+    pub fn addr(&self) -> Addr<A> {
+        // The cell outlives every turn of its actor: a worker holds a strong reference
+        // while it runs one, and handlers run only inside turns.
+        match self.cell.upgrade() {
+            Some(cell) => Addr::from_cell(cell),
+            None => unreachable!("an actor's context is used only while its actor runs"),
+        }
+    }
+
+    /// This actor's identity.
+    pub fn id(&self) -> ActorId {
+        self.id
+    }
+
+    /// The actor that spawned this one with [`Ctx::spawn`], if any.
+    pub fn parent(&self) -> Option<ActorId> {
+        self.parent
+    }
+
+    /// Spawns a child on the same stage; the creator learns its address.
+    pub fn spawn<B: Actor>(&mut self, child: B) -> Addr<B> {
+        Addr::from_cell(ActorCell::spawn(&self.stage, child, Some(self.id)))
+    }
+
+    /// Ends this actor once the current handler returns (Stage's `die`).
+    ///
+    /// `#[stopping]` runs, then every message still queued is refused with
+    /// `Failed(Dead)`, and the state is dropped. Calling it again in the same handler
+    /// changes nothing.
+    pub fn stop(&mut self) {
+        if let StopState::Running = self.stop {
+            self.stop = StopState::Requested(Vec::new());
+        }
+    }
+
+    /// Whether [`Ctx::stop`] was called.
+    pub fn is_stopping(&self) -> bool {
+        !matches!(self.stop, StopState::Running)
+    }
+
+    pub(crate) fn stop_requested(&self) -> bool {
+        matches!(self.stop, StopState::Requested(_))
+    }
+
+    pub(crate) fn request_stop(&mut self, reply: Option<ReplySender<()>>) {
+        if let StopState::Running = self.stop {
+            self.stop = StopState::Requested(Vec::new());
+        }
+        if let (StopState::Requested(waiting), Some(reply)) = (&mut self.stop, reply) {
+            waiting.push(reply);
+        }
+    }
+
+    pub(crate) fn finish_stop(&mut self) {
+        if let StopState::Requested(waiting) = std::mem::replace(&mut self.stop, StopState::Stopped)
+        {
+            for reply in waiting {
+                reply.send(());
+            }
+        }
+    }
+}
+
+impl<A: Actor> fmt::Debug for Ctx<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("actor", &self.id)
+            .field("parent", &self.parent)
+            .field("stopping", &self.is_stopping())
+            .finish()
+    }
+}

@@ -1,0 +1,301 @@
+//! Stage for Rust: an actor language embedded in Rust.
+//!
+//! Mark a struct `#[actor]` and its `impl` block `#[behaviour]`, then speak to it
+//! with three *speech actions*: [`notify!`] (an event on a channel), [`query!`] (a
+//! question, which cannot change the actor) and [`request!`] (an action, which may).
+//! Queries and requests answer with a [`Reply`], a future of
+//! `Result<T, SpeechError>`; Star's `success / denied / failed` is
+//! [`Ok`] / [`SpeechError::Denied`] / [`SpeechError::Failed`] (or [`Outcome`]).
+//!
+//! ```
+//! use stage_runtime::prelude::*;
+//!
+//! #[actor]
+//! struct Account { balance: i64 }
+//!
+//! #[derive(Debug, PartialEq)]
+//! struct Overdrawn;
+//!
+//! #[behaviour]
+//! impl Account {
+//!     #[on(deposit)]
+//!     fn credit(&mut self, amount: i64) { self.balance += amount; }
+//!
+//!     #[on(deposit, when = amount > 10_000)]
+//!     fn audit(&mut self, amount: i64) { println!("large deposit: {amount}"); }
+//!
+//!     #[request]
+//!     fn withdraw(&mut self, amount: i64) -> Result<(), Overdrawn> {
+//!         if amount > self.balance { return Err(Overdrawn); }
+//!         self.balance -= amount;
+//!         Ok(())
+//!     }
+//!
+//!     #[query]
+//!     fn balance(&self) -> i64 { self.balance }
+//! }
+//!
+//! # stage_runtime::block_on(async {
+//! let acct = spawn(Account { balance: 0 });
+//! notify!(acct, deposit(100));
+//! assert_eq!(request!(acct, withdraw(30)).await, Ok(Ok(())));
+//! assert_eq!(request!(acct, withdraw(500)).await, Ok(Err(Overdrawn)));
+//! assert_eq!(query!(acct, balance()).await, Ok(70));
+//! // Star's form: the expression runs inside the actor, in one turn.
+//! let factor = 2;
+//! assert_eq!(query!(acct 's balance with balance() * factor).await, Ok(140));
+//! # });
+//! ```
+//!
+//! The runtime runs actors on one worker thread per core ([`Stage`]); an actor is a
+//! small heap object with a mailbox, not a thread or a task. See the README and the
+//! guide for the language, and `DESIGN.md` for how it maps the seed documents.
+
+#![deny(unsafe_code)]
+
+extern crate self as stage_runtime;
+
+mod actor;
+mod addr;
+#[allow(unsafe_code)]
+mod cell;
+mod ctx;
+pub mod drivers;
+#[allow(unsafe_code)]
+mod reply;
+#[allow(unsafe_code)]
+mod scheduler;
+mod speech;
+mod stage;
+
+pub use actor::{Actor, ActorId};
+pub use addr::Addr;
+pub use ctx::Ctx;
+pub use reply::{Reply, ReplySender};
+pub use speech::{
+    Failure, Outcome, Reason, Sent, Speaker, Speech, SpeechAct, SpeechError, SpeechKind,
+};
+pub use stage::{block_on, spawn, Stage, StageBuilder};
+
+/// Marks a struct as an actor's state.
+///
+/// Options: `#[actor(mailbox = N)]` bounds the mailbox to `N` messages; a full
+/// mailbox refuses with `Denied(Busy)`. Without it the mailbox is unbounded.
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor(mailbox = 16)]
+/// struct Printer { jobs: u32 }
+///
+/// #[behaviour]
+/// impl Printer {
+///     #[on(job)]
+///     fn print(&mut self, _page: String) { self.jobs += 1; }
+/// }
+/// # let _ = spawn(Printer { jobs: 0 });
+/// ```
+///
+/// An actor's state must be `Send + 'static`: it moves between worker threads.
+///
+/// ```compile_fail
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Shared { counter: std::rc::Rc<u32> }
+///
+/// #[behaviour]
+/// impl Shared {}
+/// ```
+pub use stage_macros::actor;
+
+/// Declares an actor's handlers on its `impl` block.
+///
+/// | attribute | handler | answered by |
+/// |---|---|---|
+/// | `#[on(channel)]`, `#[on(channel, when = guard)]` | an event rule (Star's `on P on C do A`); all rules whose guard holds fire, in declaration order, in one turn | `notify!` |
+/// | `#[query]` | takes `&self`: cannot change state | `query!` |
+/// | `#[request]` | takes `&mut self` (or `&self`) | `request!` |
+/// | `#[birth]` | runs once, before any message | |
+/// | `#[stopping]` | runs once, when the actor stops | |
+/// | `#[permit]` | `fn(&self, &SpeechAct) -> bool`: the permission policy | |
+///
+/// Any handler may take `ctx: &mut Ctx<Self>` right after `self`, and may be an
+/// `async fn` (the actor takes no other message until it finishes). Guards see the
+/// rule's parameters by reference, as places they may read (`amount > 10_000`), and
+/// all guards of a channel are evaluated before any of its rules fires. Methods
+/// without these attributes stay private helpers.
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Thermostat { target: f64, alarms: u32 }
+///
+/// #[behaviour]
+/// impl Thermostat {
+///     #[on(temp)]
+///     fn log(&mut self, celsius: f64) { let _ = celsius; }
+///     #[on(temp, when = celsius > self.target + 5.0)]
+///     fn alarm(&mut self, celsius: f64) { self.alarms += 1; }
+///     #[query]
+///     fn alarms(&self) -> u32 { self.alarms }
+/// }
+///
+/// # stage_runtime::block_on(async {
+/// let t = spawn(Thermostat { target: 20.0, alarms: 0 });
+/// notify!(t, temp(21.0));
+/// notify!(t, temp(30.0));
+/// assert_eq!(query!(t, alarms()).await, Ok(1));
+/// # });
+/// ```
+///
+/// A query cannot change state:
+///
+/// ```compile_fail
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Counter { n: u32 }
+///
+/// #[behaviour]
+/// impl Counter {
+///     #[query]
+///     fn next(&mut self) -> u32 { self.n += 1; self.n }
+/// }
+/// ```
+pub use stage_macros::behaviour;
+
+/// Runs `async fn main` on a new [`Stage`], then waits for quiescence and exits.
+///
+/// After the body returns, the program waits until no message is queued or being
+/// processed and no reply or future can still produce work (SALSA's termination
+/// detection), then stops the stage and returns what the body returned.
+///
+/// ```no_run
+/// use stage_runtime::prelude::*;
+///
+/// #[stage_runtime::main]
+/// async fn main() {
+///     let out = spawn(Stdout::new());
+///     notify!(out, println("hello from an actor".to_string()));
+/// }
+/// ```
+pub use stage_macros::main;
+
+/// `notify!`: tells an actor that an event happened on one of its channels.
+///
+/// Short form `notify!(acct, deposit(100))`; Star's form
+/// `notify!(acct with 100 on deposit)`. Returns at once with a [`Sent`]: refusals
+/// (full mailbox, stopped actor) are values, never panics. See [`Speech::_notify`].
+pub use stage_macros::notify;
+
+/// `query!`: asks an actor a question; returns a [`Reply`].
+///
+/// Short form `query!(acct, balance())`; Star's form with an export selection
+/// `query!(stocker 's average 'n volume with average(a, b) * volume(a, b))`, where
+/// the selected names are the actor's handlers and every other free name is a value
+/// moved in from the caller. Rust needs the space before `'s`: since Rust 2021 the
+/// lexer rejects `stocker's` before any macro sees it.
+pub use stage_macros::query;
+
+/// `request!`: asks an actor to perform an action that may change its state; returns
+/// a [`Reply`].
+///
+/// Short form `request!(acct, withdraw(5))`; Star's form
+/// `request!(bank 's set_balance 'n current_balance to set_balance(current_balance() * 2))`.
+pub use stage_macros::request;
+
+/// What an actor file needs: `use stage_runtime::prelude::*;`.
+pub mod prelude {
+    pub use crate::drivers::Stdout;
+    pub use crate::{
+        actor, behaviour, block_on, notify, query, request, spawn, Actor, ActorId, Addr, Ctx,
+        Failure, Outcome, Reason, Reply, Sent, Speaker, Speech, SpeechAct, SpeechError, SpeechKind,
+        Stage,
+    };
+}
+
+/// The paths generated code uses. Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::actor::{Actor, Declared, Turn};
+    pub use crate::addr::Addr;
+    pub use crate::ctx::Ctx;
+    pub use crate::reply::{Reply, ReplySender};
+    pub use crate::speech::{Sent, Speech, SpeechAct, SpeechError, SpeechKind};
+    pub use std::boxed::Box;
+    pub use std::clone::Clone;
+    pub use std::future::Future;
+    pub use std::option::Option::{self, None, Some};
+    pub use std::pin::Pin;
+    pub use std::result::Result;
+
+    /// What a speech action can be addressed to: an `Addr`, or a reference to one.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not an actor's address",
+        label = "speech actions are addressed to an `Addr<A>`",
+        note = "`spawn(..)` and `ctx.spawn(..)` return the `Addr` of the actor they create"
+    )]
+    pub trait Target {
+        /// The actor addressed.
+        type Actor: Actor;
+        /// The address.
+        fn addr(&self) -> &Addr<Self::Actor>;
+    }
+
+    impl<A: Actor> Target for Addr<A> {
+        type Actor = A;
+        #[inline]
+        fn addr(&self) -> &Addr<A> {
+            self
+        }
+    }
+
+    impl<T: Target + ?Sized> Target for &T {
+        type Actor = T::Actor;
+        #[inline]
+        fn addr(&self) -> &Addr<T::Actor> {
+            (**self).addr()
+        }
+    }
+
+    /// The address a Star-form speech action goes to.
+    #[inline]
+    pub fn target<T: Target + ?Sized>(to: &T) -> &Addr<T::Actor> {
+        to.addr()
+    }
+    /// The proxy `notify!(addr, channel(args..))` resolves against.
+    #[inline]
+    pub fn notify<T: Target + ?Sized>(to: &T) -> <T::Actor as Actor>::__Notify<'_> {
+        <T::Actor as Actor>::__notify(to.addr())
+    }
+    /// The proxy `notify!(addr with value on channel)` resolves against.
+    #[inline]
+    pub fn events<T: Target + ?Sized>(to: &T) -> <T::Actor as Actor>::__Events<'_> {
+        <T::Actor as Actor>::__events(to.addr())
+    }
+    /// The proxy `query!(addr, name(args..))` resolves against.
+    #[inline]
+    pub fn query<T: Target + ?Sized>(to: &T) -> <T::Actor as Actor>::__Query<'_> {
+        <T::Actor as Actor>::__query(to.addr())
+    }
+    /// The proxy `request!(addr, name(args..))` resolves against.
+    #[inline]
+    pub fn request<T: Target + ?Sized>(to: &T) -> <T::Actor as Actor>::__Request<'_> {
+        <T::Actor as Actor>::__request(to.addr())
+    }
+
+    /// The body of `#[stage_runtime::main]`.
+    pub fn run_main<F: Future>(body: F) -> F::Output {
+        let stage = crate::Stage::new();
+        let output = stage.block_on(body);
+        stage.wait_quiescent();
+        stage.shutdown();
+        output
+    }
+}

@@ -1,0 +1,303 @@
+//! Replies: the answer to a `query!` or `request!`, as a future.
+//!
+//! A reply is a oneshot cell shared by exactly one [`ReplySender`] (inside the
+//! message) and one [`Reply`] (with the caller). The sender writes the answer once,
+//! then publishes it with a release store; the receiver reads it only after an
+//! acquire load has seen it published. No lock, no channel.
+
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use atomic_waker::AtomicWaker;
+
+use crate::speech::{Failure, SpeechError};
+
+const EMPTY: u8 = 0;
+const FULL: u8 = 1;
+const TAKEN: u8 = 2;
+
+/// The shared cell. `value` is written only by the one sender before `state`
+/// becomes `FULL`, and read only by the one receiver after it has seen `FULL`.
+struct Slot<T> {
+    state: AtomicU8,
+    value: UnsafeCell<Option<Result<T, SpeechError>>>,
+    waker: AtomicWaker,
+}
+
+// SAFETY: `value` is accessed by at most one thread at a time: the sender writes it
+// before the release store of `FULL` and never touches it again; the receiver reads it
+// only after an acquire load of `FULL`, so the write happens-before the read. The value
+// moves between threads, so `T: Send` is required; nothing is ever shared by reference.
+unsafe impl<T: Send> Sync for Slot<T> {}
+
+impl<T> Slot<T> {
+    fn new() -> Self {
+        Slot {
+            state: AtomicU8::new(EMPTY),
+            value: UnsafeCell::new(None),
+            waker: AtomicWaker::new(),
+        }
+    }
+
+    /// Publishes the answer. Called once, by the `ReplySender` that owns the only
+    /// sending handle (it is consumed, or this runs from its `Drop`).
+    fn complete(&self, answer: Result<T, SpeechError>) {
+        // SAFETY: only the single sender calls `complete`, exactly once, and the
+        // receiver does not read `value` until it observes `FULL`, stored below.
+        unsafe { *self.value.get() = Some(answer) };
+        self.state.store(FULL, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// Takes the answer if it has been published.
+    fn take(&self) -> Option<Result<T, SpeechError>> {
+        if self.state.load(Ordering::Acquire) != FULL {
+            return None;
+        }
+        self.state.store(TAKEN, Ordering::Relaxed);
+        // SAFETY: `FULL` was observed with acquire ordering, so the sender's write is
+        // visible and the sender will never touch `value` again. Only the single
+        // receiver (the `Reply`, which is not `Clone`) calls `take`.
+        unsafe { (*self.value.get()).take() }
+    }
+}
+
+/// The answer to a `query!` or `request!`: a future of `Result<T, SpeechError>`.
+///
+/// The message is sent when the reply is created, not on first poll. A reply can be
+/// awaited from any executor (it only needs a `Waker`), waited for from blocking code
+/// with [`Reply::wait`], or polled without blocking with [`Reply::is_ready`] and
+/// [`Reply::try_take`] (Stage's `ready`).
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Counter { n: u64 }
+///
+/// #[behaviour]
+/// impl Counter {
+///     #[request]
+///     fn bump(&mut self) -> u64 { self.n += 1; self.n }
+/// }
+///
+/// let counter = spawn(Counter { n: 0 });
+/// let first = request!(counter, bump());   // sent now
+/// let second = request!(counter, bump());  // sent now, after the first
+/// assert_eq!(second.wait(), Ok(2));
+/// assert_eq!(first.wait(), Ok(1));
+/// ```
+#[must_use = "futures do nothing unless you `.await` or poll them; the message was sent already"]
+pub struct Reply<T> {
+    slot: Arc<Slot<T>>,
+}
+
+impl<T> Reply<T> {
+    /// Whether the answer has arrived (Stage's `ready`). Never blocks.
+    pub fn is_ready(&self) -> bool {
+        self.slot.state.load(Ordering::Acquire) == FULL
+    }
+
+    /// Takes the answer if it has arrived, or gives the reply back if not. Never blocks.
+    ///
+    /// # Errors
+    ///
+    /// `Err(self)` when no answer has arrived yet; keep the reply and ask again later.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    ///
+    /// #[actor]
+    /// struct Echo;
+    ///
+    /// #[behaviour]
+    /// impl Echo {
+    ///     #[query]
+    ///     fn echo(&self, word: String) -> String { word }
+    /// }
+    ///
+    /// let echo = spawn(Echo);
+    /// let mut reply = query!(echo, echo("hi".to_string()));
+    /// let answer = loop {
+    ///     match reply.try_take() {
+    ///         Ok(answer) => break answer,
+    ///         Err(pending) => { reply = pending; std::thread::yield_now(); }
+    ///     }
+    /// };
+    /// assert_eq!(answer.as_deref(), Ok("hi"));
+    /// ```
+    pub fn try_take(self) -> Result<Result<T, SpeechError>, Self> {
+        self.slot.take().ok_or(self)
+    }
+
+    /// Blocks the current thread until the answer arrives.
+    ///
+    /// For code outside any async context (a plain `main`, a test, a thread). Do not
+    /// call it from inside an actor's handler: that blocks a worker thread; `.await`
+    /// the reply there instead.
+    ///
+    /// # Errors
+    ///
+    /// The actor's refusal or failure, as [`SpeechError`].
+    pub fn wait(self) -> Result<T, SpeechError> {
+        futures_lite::future::block_on(self)
+    }
+}
+
+impl<T> Future for Reply<T> {
+    type Output = Result<T, SpeechError>;
+
+    /// # Panics
+    ///
+    /// When polled again after it returned `Ready`, as futures may.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let slot = &self.slot;
+        if let Some(answer) = slot.take() {
+            return Poll::Ready(answer);
+        }
+        if slot.state.load(Ordering::Acquire) == TAKEN {
+            panic!("`Reply` polled after it completed");
+        }
+        slot.waker.register(cx.waker());
+        // The answer may have been published between the first check and the
+        // registration; check again so that the wake-up cannot be lost.
+        match slot.take() {
+            Some(answer) => Poll::Ready(answer),
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Reply<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reply")
+            .field("ready", &self.is_ready())
+            .finish()
+    }
+}
+
+/// The sending half of a reply, carried inside a query or request message.
+///
+/// Generated code answers through it; user code meets it only when it builds its own
+/// message plumbing. Dropping it unanswered resolves the reply with
+/// [`Failure::Panicked`] when the drop happens while a handler panics, and with
+/// [`Failure::Dead`] otherwise (the actor stopped with the message still queued).
+pub struct ReplySender<T> {
+    slot: Option<Arc<Slot<T>>>,
+}
+
+impl<T> ReplySender<T> {
+    /// Sends the answer.
+    pub fn send(self, value: T) {
+        self.complete(Ok(value));
+    }
+
+    /// Answers with an error instead of a value.
+    pub fn fail(self, error: SpeechError) {
+        self.complete(Err(error));
+    }
+
+    fn complete(mut self, answer: Result<T, SpeechError>) {
+        if let Some(slot) = self.slot.take() {
+            slot.complete(answer);
+        }
+    }
+}
+
+impl<T> Drop for ReplySender<T> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            let failure = if std::thread::panicking() {
+                Failure::Panicked
+            } else {
+                Failure::Dead
+            };
+            slot.complete(Err(SpeechError::Failed(failure)));
+        }
+    }
+}
+
+impl<T> fmt::Debug for ReplySender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplySender").finish_non_exhaustive()
+    }
+}
+
+/// A new reply and the sender that answers it.
+///
+/// Allocates the shared cell (one allocation per query or request).
+pub(crate) fn reply_pair<T>() -> (ReplySender<T>, Reply<T>) {
+    let slot = Arc::new(Slot::new());
+    (
+        ReplySender {
+            slot: Some(Arc::clone(&slot)),
+        },
+        Reply { slot },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answer_sent_before_poll_is_taken() {
+        let (tx, rx) = reply_pair();
+        tx.send(7);
+        assert!(rx.is_ready());
+        assert_eq!(rx.wait(), Ok(7));
+    }
+
+    #[test]
+    fn answer_from_another_thread_wakes_a_blocked_waiter() {
+        let (tx, rx) = reply_pair::<String>();
+        let sender = std::thread::spawn(move || tx.send("late".to_string()));
+        assert_eq!(rx.wait().as_deref(), Ok("late"));
+        sender.join().expect("sender thread");
+    }
+
+    #[test]
+    fn dropped_sender_means_dead() {
+        let (tx, rx) = reply_pair::<u8>();
+        drop(tx);
+        assert_eq!(rx.wait(), Err(SpeechError::Failed(Failure::Dead)));
+    }
+
+    #[test]
+    fn sender_dropped_while_panicking_means_panicked() {
+        let (tx, rx) = reply_pair::<u8>();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let _tx = tx;
+            panic!("handler failed");
+        }));
+        assert!(caught.is_err());
+        assert_eq!(rx.wait(), Err(SpeechError::Failed(Failure::Panicked)));
+    }
+
+    #[test]
+    fn try_take_gives_the_reply_back_until_answered() {
+        let (tx, rx) = reply_pair::<u8>();
+        let rx = rx.try_take().expect_err("nothing sent yet");
+        tx.send(1);
+        assert_eq!(rx.try_take().ok(), Some(Ok(1)));
+    }
+
+    #[test]
+    fn many_threads_race_send_and_poll() {
+        for _ in 0..1_000 {
+            let (tx, rx) = reply_pair::<usize>();
+            let t = std::thread::spawn(move || tx.send(42));
+            assert_eq!(rx.wait(), Ok(42));
+            t.join().expect("sender thread");
+        }
+    }
+}

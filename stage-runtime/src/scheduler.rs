@@ -1,0 +1,443 @@
+//! The workers that run actors' turns and the stage's futures.
+//!
+//! One worker thread per core. Each has a LIFO slot (the task it made ready last runs
+//! next on the same thread, so a ping-pong never crosses cores), a local work-stealing
+//! deque (`crossbeam-deque`), and access to the stage's injector for work that comes
+//! from outside. Idle workers spin briefly, then park; a worker that pushes work wakes
+//! a parked one only if there is one.
+//!
+//! Quiescence (SALSA's termination detection) counts *work*: a message queued or being
+//! processed, an actor's birth, a future still running. Each worker keeps its own
+//! counter, written only by itself; work created from outside the workers goes to one
+//! shared counter. Counters are summed only when every worker is parked, and the sum is
+//! trusted only if no worker woke while it was being read.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, Weak};
+use std::thread::{self, JoinHandle, Thread};
+use std::time::Duration;
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
+use crossbeam_utils::CachePadded;
+
+use crate::stage::Owner;
+
+/// How many times in a row a worker takes its LIFO slot before it lets the deque run;
+/// without a bound, two actors bouncing messages would starve the rest.
+const LIFO_STREAK: u32 = 64;
+/// Rounds an idle worker looks for work before it parks.
+const SPIN_ROUNDS: u32 = 64;
+
+/// Something a worker can run.
+pub(crate) enum Task {
+    /// An actor with a turn to take.
+    Actor(Arc<dyn Runnable>),
+    /// A future (a driver, a continuation, user work) spawned on the stage.
+    Future(async_task::Runnable),
+}
+
+impl Task {
+    fn run(self, worker: &WorkerLocal) {
+        match self {
+            Task::Actor(actor) => actor.run(worker),
+            Task::Future(runnable) => {
+                runnable.run();
+            }
+        }
+    }
+}
+
+/// An actor cell, seen by the scheduler.
+pub(crate) trait Runnable: Send + Sync + 'static {
+    /// Takes one turn.
+    fn run(self: Arc<Self>, worker: &WorkerLocal);
+}
+
+/// The part of a stage the workers and the actors share.
+pub(crate) struct Shared {
+    injector: Injector<Task>,
+    stealers: OnceLock<Vec<Stealer<Task>>>,
+    threads: OnceLock<Vec<Thread>>,
+    workers: usize,
+    /// Indices of parked workers.
+    sleepers: Mutex<Vec<usize>>,
+    num_sleeping: AtomicUsize,
+    /// Bumped whenever a parked worker leaves the parked set.
+    generation: AtomicU64,
+    /// Work counted by each worker (its own index), written only by that worker.
+    counters: Box<[CachePadded<AtomicI64>]>,
+    /// Work created from outside the workers.
+    external: CachePadded<AtomicI64>,
+    shutdown: AtomicBool,
+    /// The `Stage` that owns these workers, for `Stage::current` on a worker thread.
+    owner: OnceLock<Weak<Owner>>,
+    quiet: Mutex<()>,
+    quiet_cv: Condvar,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("workers", &self.workers)
+            .field("sleeping", &self.num_sleeping.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A worker's own state, reachable from its thread through `WORKER`.
+pub(crate) struct WorkerLocal {
+    index: usize,
+    shared: Arc<Shared>,
+    deque: Deque<Task>,
+    lifo: Cell<Option<Task>>,
+    lifo_streak: Cell<u32>,
+}
+
+thread_local! {
+    static WORKER: Cell<*const WorkerLocal> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Runs `f` with this thread's worker, if this thread is a worker of `shared`.
+fn with_own_worker<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&WorkerLocal>) -> R) -> R {
+    WORKER.with(|cell| {
+        let ptr = cell.get();
+        // SAFETY: `WORKER` is set only by `worker_main` to a `WorkerLocal` that lives on
+        // that thread's stack for as long as the pointer is set, and is reset before it
+        // is dropped. Only this thread reads it.
+        let worker = unsafe { ptr.as_ref() };
+        f(worker.filter(|w| Arc::ptr_eq(&w.shared, shared)))
+    })
+}
+
+/// The owner of the stage whose worker this thread is, if it is one.
+pub(crate) fn current_owner() -> Option<Arc<Owner>> {
+    WORKER.with(|cell| {
+        // SAFETY: as in `with_own_worker`.
+        let worker = unsafe { cell.get().as_ref() }?;
+        worker.shared.owner.get()?.upgrade()
+    })
+}
+
+impl Shared {
+    pub(crate) fn set_owner(&self, owner: Weak<Owner>) {
+        let _ = self.owner.set(owner);
+    }
+
+    /// Starts `workers` threads and returns the shared state and their handles.
+    pub(crate) fn start(workers: usize, name: &str) -> (Arc<Shared>, Vec<JoinHandle<()>>) {
+        let workers = workers.max(1);
+        let shared = Arc::new(Shared {
+            injector: Injector::new(),
+            stealers: OnceLock::new(),
+            threads: OnceLock::new(),
+            workers,
+            sleepers: Mutex::new(Vec::with_capacity(workers)),
+            num_sleeping: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
+            counters: (0..workers)
+                .map(|_| CachePadded::new(AtomicI64::new(0)))
+                .collect(),
+            external: CachePadded::new(AtomicI64::new(0)),
+            shutdown: AtomicBool::new(false),
+            owner: OnceLock::new(),
+            quiet: Mutex::new(()),
+            quiet_cv: Condvar::new(),
+        });
+        let deques: Vec<Deque<Task>> = (0..workers).map(|_| Deque::new_fifo()).collect();
+        let _ = shared
+            .stealers
+            .set(deques.iter().map(Deque::stealer).collect());
+        let mut handles = Vec::with_capacity(workers);
+        for (index, deque) in deques.into_iter().enumerate() {
+            let shared = Arc::clone(&shared);
+            let spawned = thread::Builder::new()
+                .name(format!("{name}-{index}"))
+                .spawn(move || worker_main(index, shared, deque));
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                // Out of threads: the stage runs on the workers it could start.
+                Err(_) if index > 0 => break,
+                Err(error) => panic!("cannot start a stage worker thread: {error}"),
+            }
+        }
+        let _ = shared
+            .threads
+            .set(handles.iter().map(|h| h.thread().clone()).collect());
+        (shared, handles)
+    }
+
+    /// Makes a task runnable. From one of this stage's workers it goes to the worker's
+    /// LIFO slot; from anywhere else, to the injector.
+    pub(crate) fn schedule(self: &Arc<Self>, task: Task) {
+        let displaced = with_own_worker(self, |worker| match worker {
+            Some(w) => w.lifo.replace(Some(task)).map(|prev| {
+                w.deque.push(prev);
+            }),
+            None => {
+                self.injector.push(task);
+                Some(())
+            }
+        });
+        if displaced.is_some() {
+            self.wake_one();
+        }
+    }
+
+    /// Makes a task runnable behind everything already waiting (fairness).
+    pub(crate) fn schedule_back(self: &Arc<Self>, task: Task) {
+        with_own_worker(self, |worker| match worker {
+            Some(w) => w.deque.push(task),
+            None => self.injector.push(task),
+        });
+        self.wake_one();
+    }
+
+    /// Counts `delta` units of work (positive: created; negative: finished).
+    pub(crate) fn add_work(self: &Arc<Self>, delta: i64) {
+        with_own_worker(self, |worker| match worker {
+            Some(w) => {
+                // Only this worker writes its counter, so load + store is enough.
+                let counter = &self.counters[w.index];
+                counter.store(counter.load(Ordering::Relaxed) + delta, Ordering::Relaxed);
+            }
+            None => {
+                self.external.fetch_add(delta, Ordering::SeqCst);
+            }
+        });
+    }
+
+    /// Spawns a future on the workers; it counts as work until it completes.
+    pub(crate) fn spawn_future<F>(self: &Arc<Self>, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.add_work(1);
+        let counted = {
+            let shared = Arc::clone(self);
+            async move {
+                future.await;
+                shared.add_work(-1);
+            }
+        };
+        let weak = Arc::downgrade(self);
+        let schedule = move |runnable| {
+            if let Some(shared) = weak.upgrade() {
+                shared.schedule(Task::Future(runnable));
+            }
+        };
+        let (runnable, task) = async_task::spawn(counted, schedule);
+        task.detach();
+        runnable.schedule();
+    }
+
+    /// Wakes one parked worker, if any is parked.
+    fn wake_one(&self) {
+        // Pairs with the fence in `park`: either this load sees the sleeper, or the
+        // sleeper's re-check sees the work pushed before this fence.
+        fence(Ordering::SeqCst);
+        if self.num_sleeping.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let woken = {
+            let mut sleepers = self.sleepers.lock().unwrap_or_else(PoisonError::into_inner);
+            let woken = sleepers.pop();
+            if woken.is_some() {
+                self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+                self.generation.fetch_add(1, Ordering::SeqCst);
+            }
+            woken
+        };
+        if let (Some(index), Some(threads)) = (woken, self.threads.get()) {
+            threads[index].unpark();
+        }
+    }
+
+    fn has_visible_work(&self) -> bool {
+        !self.injector.is_empty()
+            || self
+                .stealers
+                .get()
+                .is_some_and(|stealers| stealers.iter().any(|s| !s.is_empty()))
+    }
+
+    /// True when no work exists: every worker parked, every counter summing to zero,
+    /// and no worker woke while the counters were read.
+    pub(crate) fn is_quiescent(&self) -> bool {
+        let before = self.generation.load(Ordering::SeqCst);
+        if self.num_sleeping.load(Ordering::SeqCst) != self.running_workers() {
+            return false;
+        }
+        let mut work = self.external.load(Ordering::SeqCst);
+        for counter in self.counters.iter() {
+            work += counter.load(Ordering::SeqCst);
+        }
+        let after = self.generation.load(Ordering::SeqCst);
+        work == 0
+            && before == after
+            && self.num_sleeping.load(Ordering::SeqCst) == self.running_workers()
+            && !self.has_visible_work()
+    }
+
+    fn running_workers(&self) -> usize {
+        self.threads.get().map_or(self.workers, Vec::len)
+    }
+
+    /// Blocks until the stage is quiescent (or shutting down).
+    pub(crate) fn wait_quiescent(&self) {
+        loop {
+            if self.is_quiescent() || self.shutdown.load(Ordering::SeqCst) {
+                return;
+            }
+            let guard = self.quiet.lock().unwrap_or_else(PoisonError::into_inner);
+            // The timeout is a safety net only: the last worker to park notifies.
+            let _ = self
+                .quiet_cv
+                .wait_timeout(guard, Duration::from_millis(20))
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Asks every worker to stop once its current task is done.
+    pub(crate) fn shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        if let Some(threads) = self.threads.get() {
+            for thread in threads {
+                thread.unpark();
+            }
+        }
+        self.quiet_cv.notify_all();
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn workers(&self) -> usize {
+        self.running_workers()
+    }
+}
+
+struct ResetWorker;
+
+impl Drop for ResetWorker {
+    fn drop(&mut self) {
+        WORKER.with(|cell| cell.set(std::ptr::null()));
+    }
+}
+
+fn worker_main(index: usize, shared: Arc<Shared>, deque: Deque<Task>) {
+    let local = WorkerLocal {
+        index,
+        shared,
+        deque,
+        lifo: Cell::new(None),
+        lifo_streak: Cell::new(0),
+    };
+    WORKER.with(|cell| cell.set(&local));
+    let _reset = ResetWorker;
+    while !local.shared.is_shut_down() {
+        match local.next_task() {
+            Some(task) => task.run(&local),
+            None => local.idle(),
+        }
+    }
+    // Tasks left at shutdown are dropped here; dropping an actor task drops only a
+    // reference to its cell.
+    drop(local.lifo.take());
+    while local.deque.pop().is_some() {}
+}
+
+impl WorkerLocal {
+    fn next_task(&self) -> Option<Task> {
+        let streak = self.lifo_streak.get();
+        if let Some(task) = self.lifo.take() {
+            if streak < LIFO_STREAK {
+                self.lifo_streak.set(streak + 1);
+                return Some(task);
+            }
+            // Let the others run before the slot's owner runs again.
+            self.deque.push(task);
+        }
+        self.lifo_streak.set(0);
+        self.deque.pop().or_else(|| self.steal())
+    }
+
+    fn steal(&self) -> Option<Task> {
+        let shared = &self.shared;
+        loop {
+            let mut retry = false;
+            match shared.injector.steal_batch_and_pop(&self.deque) {
+                Steal::Success(task) => return Some(task),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+            if let Some(stealers) = shared.stealers.get() {
+                let n = stealers.len();
+                for offset in 1..n {
+                    match stealers[(self.index + offset) % n].steal() {
+                        Steal::Success(task) => return Some(task),
+                        Steal::Retry => retry = true,
+                        Steal::Empty => {}
+                    }
+                }
+            }
+            if !retry {
+                return None;
+            }
+        }
+    }
+
+    fn idle(&self) {
+        for round in 0..SPIN_ROUNDS {
+            if self.shared.has_visible_work() {
+                return;
+            }
+            if round < SPIN_ROUNDS / 2 {
+                std::hint::spin_loop();
+            } else {
+                thread::yield_now();
+            }
+        }
+        self.park();
+    }
+
+    fn park(&self) {
+        let shared = &self.shared;
+        {
+            let mut sleepers = shared
+                .sleepers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            sleepers.push(self.index);
+            shared.num_sleeping.fetch_add(1, Ordering::SeqCst);
+        }
+        fence(Ordering::SeqCst);
+        if shared.has_visible_work() || shared.is_shut_down() {
+            self.leave_sleepers();
+            return;
+        }
+        if shared.num_sleeping.load(Ordering::SeqCst) == shared.running_workers() {
+            let _guard = shared.quiet.lock().unwrap_or_else(PoisonError::into_inner);
+            shared.quiet_cv.notify_all();
+        }
+        thread::park();
+        self.leave_sleepers();
+    }
+
+    /// Removes this worker from the parked set if a waker has not already done so
+    /// (a spurious wake-up, or work found on the re-check).
+    fn leave_sleepers(&self) {
+        let shared = &self.shared;
+        let mut sleepers = shared
+            .sleepers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(pos) = sleepers.iter().position(|&i| i == self.index) {
+            sleepers.swap_remove(pos);
+            shared.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+            shared.generation.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}

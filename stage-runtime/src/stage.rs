@@ -1,0 +1,306 @@
+//! `Stage`: the local theatre, a pool of workers that runs actors.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::thread::JoinHandle;
+
+use crate::actor::Actor;
+use crate::addr::Addr;
+use crate::cell::ActorCell;
+use crate::reply::{reply_pair, Reply};
+use crate::scheduler::Shared;
+use crate::speech::{Failure, SpeechError};
+
+/// A stage: worker threads (one per core by default) that run actors' turns.
+///
+/// Most programs never name it: `#[stage_runtime::main]` makes one, and [`spawn`]
+/// and [`block_on`] use the current one. Tests and libraries that want several, or a
+/// chosen number of workers, build their own.
+///
+/// Dropping the last handle (or calling [`Stage::shutdown`]) stops the workers.
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Doubler;
+///
+/// #[behaviour]
+/// impl Doubler {
+///     #[query]
+///     fn double(&self, n: u32) -> u32 { n * 2 }
+/// }
+///
+/// let stage = Stage::builder().workers(2).build();
+/// let doubler = stage.spawn(Doubler);
+/// assert_eq!(stage.block_on(query!(doubler, double(21))), Ok(42));
+/// stage.shutdown();
+/// ```
+#[derive(Clone)]
+pub struct Stage {
+    inner: Arc<Owner>,
+}
+
+/// Owns the workers; stops them when the last `Stage` handle goes.
+pub(crate) struct Owner {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.stop_workers();
+    }
+}
+
+impl Owner {
+    fn stop_workers(&self) {
+        self.shared.shutdown();
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        let me = std::thread::current().id();
+        for handle in threads {
+            // A worker cannot join itself; it exits on its own once it returns.
+            if handle.thread().id() != me {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// Configures a [`Stage`].
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::Stage;
+///
+/// let stage = Stage::builder().workers(1).name("single").build();
+/// assert_eq!(stage.workers(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct StageBuilder {
+    workers: usize,
+    name: String,
+}
+
+impl StageBuilder {
+    /// The number of worker threads; at least one. Defaults to the number of cores.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers.max(1);
+        self
+    }
+
+    /// The prefix of the worker threads' names (`stage` by default).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Starts the workers.
+    ///
+    /// # Panics
+    ///
+    /// When the operating system refuses to start even one thread.
+    pub fn build(self) -> Stage {
+        let (shared, threads) = Shared::start(self.workers, &self.name);
+        let inner = Arc::new(Owner {
+            shared,
+            threads: Mutex::new(threads),
+        });
+        inner.shared.set_owner(Arc::downgrade(&inner));
+        Stage { inner }
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Stage>> = const { RefCell::new(None) };
+}
+
+impl Stage {
+    /// A stage with one worker per core.
+    pub fn new() -> Stage {
+        Stage::builder().build()
+    }
+
+    /// A builder, to choose the number of workers.
+    pub fn builder() -> StageBuilder {
+        StageBuilder {
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            name: "stage".to_string(),
+        }
+    }
+
+    /// The number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.inner.shared.workers()
+    }
+
+    /// Creates an actor on this stage. Its `#[birth]` hook runs before any message.
+    pub fn spawn<A: Actor>(&self, actor: A) -> Addr<A> {
+        Addr::from_cell(ActorCell::spawn(&self.inner.shared, actor, None))
+    }
+
+    /// Runs a future on this stage's workers, beside the actors; the reply carries its
+    /// output.
+    ///
+    /// The future counts as work for quiescence until it completes. A panic inside it
+    /// is contained and answers the reply with `Failed(Panicked)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::Stage;
+    ///
+    /// let stage = Stage::new();
+    /// let sum = stage.spawn_task(async { (1..=10).sum::<u32>() });
+    /// assert_eq!(sum.wait(), Ok(55));
+    /// ```
+    pub fn spawn_task<F>(&self, future: F) -> Reply<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (tx, reply) = reply_pair();
+        self.inner.shared.spawn_future(async move {
+            match futures_lite::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(future)).await
+            {
+                Ok(output) => tx.send(output),
+                Err(_) => tx.fail(SpeechError::Failed(Failure::Panicked)),
+            }
+        });
+        reply
+    }
+
+    /// Runs a future to completion on the calling thread, with this stage as the
+    /// current one (what [`spawn`] uses).
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let previous = CURRENT.with(|c| c.borrow_mut().replace(self.clone()));
+        let _restore = Restore(previous);
+        futures_lite::future::block_on(future)
+    }
+
+    /// Blocks until the stage is quiescent: no message queued or being processed, no
+    /// actor waiting to be born, no future still running. Actors may still exist, idle.
+    ///
+    /// This is SALSA's termination detection; `#[stage_runtime::main]` calls it after
+    /// the body of `main` and then exits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// #[actor]
+    /// struct Relay { next: Option<Addr<Relay>>, seen: Arc<AtomicUsize> }
+    ///
+    /// #[behaviour]
+    /// impl Relay {
+    ///     #[on(pass)]
+    ///     fn pass(&mut self, hops: u32) {
+    ///         self.seen.fetch_add(1, Ordering::SeqCst);
+    ///         if let (Some(next), true) = (&self.next, hops > 0) {
+    ///             notify!(next, pass(hops - 1));
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let stage = Stage::new();
+    /// let seen = Arc::new(AtomicUsize::new(0));
+    /// let last = stage.spawn(Relay { next: None, seen: seen.clone() });
+    /// let first = stage.spawn(Relay { next: Some(last), seen: seen.clone() });
+    /// notify!(first, pass(1));
+    /// stage.wait_quiescent();
+    /// assert_eq!(seen.load(Ordering::SeqCst), 2);
+    /// ```
+    pub fn wait_quiescent(&self) {
+        self.inner.shared.wait_quiescent();
+    }
+
+    /// Stops the workers after their current turns. Actors left are dropped when the
+    /// last address to them goes; messages sent afterwards are never processed.
+    pub fn shutdown(&self) {
+        self.inner.stop_workers();
+    }
+
+    /// The stage of the calling thread: the one running this actor, or the one whose
+    /// [`Stage::block_on`] is running, or else the process's default stage (started on
+    /// first use, with one worker per core).
+    pub fn current() -> Stage {
+        if let Some(stage) = CURRENT.with(|c| c.borrow().clone()) {
+            return stage;
+        }
+        if let Some(inner) = crate::scheduler::current_owner() {
+            return Stage { inner };
+        }
+        static DEFAULT: OnceLock<Stage> = OnceLock::new();
+        DEFAULT
+            .get_or_init(|| Stage::builder().name("stage-default").build())
+            .clone()
+    }
+}
+
+impl Default for Stage {
+    fn default() -> Self {
+        Stage::new()
+    }
+}
+
+impl fmt::Debug for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stage")
+            .field("workers", &self.workers())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Restore(Option<Stage>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+/// Creates an actor on the current stage (see [`Stage::current`]).
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Greeter;
+///
+/// #[behaviour]
+/// impl Greeter {
+///     #[query]
+///     fn hello(&self) -> &'static str { "hello" }
+/// }
+///
+/// let greeter = spawn(Greeter);
+/// assert_eq!(query!(greeter, hello()).wait(), Ok("hello"));
+/// ```
+pub fn spawn<A: Actor>(actor: A) -> Addr<A> {
+    Stage::current().spawn(actor)
+}
+
+/// Runs a future to completion on the calling thread with the current stage (see
+/// [`Stage::current`]); for tests, examples and blocking code.
+///
+/// # Examples
+///
+/// ```
+/// let four = stage_runtime::block_on(async { 2 + 2 });
+/// assert_eq!(four, 4);
+/// ```
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    Stage::current().block_on(future)
+}
