@@ -29,6 +29,9 @@ use crate::stage::Owner;
 const LIFO_STREAK: u32 = 64;
 /// Rounds an idle worker looks for work before it parks.
 const SPIN_ROUNDS: u32 = 64;
+/// Every this many tasks a worker looks at the injector before its own deque, so that
+/// work from outside is not starved by actors that keep their worker busy.
+const INJECTOR_INTERVAL: u32 = 61;
 
 /// Something a worker can run.
 pub(crate) enum Task {
@@ -93,6 +96,7 @@ pub(crate) struct WorkerLocal {
     deque: Deque<Task>,
     lifo: Cell<Option<Task>>,
     lifo_streak: Cell<u32>,
+    ticks: Cell<u32>,
 }
 
 thread_local! {
@@ -334,6 +338,7 @@ fn worker_main(index: usize, shared: Arc<Shared>, deque: Deque<Task>) {
         deque,
         lifo: Cell::new(None),
         lifo_streak: Cell::new(0),
+        ticks: Cell::new(0),
     };
     WORKER.with(|cell| cell.set(&local));
     let _reset = ResetWorker;
@@ -361,6 +366,13 @@ impl WorkerLocal {
             self.deque.push(task);
         }
         self.lifo_streak.set(0);
+        let ticks = self.ticks.get().wrapping_add(1);
+        self.ticks.set(ticks);
+        if ticks % INJECTOR_INTERVAL == 0 {
+            if let Some(task) = self.shared.injector.steal().success() {
+                return Some(task);
+            }
+        }
         self.deque.pop().or_else(|| self.steal())
     }
 

@@ -162,6 +162,12 @@ fn parse_handler(errors: &Errors, method: &mut ImplItemFn) -> Option<Handler> {
         );
     }
     let kind = parse_kind(errors, &attr)?;
+    if let Kind::Rule { guard: Some(_), .. } = &kind {
+        // A parameter may be read by the guard alone; that is a use.
+        method
+            .attrs
+            .push(syn::parse_quote!(#[allow(unused_variables)]));
+    }
     Some(read_signature(kind, attr.span(), &method.sig))
 }
 
