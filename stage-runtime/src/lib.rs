@@ -210,6 +210,11 @@ pub use stage_macros::query;
 /// `request!(bank 's set_balance 'n current_balance to set_balance(current_balance() * 2))`.
 pub use stage_macros::request;
 
+/// The README's examples, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// What an actor file needs: `use stage_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::drivers::Stdout;

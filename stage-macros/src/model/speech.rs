@@ -135,17 +135,18 @@ fn parse_call(kind: Kind, input: ParseStream<'_>) -> syn::Result<SpeechCall> {
     }
     let body: Expr = input.parse()?;
     if kind == Kind::Notify {
-        let on: Ident = input.parse().map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "expected `on channel` after the event: `notify!(actor with value on channel)`",
-            )
-        })?;
+        let missing_on =
+            "expected `on channel` after the event: `notify!(actor with value on channel)`";
+        if input.is_empty() {
+            // At the end of the input syn would point at the whole call; point at the
+            // event, after which `on` belongs.
+            return Err(syn::Error::new_spanned(&body, missing_on));
+        }
+        let on: Ident = input
+            .parse()
+            .map_err(|e| syn::Error::new(e.span(), missing_on))?;
         if on != "on" {
-            return Err(syn::Error::new_spanned(
-                &on,
-                "expected `on channel` after the event: `notify!(actor with value on channel)`",
-            ));
+            return Err(syn::Error::new_spanned(&on, missing_on));
         }
         let channel: Ident = input
             .parse()

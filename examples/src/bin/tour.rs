@@ -1,0 +1,233 @@
+//! A short tour of Stage for Rust: `cargo run -p stage-examples --bin tour`.
+//!
+//! Each step prints what it does and what came back.
+
+use stage_runtime::prelude::*;
+
+/// A bank account, as in DESIGN.md section 2.
+#[actor]
+#[derive(Debug)]
+struct Account {
+    owner: String,
+    balance: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Overdrawn {
+    short_by: i64,
+}
+
+#[behaviour]
+impl Account {
+    #[birth]
+    fn opened(&mut self) {
+        println!("    [{}'s account] opened", self.owner);
+    }
+
+    /// An event rule: fires on every deposit.
+    #[on(deposit)]
+    fn credit(&mut self, amount: i64) {
+        self.balance += amount;
+    }
+
+    /// A second rule on the same channel, with a guard: fires too, after the first.
+    #[on(deposit, when = amount > 10_000)]
+    fn audit(&mut self, amount: i64) {
+        println!(
+            "    [{}'s account] audit: large deposit of {amount}",
+            self.owner
+        );
+    }
+
+    /// A request may change state, and may refuse with its own error.
+    #[request]
+    fn withdraw(&mut self, amount: i64) -> Result<i64, Overdrawn> {
+        if amount > self.balance {
+            return Err(Overdrawn {
+                short_by: amount - self.balance,
+            });
+        }
+        self.balance -= amount;
+        Ok(self.balance)
+    }
+
+    #[request]
+    fn set_balance(&mut self, balance: i64) {
+        self.balance = balance;
+    }
+
+    /// A query takes `&self`: it cannot change state.
+    #[query]
+    fn balance(&self) -> i64 {
+        self.balance
+    }
+
+    #[query]
+    fn interest(&self, percent: i64) -> i64 {
+        self.balance * percent / 100
+    }
+
+    #[request]
+    fn close(&mut self, ctx: &mut Ctx<Self>) -> i64 {
+        ctx.stop();
+        self.balance
+    }
+
+    #[stopping]
+    fn closed(&mut self) {
+        println!("    [{}'s account] closed", self.owner);
+    }
+}
+
+/// A printer with room for two jobs, and a fuse that blows on an empty page.
+#[actor(mailbox = 2)]
+#[derive(Debug)]
+struct Printer {
+    printed: u32,
+}
+
+#[behaviour]
+impl Printer {
+    #[request]
+    fn print(&mut self, page: String) -> u32 {
+        assert!(!page.is_empty(), "cannot print an empty page");
+        self.printed += 1;
+        self.printed
+    }
+
+    /// Only actors may print; code outside any actor may only ask questions.
+    #[permit]
+    fn permit(&self, act: &SpeechAct) -> bool {
+        act.kind() == SpeechKind::Query || act.speaker() != Speaker::Outside
+    }
+
+    #[query]
+    fn printed(&self) -> u32 {
+        self.printed
+    }
+}
+
+/// An actor that prints on the printer's behalf.
+#[actor]
+#[derive(Debug)]
+struct Clerk {
+    printer: Addr<Printer>,
+}
+
+#[behaviour]
+impl Clerk {
+    #[request]
+    async fn print(&mut self, page: String) -> Result<u32, SpeechError> {
+        request!(self.printer, print(page)).await
+    }
+}
+
+fn step(title: &str) {
+    println!("\n== {title}");
+}
+
+#[stage_runtime::main]
+async fn main() -> Result<(), SpeechError> {
+    println!("Stage for Rust: a tour. Every line below comes from an actor or a reply.");
+
+    step("spawn: an actor is a struct marked #[actor], its handlers an impl marked #[behaviour]");
+    let acct = spawn(Account {
+        owner: "Ada".into(),
+        balance: 0,
+    });
+    println!("    spawned {acct:?}");
+
+    step("notify!: an event on a channel; fire-and-forget; every rule whose guard holds fires");
+    notify!(acct, deposit(100));
+    notify!(acct, deposit(20_000));
+    println!("    notify!(acct, deposit(100)); notify!(acct, deposit(20_000));");
+
+    step("query! and request!: replies are futures of Result<T, SpeechError>");
+    println!(
+        "    query!(acct, balance())       -> {:?}",
+        query!(acct, balance()).await
+    );
+    println!(
+        "    request!(acct, withdraw(50))  -> {:?}",
+        request!(acct, withdraw(50)).await
+    );
+    println!(
+        "    request!(acct, withdraw(1e6)) -> {:?}",
+        request!(acct, withdraw(1_000_000)).await
+    );
+
+    step("Star's form: the expression runs inside the actor, in one turn; free names are captured");
+    let percent = 3;
+    let star = query!(acct 's balance 'n interest with balance() + interest(percent));
+    println!(
+        "    query!(acct 's balance 'n interest with balance() + interest(percent)) -> {:?}",
+        star.await
+    );
+    request!(acct 's set_balance 'n balance to set_balance(balance() * 12 / 10)).await?;
+    println!("    request!(acct 's set_balance 'n balance to set_balance(balance() * 12 / 10))");
+    println!("    balance now {:?}", query!(acct, balance()).await);
+
+    step("Stage's `ready`: a reply can be polled without blocking");
+    let mut pending = query!(acct, balance());
+    let answer = loop {
+        match pending.try_take() {
+            Ok(answer) => break answer,
+            Err(reply) => {
+                pending = reply;
+                std::thread::yield_now();
+            }
+        }
+    };
+    println!("    try_take() -> {answer:?}");
+
+    step("Star's result: success / denied(busy | noPermission) / failed");
+    let printer = spawn(Printer { printed: 0 });
+    let clerk = spawn(Clerk {
+        printer: printer.clone(),
+    });
+    println!(
+        "    from outside:   {:?}",
+        Outcome::from(request!(printer, print("memo".into())).await)
+    );
+    println!(
+        "    via a clerk:    {:?}",
+        request!(clerk, print("memo".into()))
+            .await
+            .map(Outcome::from)
+    );
+    // The panic is contained by the runtime; this hook only keeps the tour's output short.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        println!("    (a handler panicked: {info})")
+    }));
+    let panicked = request!(clerk, print(String::new())).await;
+    std::panic::set_hook(default_hook);
+    println!("    a panic:        {:?}", panicked.map(Outcome::from));
+    println!(
+        "    still serving:  {:?}",
+        request!(clerk, print("memo 2".into()))
+            .await
+            .map(Outcome::from)
+    );
+    let burst: Vec<_> = (0..50).map(|_| query!(printer, printed())).collect();
+    let mut busy = 0;
+    for reply in burst {
+        if reply.await == Err(SpeechError::Denied(Reason::Busy)) {
+            busy += 1;
+        }
+    }
+    println!("    50 queries at once into a 2-slot mailbox: {busy} denied(Busy) (varies per run)");
+
+    step("lifecycle: ctx.stop() ends an actor; speaking to it afterwards is an error value");
+    println!(
+        "    request!(acct, close())  -> {:?}",
+        request!(acct, close()).await
+    );
+    println!(
+        "    query!(acct, balance())  -> {:?}",
+        query!(acct, balance()).await
+    );
+
+    step("quiescence: main returns, the stage waits until no work is left, then the program exits");
+    Ok(())
+}

@@ -1,0 +1,6 @@
+use stage_runtime::prelude::*;
+
+#[actor]
+struct Holder<T> { value: T }
+
+fn main() {}

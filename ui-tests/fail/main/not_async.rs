@@ -1,0 +1,2 @@
+#[stage_runtime::main]
+fn main() {}

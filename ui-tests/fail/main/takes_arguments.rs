@@ -1,0 +1,2 @@
+#[stage_runtime::main]
+async fn main(args: Vec<String>) {}
