@@ -401,6 +401,15 @@ impl<A: Actor> Runnable for ActorCell<A> {
     fn run(self: Arc<Self>, _worker: &WorkerLocal) {
         self.turn();
     }
+
+    fn abandon(self: Arc<Self>) {
+        // Queued, so no worker holds the body; it is dropped with the cell.
+        self.status.store(STOPPED, Ordering::SeqCst);
+        self.mailbox.close();
+        while let Ok(envelope) = self.mailbox.pop() {
+            envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
+        }
+    }
 }
 
 impl<A: Actor> Drop for ActorCell<A> {

@@ -50,12 +50,24 @@ impl Task {
             }
         }
     }
+
+    /// The stage has shut down: the task will never run. An actor refuses everything
+    /// queued to it (and all that comes later) with `Failed(Dead)`; a future is
+    /// dropped, which answers its reply the same way.
+    fn abandon(self) {
+        match self {
+            Task::Actor(actor) => actor.abandon(),
+            Task::Future(runnable) => drop(runnable),
+        }
+    }
 }
 
 /// An actor cell, seen by the scheduler.
 pub(crate) trait Runnable: Send + Sync + 'static {
     /// Takes one turn.
     fn run(self: Arc<Self>, worker: &WorkerLocal);
+    /// Never runs again: see [`Task::abandon`].
+    fn abandon(self: Arc<Self>);
 }
 
 /// The part of a stage the workers and the actors share.
@@ -175,6 +187,10 @@ impl Shared {
     /// Makes a task runnable. From one of this stage's workers it goes to the worker's
     /// LIFO slot; from anywhere else, to the injector.
     pub(crate) fn schedule(self: &Arc<Self>, task: Task) {
+        if self.is_shut_down() {
+            task.abandon();
+            return;
+        }
         let displaced = with_own_worker(self, |worker| match worker {
             Some(w) => w.lifo.replace(Some(task)).map(|prev| {
                 w.deque.push(prev);
@@ -187,15 +203,41 @@ impl Shared {
         if displaced.is_some() {
             self.wake_one();
         }
+        self.abandon_if_shut_down();
     }
 
     /// Makes a task runnable behind everything already waiting (fairness).
     pub(crate) fn schedule_back(self: &Arc<Self>, task: Task) {
+        if self.is_shut_down() {
+            task.abandon();
+            return;
+        }
         with_own_worker(self, |worker| match worker {
             Some(w) => w.deque.push(task),
             None => self.injector.push(task),
         });
         self.wake_one();
+        self.abandon_if_shut_down();
+    }
+
+    /// A push can race with `shutdown`: whoever comes second in the SeqCst order sees
+    /// the other, so either the pusher sees the flag here or `shutdown`'s drain sees
+    /// the task.
+    fn abandon_if_shut_down(&self) {
+        fence(Ordering::SeqCst);
+        if self.is_shut_down() {
+            self.drain_injector();
+        }
+    }
+
+    fn drain_injector(&self) {
+        loop {
+            match self.injector.steal() {
+                Steal::Success(task) => task.abandon(),
+                Steal::Retry => continue,
+                Steal::Empty => return,
+            }
+        }
     }
 
     /// Counts `delta` units of work (positive: created; negative: finished).
@@ -303,7 +345,8 @@ impl Shared {
         }
     }
 
-    /// Asks every worker to stop once its current task is done.
+    /// Asks every worker to stop once its current task is done; every task still
+    /// queued, or queued later, is abandoned.
     pub(crate) fn shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
         if let Some(threads) = self.threads.get() {
@@ -312,6 +355,13 @@ impl Shared {
             }
         }
         self.quiet_cv.notify_all();
+        fence(Ordering::SeqCst);
+        self.drain_injector();
+    }
+
+    /// After the workers have exited: nothing can be left behind in the injector.
+    pub(crate) fn drain_after_exit(&self) {
+        self.drain_injector();
     }
 
     pub(crate) fn is_shut_down(&self) -> bool {
@@ -348,10 +398,13 @@ fn worker_main(index: usize, shared: Arc<Shared>, deque: Deque<Task>) {
             None => local.idle(),
         }
     }
-    // Tasks left at shutdown are dropped here; dropping an actor task drops only a
-    // reference to its cell.
-    drop(local.lifo.take());
-    while local.deque.pop().is_some() {}
+    // Tasks left at shutdown never run: their actors refuse what they were sent.
+    if let Some(task) = local.lifo.take() {
+        task.abandon();
+    }
+    while let Some(task) = local.deque.pop() {
+        task.abandon();
+    }
 }
 
 impl WorkerLocal {

@@ -69,6 +69,7 @@ impl Owner {
                 let _ = handle.join();
             }
         }
+        self.shared.drain_after_exit();
     }
 }
 
@@ -223,8 +224,33 @@ impl Stage {
         self.inner.shared.wait_quiescent();
     }
 
-    /// Stops the workers after their current turns. Actors left are dropped when the
-    /// last address to them goes; messages sent afterwards are never processed.
+    /// Stops the workers after their current turns.
+    ///
+    /// Every message still queued, and every message sent afterwards, is refused with
+    /// `Failed(Dead)`: no reply is left hanging. `#[stopping]` hooks do not run; the
+    /// actors' state is dropped when the last address to each goes. Calling it again
+    /// does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    ///
+    /// #[actor]
+    /// struct Clock;
+    ///
+    /// #[behaviour]
+    /// impl Clock {
+    ///     #[query]
+    ///     fn now(&self) -> u64 { 12 }
+    /// }
+    ///
+    /// let stage = Stage::new();
+    /// let clock = stage.spawn(Clock);
+    /// assert_eq!(query!(clock, now()).wait(), Ok(12));
+    /// stage.shutdown();
+    /// assert_eq!(query!(clock, now()).wait(), Err(SpeechError::Failed(Failure::Dead)));
+    /// ```
     pub fn shutdown(&self) {
         self.inner.stop_workers();
     }
