@@ -2,7 +2,9 @@
 //! worker takes on it.
 //!
 //! An actor is not a task. It is this heap object: a mailbox queue, an atomic status
-//! and, behind an `UnsafeCell`, the state and its [`Ctx`]. Sending pushes onto the
+//! and, behind `UnsafeCell`s, the state with its [`Ctx`] and the turn's bookkeeping
+//! (kept apart, because a waiting `async` handler's future borrows the state while
+//! the turn still writes its bookkeeping). Sending pushes onto the
 //! mailbox and, only if the actor was idle, schedules it. A worker then takes a turn:
 //! it processes up to [`TURN_BUDGET`] messages and goes back to idle, re-checking the
 //! mailbox so that no wake-up is lost.
@@ -16,8 +18,8 @@
 //!                                           \--stop--> STOPPED (final)
 //! ```
 //!
-//! Only the worker that moved the status to `RUNNING` touches the body, which is what
-//! makes the `UnsafeCell` sound.
+//! Only the worker that moved the status to `RUNNING` touches the state and the
+//! bookkeeping, which is what makes the `UnsafeCell`s sound.
 
 use std::cell::UnsafeCell;
 use std::future::Future;
@@ -62,18 +64,24 @@ pub(crate) struct Envelope<A: Actor> {
     from: Speaker,
 }
 
-/// The future of an `async` handler that is waiting. It borrows the actor's state and
-/// context, which live in the same cell and do not move; see `Body::pending`.
+/// The future of an `async` handler that is waiting. It borrows the actor's `State`,
+/// which lives in the same cell and does not move; see [`ActorCell::state`].
 type Pending = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-struct Body<A: Actor> {
-    /// Declared first so that it is dropped before `actor` and `ctx`, which it borrows.
-    pending: Option<Pending>,
+/// What handlers (and the futures of waiting `async` handlers) borrow.
+struct State<A: Actor> {
     actor: Option<A>,
     ctx: Ctx<A>,
-    born: bool,
+}
+
+/// The turn's own bookkeeping; never borrowed by a handler, so a turn may hold it
+/// mutably while a handler's future holds borrows of [`State`].
+struct Bookkeeping {
+    /// The waiting handler, if any. While it is `Some`, nothing else touches `State`.
+    pending: Option<Pending>,
     /// Made once, on the first wait, and reused: polling allocates nothing after that.
     waker: Option<Waker>,
+    born: bool,
 }
 
 pub(crate) struct ActorCell<A: Actor> {
@@ -81,15 +89,19 @@ pub(crate) struct ActorCell<A: Actor> {
     id: ActorId,
     stage: Arc<Shared>,
     mailbox: ConcurrentQueue<Envelope<A>>,
-    body: UnsafeCell<Body<A>>,
+    /// Declared before `state`, which the pending future borrows, so that it is
+    /// dropped first (and `Drop` empties it explicitly before anything else).
+    books: UnsafeCell<Bookkeeping>,
+    state: UnsafeCell<State<A>>,
 }
 
-// SAFETY: `body` is only accessed by the worker that won the transition to `RUNNING`
-// (or, once the status is `STOPPED`, by nobody; it is dropped with the cell). The
-// status transitions are atomic, so at most one thread holds the body at a time, and
-// the acquire/release on `status` orders one turn's writes before the next turn's
-// reads. The state and its messages move between threads, so they must be `Send`,
-// which `Actor: Send` and `Actor::__Message: Send` guarantee.
+// SAFETY: `books` and `state` are only accessed by the worker that won the transition
+// to `RUNNING` (or, once the status is `STOPPED` or the cell is abandoned, by nobody
+// until the cell is dropped). The status transitions are atomic, so at most one thread
+// holds them at a time, and the acquire/release on `status` (and on the scheduler's
+// queues) orders one turn's writes before the next turn's reads. The state and its
+// messages move between threads, so they must be `Send`, which `Actor: Send` and
+// `Actor::__Message: Send` guarantee; the pending future is `Send` by its type.
 unsafe impl<A: Actor> Sync for ActorCell<A> {}
 // SAFETY: as above; every field is `Send` when `A` and its messages are.
 unsafe impl<A: Actor> Send for ActorCell<A> {}
@@ -107,12 +119,14 @@ impl<A: Actor> ActorCell<A> {
             id,
             stage: Arc::clone(stage),
             mailbox,
-            body: UnsafeCell::new(Body {
+            books: UnsafeCell::new(Bookkeeping {
                 pending: None,
+                waker: None,
+                born: false,
+            }),
+            state: UnsafeCell::new(State {
                 actor: Some(actor),
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), parent),
-                born: false,
-                waker: None,
             }),
         });
         // The birth counts as one unit of work until it has run.
@@ -184,14 +198,31 @@ impl<A: Actor> ActorCell<A> {
         }
     }
 
+    /// The actor's state and context, for one handler call.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the turn (it moved the status to `RUNNING`, or the cell is
+    /// being dropped), and no pending future borrows the state (`books.pending` is
+    /// `None`): a new `&mut` here would invalidate that future's borrows. The returned
+    /// borrow must end before another call, unless it is captured by the future stored
+    /// in `books.pending`, after which this is not called until that future is gone.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn state(&self) -> &mut State<A> {
+        // SAFETY: exclusive access per the caller's guarantee above.
+        unsafe { &mut *self.state.get() }
+    }
+
     /// One turn. The caller moved the status to `SCHEDULED` and queued this cell, so
     /// this worker is the only one running it.
     fn turn(self: &Arc<Self>) {
         self.status.store(RUNNING, Ordering::Release);
         // SAFETY: the status went SCHEDULED -> RUNNING on this thread; see `Sync`.
-        let body = unsafe { &mut *self.body.get() };
+        // Handlers never borrow `books`, so holding it for the whole turn aliases
+        // nothing.
+        let books = unsafe { &mut *self.books.get() };
         let previous = SPEAKER.with(|s| s.replace(Some(self.id)));
-        let outcome = self.work(body);
+        let outcome = self.work(books);
         SPEAKER.with(|s| s.set(previous));
         match outcome {
             TurnEnd::Drained => self.go_idle(),
@@ -201,22 +232,21 @@ impl<A: Actor> ActorCell<A> {
                     .schedule_back(Task::Actor(Arc::clone(self) as Arc<dyn Runnable>));
             }
             TurnEnd::Waiting => self.park(),
-            TurnEnd::Stop => self.stop(body),
+            TurnEnd::Stop => self.stop(books),
         }
     }
 
-    fn work(self: &Arc<Self>, body: &mut Body<A>) -> TurnEnd {
-        if !body.born {
-            body.born = true;
-            let Body { actor, ctx, .. } = &mut *body;
+    fn work(self: &Arc<Self>, books: &mut Bookkeeping) -> TurnEnd {
+        if !books.born {
+            books.born = true;
+            // SAFETY: this turn holds the cell and nothing is pending before birth.
+            let State { actor, ctx } = unsafe { self.state() };
             let Some(actor) = actor.as_mut() else {
                 return TurnEnd::Stop;
             };
             let birth = catch_unwind(AssertUnwindSafe(|| erase(actor.__birth(ctx))));
             match birth {
-                Ok(Some(future)) => {
-                    body.pending = Some(future);
-                }
+                Ok(Some(future)) => books.pending = Some(future),
                 Ok(None) => self.stage.add_work(-1),
                 // A panicking birth leaves no state worth serving from.
                 Err(_) => {
@@ -225,48 +255,37 @@ impl<A: Actor> ActorCell<A> {
                 }
             }
         }
-        if body.pending.is_some() {
-            match self.poll_pending(body) {
-                Poll::Pending => return TurnEnd::Waiting,
-                Poll::Ready(()) => {
-                    if body.ctx.stop_requested() {
-                        return TurnEnd::Stop;
-                    }
-                }
-            }
-        }
         for _ in 0..TURN_BUDGET {
+            if books.pending.is_some() && self.poll_pending(books).is_pending() {
+                return TurnEnd::Waiting;
+            }
+            // SAFETY: this turn holds the cell and nothing is pending (just checked).
+            if unsafe { self.state() }.ctx.stop_requested() {
+                return TurnEnd::Stop;
+            }
             let Ok(envelope) = self.mailbox.pop() else {
                 return TurnEnd::Drained;
             };
             if let Letter::Stop(reply) = envelope.letter {
                 self.stage.add_work(-1);
-                body.ctx.request_stop(Some(reply));
+                // SAFETY: as above.
+                unsafe { self.state() }.ctx.request_stop(Some(reply));
                 return TurnEnd::Stop;
             }
-            self.deliver(body, envelope);
-            if body.pending.is_some() {
-                match self.poll_pending(body) {
-                    Poll::Pending => return TurnEnd::Waiting,
-                    Poll::Ready(()) => {}
-                }
-            }
-            if body.ctx.stop_requested() {
-                return TurnEnd::Stop;
-            }
+            self.deliver(books, envelope);
+        }
+        if books.pending.is_some() && self.poll_pending(books).is_pending() {
+            return TurnEnd::Waiting;
         }
         TurnEnd::BudgetSpent
     }
 
     /// Runs one message's handlers. A synchronous handler finishes here; an `async`
-    /// one that has to wait leaves its future in `body.pending`.
-    fn deliver(self: &Arc<Self>, body: &mut Body<A>, envelope: Envelope<A>) {
-        let Body {
-            actor,
-            ctx,
-            pending,
-            ..
-        } = body;
+    /// one that has to wait leaves its future in `books.pending`.
+    fn deliver(self: &Arc<Self>, books: &mut Bookkeeping, envelope: Envelope<A>) {
+        // SAFETY: called from `work` with nothing pending; the borrows end here or are
+        // captured by the future stored in `books.pending` below.
+        let State { actor, ctx } = unsafe { self.state() };
         let Some(actor) = actor.as_mut() else {
             envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
             self.stage.add_work(-1);
@@ -295,26 +314,28 @@ impl<A: Actor> ActorCell<A> {
             Letter::Stop(_) => None,
         }));
         match ran {
-            Ok(Some(future)) => *pending = Some(future),
+            Ok(Some(future)) => books.pending = Some(future),
             // Finished, or panicked: the panic is contained; the message's reply was
             // answered with `Failed(Panicked)` as the unwinding dropped its sender.
             Ok(None) | Err(_) => self.stage.add_work(-1),
         }
     }
 
-    fn poll_pending(self: &Arc<Self>, body: &mut Body<A>) -> Poll<()> {
-        let Some(future) = body.pending.as_mut() else {
+    /// Polls the waiting handler. Touches only `books`: the future holds the borrows
+    /// of `State`.
+    fn poll_pending(self: &Arc<Self>, books: &mut Bookkeeping) -> Poll<()> {
+        let Bookkeeping { pending, waker, .. } = books;
+        let Some(future) = pending.as_mut() else {
             return Poll::Ready(());
         };
-        let waker = body
-            .waker
-            .get_or_insert_with(|| Waker::from(Arc::new(CellWaker(Arc::downgrade(self)))));
+        let waker =
+            waker.get_or_insert_with(|| Waker::from(Arc::new(CellWaker(Arc::downgrade(self)))));
         let mut cx = Context::from_waker(waker);
         let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(())) | Err(_) => {
-                body.pending = None;
+                *pending = None;
                 self.stage.add_work(-1);
                 Poll::Ready(())
             }
@@ -351,14 +372,16 @@ impl<A: Actor> ActorCell<A> {
     }
 
     /// Ends the actor: runs `#[stopping]`, refuses everything still queued, drops the
-    /// state. Runs on the worker that holds the body.
-    fn stop(self: &Arc<Self>, body: &mut Body<A>) {
-        if let Some(future) = body.pending.take() {
+    /// state. Runs on the worker that holds the turn.
+    fn stop(self: &Arc<Self>, books: &mut Bookkeeping) {
+        if let Some(future) = books.pending.take() {
             drop(future);
             self.stage.add_work(-1);
         }
-        if let Some(actor) = body.actor.as_mut() {
-            let ctx = &mut body.ctx;
+        // SAFETY: this turn holds the cell, and the pending future is gone.
+        let state = unsafe { self.state() };
+        if let Some(actor) = state.actor.as_mut() {
+            let ctx = &mut state.ctx;
             let _ = catch_unwind(AssertUnwindSafe(|| actor.__stopping(ctx)));
         }
         self.status.store(STOPPED, Ordering::SeqCst);
@@ -367,8 +390,8 @@ impl<A: Actor> ActorCell<A> {
             envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
             self.stage.add_work(-1);
         }
-        drop(body.actor.take());
-        body.ctx.finish_stop();
+        drop(state.actor.take());
+        state.ctx.finish_stop();
     }
 }
 
@@ -379,15 +402,16 @@ enum TurnEnd {
     Stop,
 }
 
-/// Extends a handler future's borrow of the body to `'static` so it can wait in the
+/// Extends a handler future's borrow of the state to `'static` so it can wait in the
 /// cell between turns.
 fn erase(turn: crate::actor::Turn<'_>) -> Option<Pending> {
     turn.map(|future| {
-        // SAFETY: the future borrows `Body::actor` and `Body::ctx`, which live inside an
-        // `Arc`'d cell and never move. While it is stored in `Body::pending`, the runtime
-        // touches neither (`work` returns `Waiting` and `poll_pending` only polls it),
-        // and `pending` is dropped before them (field order, and explicitly in `stop`).
-        // So the borrow never outlives, nor aliases with, what it borrows.
+        // SAFETY: the future borrows `State::actor` and `State::ctx`, which live inside
+        // an `Arc`'d cell and never move. While it is stored in `Bookkeeping::pending`,
+        // the runtime creates no reference to `State` (`ActorCell::state` requires
+        // nothing pending; `poll_pending` touches only `Bookkeeping`), and the future is
+        // dropped before the state (in `stop`, and first in `Drop`). So the borrow never
+        // outlives, nor aliases with, what it borrows.
         unsafe {
             std::mem::transmute::<
                 Pin<Box<dyn Future<Output = ()> + Send + '_>>,
@@ -403,7 +427,7 @@ impl<A: Actor> Runnable for ActorCell<A> {
     }
 
     fn abandon(self: Arc<Self>) {
-        // Queued, so no worker holds the body; it is dropped with the cell.
+        // Queued, so no worker holds the turn; the state is dropped with the cell.
         self.status.store(STOPPED, Ordering::SeqCst);
         self.mailbox.close();
         while let Ok(envelope) = self.mailbox.pop() {
@@ -415,12 +439,13 @@ impl<A: Actor> Runnable for ActorCell<A> {
 impl<A: Actor> Drop for ActorCell<A> {
     fn drop(&mut self) {
         // Unreachable and idle: whatever is still queued is refused, and the work it
-        // counted is given back so that quiescence is not held up.
-        let body = self.body.get_mut();
-        if body.pending.take().is_some() {
+        // counted is given back so that quiescence is not held up. The pending future
+        // goes first: it borrows the state.
+        let books = self.books.get_mut();
+        if books.pending.take().is_some() {
             self.stage.add_work(-1);
         }
-        if !body.born {
+        if !books.born {
             self.stage.add_work(-1);
         }
         self.mailbox.close();

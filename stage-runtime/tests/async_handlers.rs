@@ -70,7 +70,7 @@ fn messages_wait_while_an_async_handler_awaits() {
 fn many_actors_await_each_other_on_one_worker() {
     let stage = Stage::builder().workers(1).build();
     let oracle = stage.spawn(Oracle { rate: 2 });
-    let banks: Vec<_> = (0..200)
+    let banks: Vec<_> = (0..if cfg!(miri) { 20 } else { 200 })
         .map(|_| {
             stage.spawn(Bank {
                 log: Arc::default(),

@@ -48,8 +48,14 @@ fn main() {
     let stage = Stage::new();
     for round in 1..=5 {
         let (done_tx, done_rx) = mpsc::channel();
-        let ping = stage.spawn(Player { peer: None, done: Some(done_tx.clone()) });
-        let pong = stage.spawn(Player { peer: None, done: Some(done_tx) });
+        let ping = stage.spawn(Player {
+            peer: None,
+            done: Some(done_tx.clone()),
+        });
+        let pong = stage.spawn(Player {
+            peer: None,
+            done: Some(done_tx),
+        });
         let _ = request!(ping, meet(pong.clone())).wait();
         let _ = request!(pong, meet(ping.clone())).wait();
         let start = Instant::now();
@@ -65,6 +71,9 @@ fn main() {
             let _ = query!(ping, echo(n)).wait();
         }
         let ask_ns = start.elapsed().as_nanos() as f64 / asks as f64;
-        println!("round {round}: ping-pong {ns:.1} ns/message, ask {ask_ns:.0} ns/ask ({} workers)", stage.workers());
+        println!(
+            "round {round}: ping-pong {ns:.1} ns/message, ask {ask_ns:.0} ns/ask ({} workers)",
+            stage.workers()
+        );
     }
 }
