@@ -149,6 +149,15 @@ impl<T> Reply<T> {
     ///
     /// The actor's refusal or failure, as [`SpeechError`].
     pub fn wait(self) -> Result<T, SpeechError> {
+        // Most answers come within microseconds: spin a little (as crossbeam-channel
+        // does) before parking the thread, whose wake-up costs more than that.
+        let backoff = crossbeam_utils::Backoff::new();
+        while !backoff.is_completed() {
+            if self.is_ready() {
+                break;
+            }
+            backoff.snooze();
+        }
         futures_lite::future::block_on(self)
     }
 }
