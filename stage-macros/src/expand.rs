@@ -4,6 +4,7 @@ pub(crate) mod actor;
 pub(crate) mod behaviour;
 mod contract;
 mod dispatch;
+pub(crate) mod join;
 pub(crate) mod main;
 mod message;
 mod proxies;
@@ -87,9 +88,9 @@ pub(crate) fn event_type(h: &Handler, actor: &Ident) -> TokenStream {
     }
 }
 
-/// The type of the answer: the return type, or `()`.
+/// The type of the answer: the return type (`T` for a delegating `Reply<T>`), or `()`.
 pub(crate) fn answer_type(h: &Handler, actor: &Ident) -> TokenStream {
-    match &h.ret {
+    match h.delegates.as_ref().or(h.ret.as_ref()) {
         Some(ty) => {
             let ty = concrete(ty, actor);
             quote!(#ty)

@@ -45,6 +45,12 @@ pub fn request(input: TokenStream) -> TokenStream {
     expand::speech::expand(model::speech::Kind::Request, input.into()).into()
 }
 
+/// `join!`: a reply of several replies' answers. See `stage_runtime::join`.
+#[proc_macro]
+pub fn join(input: TokenStream) -> TokenStream {
+    expand::join::expand(input.into()).into()
+}
+
 /// Runs `async fn main` on a stage until quiescence. See `stage_runtime::main`.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {

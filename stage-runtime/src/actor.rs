@@ -237,6 +237,9 @@ pub(crate) enum Letter<A: Actor> {
     Star(Box<dyn StarCall<A>>),
     /// `Addr::stop`: end the actor after the messages sent before this one.
     Stop(ReplySender<()>),
+    /// The actor's own continuation (`Ctx::handle`): not a speech act of anyone
+    /// else's, so the permission policy does not see it.
+    Own(Box<dyn StarCall<A>>),
 }
 
 impl<A: Actor> Letter<A> {
@@ -245,6 +248,7 @@ impl<A: Actor> Letter<A> {
             Letter::Speech(msg) => A::__describe(msg),
             Letter::Star(call) => (call.kind(), "with"),
             Letter::Stop(_) => (SpeechKind::Request, "stop"),
+            Letter::Own(_) => (SpeechKind::Notify, "handle"),
         }
     }
 
@@ -253,6 +257,7 @@ impl<A: Actor> Letter<A> {
             Letter::Speech(msg) => A::__refuse(msg, error),
             Letter::Star(call) => call.refuse(error),
             Letter::Stop(reply) => reply.fail(error),
+            Letter::Own(call) => call.refuse(error),
         }
     }
 }

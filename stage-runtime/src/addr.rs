@@ -144,6 +144,16 @@ impl<A: Actor> Addr<A> {
         reply
     }
 
+    pub(crate) fn own<F>(&self, f: F) -> Result<(), SpeechError>
+    where
+        F: FnOnce(&mut A, &mut Ctx<A>) + Send + 'static,
+    {
+        let call = Box::new(NotifyCall { f });
+        self.cell
+            .send(Letter::Own(call))
+            .map_err(|(_, error)| error)
+    }
+
     pub(crate) fn star_notify<F>(&self, f: F) -> Result<(), SpeechError>
     where
         F: FnOnce(&mut A, &mut Ctx<A>) + Send + 'static,

@@ -291,7 +291,7 @@ impl<A: Actor> ActorCell<A> {
             self.stage.add_work(-1);
             return;
         };
-        if A::__HAS_PERMIT {
+        if A::__HAS_PERMIT && !matches!(envelope.letter, Letter::Own(_)) {
             let (kind, name) = envelope.letter.describe();
             let act = SpeechAct::new(kind, name, envelope.from);
             // A panicking policy denies, like a policy that says no.
@@ -307,7 +307,7 @@ impl<A: Actor> ActorCell<A> {
         }
         let ran = catch_unwind(AssertUnwindSafe(|| match envelope.letter {
             Letter::Speech(msg) => erase(actor.__dispatch(ctx, msg)),
-            Letter::Star(call) => {
+            Letter::Star(call) | Letter::Own(call) => {
                 call.run(actor, ctx);
                 None
             }

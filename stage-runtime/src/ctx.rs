@@ -6,8 +6,9 @@ use std::sync::{Arc, Weak};
 use crate::actor::{Actor, ActorId};
 use crate::addr::Addr;
 use crate::cell::ActorCell;
-use crate::reply::ReplySender;
+use crate::reply::{Reply, ReplySender};
 use crate::scheduler::Shared;
+use crate::speech::SpeechError;
 
 /// The context of a running actor: its own address, its stage, and the means to spawn
 /// children and to stop.
@@ -107,6 +108,66 @@ impl<A: Actor> Ctx<A> {
     /// Spawns a child on the same stage; the creator learns its address.
     pub fn spawn<B: Actor>(&mut self, child: B) -> Addr<B> {
         Addr::from_cell(ActorCell::spawn(&self.stage, child, Some(self.id)))
+    }
+
+    /// Stage's *handler*: when `reply` answers, `handler` runs as a message to this
+    /// actor, with the answer. The actor keeps serving its other messages meanwhile.
+    ///
+    /// The handler is usually a method, `Self::on_answer`, of signature
+    /// `fn(&mut self, ctx: &mut Ctx<Self>, answer: Result<T, SpeechError>)`; a closure
+    /// of that shape works too. If the actor stops first, the handler never runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    ///
+    /// #[actor]
+    /// struct Oracle;
+    ///
+    /// #[behaviour]
+    /// impl Oracle {
+    ///     #[query]
+    ///     fn answer(&self) -> u32 { 42 }
+    /// }
+    ///
+    /// #[actor]
+    /// struct Asker { oracle: Addr<Oracle>, heard: Option<u32> }
+    ///
+    /// impl Asker {
+    ///     fn on_answer(&mut self, _ctx: &mut Ctx<Self>, answer: Result<u32, SpeechError>) {
+    ///         self.heard = answer.ok();
+    ///     }
+    /// }
+    ///
+    /// #[behaviour]
+    /// impl Asker {
+    ///     #[on(ask)]
+    ///     fn ask(&mut self, ctx: &mut Ctx<Self>) {
+    ///         let reply = query!(self.oracle, answer());
+    ///         ctx.handle(reply, Self::on_answer);
+    ///     }
+    ///     #[query]
+    ///     fn heard(&self) -> Option<u32> { self.heard }
+    /// }
+    ///
+    /// let stage = Stage::new();
+    /// let asker = stage.spawn(Asker { oracle: stage.spawn(Oracle), heard: None });
+    /// notify!(asker, ask());
+    /// stage.wait_quiescent();
+    /// assert_eq!(query!(asker, heard()).wait(), Ok(Some(42)));
+    /// ```
+    pub fn handle<T, F>(&mut self, reply: Reply<T>, handler: F)
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut A, &mut Ctx<A>, Result<T, SpeechError>) + Send + 'static,
+    {
+        let me = self.addr();
+        self.stage.spawn_future(async move {
+            let answer = reply.await;
+            // If the actor has stopped, nobody is left to handle the answer.
+            let _ = me.own(move |actor, ctx| handler(actor, ctx, answer));
+        });
     }
 
     /// Ends this actor once the current handler returns (Stage's `die`).

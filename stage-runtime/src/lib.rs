@@ -71,7 +71,7 @@ mod stage;
 pub use actor::{Actor, ActorId};
 pub use addr::Addr;
 pub use ctx::Ctx;
-pub use reply::{Reply, ReplySender};
+pub use reply::{join_all, Reply, ReplySender};
 pub use speech::{
     Failure, Outcome, Reason, Sent, Speaker, Speech, SpeechAct, SpeechError, SpeechKind,
 };
@@ -215,13 +215,41 @@ pub use stage_macros::request;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+/// SALSA's join continuation: `join!(r1, r2, ..)` is a [`Reply`] of the tuple of
+/// their answers, in order; the first failure (in order) fails the join.
+///
+/// The replies may be of different types ([`join_all`] takes any number of one
+/// type). Each argument is evaluated (its message sent) where `join!` is written.
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Shop { name: &'static str, price: u32 }
+///
+/// #[behaviour]
+/// impl Shop {
+///     #[query]
+///     fn name(&self) -> &'static str { self.name }
+///     #[query]
+///     fn price(&self) -> u32 { self.price }
+/// }
+///
+/// let shop = spawn(Shop { name: "corner", price: 3 });
+/// let both = join!(query!(shop, name()), query!(shop, price()));
+/// assert_eq!(both.wait(), Ok(("corner", 3)));
+/// ```
+pub use stage_macros::join;
+
 /// What an actor file needs: `use stage_runtime::prelude::*;`.
 pub mod prelude {
     pub use crate::drivers::Stdout;
     pub use crate::{
-        actor, behaviour, block_on, notify, query, request, spawn, Actor, ActorId, Addr, Ctx,
-        Failure, Outcome, Reason, Reply, Sent, Speaker, Speech, SpeechAct, SpeechError, SpeechKind,
-        Stage,
+        actor, behaviour, block_on, join, join_all, notify, query, request, spawn, Actor, ActorId,
+        Addr, Ctx, Failure, Outcome, Reason, Reply, Sent, Speaker, Speech, SpeechAct, SpeechError,
+        SpeechKind, Stage,
     };
 }
 
@@ -293,6 +321,20 @@ pub mod __private {
     #[inline]
     pub fn request<T: Target + ?Sized>(to: &T) -> <T::Actor as Actor>::__Request<'_> {
         <T::Actor as Actor>::__request(to.addr())
+    }
+
+    /// The body of `join!`.
+    pub fn spawn_reply<T, F>(future: F) -> Reply<T>
+    where
+        F: Future<Output = Result<T, SpeechError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        crate::stage::spawn_reply(crate::Stage::current().shared(), future)
+    }
+
+    /// Answers a delegating handler's caller with the reply the handler returned.
+    pub fn delegate<T: Send + 'static>(sender: ReplySender<T>, reply: Reply<T>) {
+        reply.forward_to(sender);
     }
 
     /// The body of `#[stage_runtime::main]`.

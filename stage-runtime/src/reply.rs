@@ -100,6 +100,30 @@ pub struct Reply<T> {
 }
 
 impl<T> Reply<T> {
+    /// A reply that is already answered with `value`.
+    ///
+    /// For a delegating handler (one that returns `Reply<T>`) that can answer at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::Reply;
+    ///
+    /// assert_eq!(Reply::ready(3).wait(), Ok(3));
+    /// ```
+    pub fn ready(value: T) -> Self {
+        let (tx, reply) = reply_pair();
+        tx.send(value);
+        reply
+    }
+
+    /// A reply that is already answered with `error`.
+    pub fn failed(error: SpeechError) -> Self {
+        let (tx, reply) = reply_pair();
+        tx.fail(error);
+        reply
+    }
+
     /// Whether the answer has arrived (Stage's `ready`). Never blocks.
     pub fn is_ready(&self) -> bool {
         self.slot.state.load(Ordering::Acquire) == FULL
@@ -162,6 +186,117 @@ impl<T> Reply<T> {
     }
 }
 
+impl<T: Send + 'static> Reply<T> {
+    /// SALSA's token-passing continuation (`a <- m() @ b <- n(token)`): when this reply
+    /// answers, `next` receives the answer (the *token*) and makes the next speech
+    /// action, whose answer the returned reply carries.
+    ///
+    /// The chain runs on the current stage's workers: neither the caller nor any actor
+    /// waits for it. If this reply fails, `next` is not called and the returned reply
+    /// fails with the same error; a panic in `next` fails it with `Failed(Panicked)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    ///
+    /// #[actor]
+    /// struct Account { balance: i64 }
+    ///
+    /// #[behaviour]
+    /// impl Account {
+    ///     #[query]
+    ///     fn balance(&self) -> i64 { self.balance }
+    ///     #[request]
+    ///     fn deposit(&mut self, amount: i64) -> i64 { self.balance += amount; self.balance }
+    /// }
+    ///
+    /// let checking = spawn(Account { balance: 40 });
+    /// let savings = spawn(Account { balance: 100 });
+    /// // checking <- getBalance() @ savings <- transfer(token)
+    /// let moved = query!(checking, balance()).then(move |token| request!(savings, deposit(token)));
+    /// assert_eq!(moved.wait(), Ok(140));
+    /// ```
+    pub fn then<U, F>(self, next: F) -> Reply<U>
+    where
+        U: Send + 'static,
+        F: FnOnce(T) -> Reply<U> + Send + 'static,
+    {
+        crate::stage::spawn_reply(crate::Stage::current().shared(), async move {
+            let token = self.await?;
+            next(token).await
+        })
+    }
+
+    /// A reply whose answer is `f` of this one's (a continuation that speaks to no
+    /// actor). Failures pass through unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::Reply;
+    ///
+    /// assert_eq!(Reply::ready(20).map(|n| n + 1).wait(), Ok(21));
+    /// ```
+    pub fn map<U, F>(self, f: F) -> Reply<U>
+    where
+        U: Send + 'static,
+        F: FnOnce(T) -> U + Send + 'static,
+    {
+        crate::stage::spawn_reply(crate::Stage::current().shared(), async move {
+            self.await.map(f)
+        })
+    }
+
+    /// Answers `sender` with whatever this reply yields: a handler's delegation.
+    pub(crate) fn forward_to(self, sender: ReplySender<T>) {
+        match self.try_take() {
+            Ok(answer) => sender.complete(answer),
+            Err(pending) => {
+                crate::Stage::current().shared().spawn_future(async move {
+                    sender.complete(pending.await);
+                });
+            }
+        }
+    }
+}
+
+/// SALSA's join continuation over any number of replies of one type: a reply of all
+/// their answers, in order. The first failure (in order) fails the whole join.
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Square;
+///
+/// #[behaviour]
+/// impl Square {
+///     #[query]
+///     fn of(&self, n: u64) -> u64 { n * n }
+/// }
+///
+/// let square = spawn(Square);
+/// let all = join_all((1..=4).map(|n| query!(square, of(n))));
+/// assert_eq!(all.wait(), Ok(vec![1, 4, 9, 16]));
+/// ```
+pub fn join_all<T, I>(replies: I) -> Reply<Vec<T>>
+where
+    T: Send + 'static,
+    I: IntoIterator<Item = Reply<T>>,
+{
+    let replies: Vec<Reply<T>> = replies.into_iter().collect();
+    crate::stage::spawn_reply(crate::Stage::current().shared(), async move {
+        let mut answers = Vec::with_capacity(replies.len());
+        for reply in replies {
+            answers.push(reply.await?);
+        }
+        Ok(answers)
+    })
+}
+
 impl<T> Future for Reply<T> {
     type Output = Result<T, SpeechError>;
 
@@ -215,7 +350,7 @@ impl<T> ReplySender<T> {
         self.complete(Err(error));
     }
 
-    fn complete(mut self, answer: Result<T, SpeechError>) {
+    pub(crate) fn complete(mut self, answer: Result<T, SpeechError>) {
         if let Some(slot) = self.slot.take() {
             slot.complete(answer);
         }

@@ -286,6 +286,29 @@ impl fmt::Debug for Stage {
     }
 }
 
+/// Runs `future` on `shared`'s workers and answers the returned reply with its result;
+/// a panic inside it answers `Failed(Panicked)`.
+pub(crate) fn spawn_reply<T, F>(shared: &Arc<crate::scheduler::Shared>, future: F) -> Reply<T>
+where
+    F: Future<Output = Result<T, SpeechError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let (tx, reply) = reply_pair();
+    shared.spawn_future(async move {
+        match futures_lite::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(future)).await {
+            Ok(answer) => tx.complete(answer),
+            Err(_) => tx.fail(SpeechError::Failed(Failure::Panicked)),
+        }
+    });
+    reply
+}
+
+impl Stage {
+    pub(crate) fn shared(&self) -> &Arc<crate::scheduler::Shared> {
+        &self.inner.shared
+    }
+}
+
 struct Restore(Option<Stage>);
 
 impl Drop for Restore {

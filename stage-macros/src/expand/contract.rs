@@ -105,7 +105,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
     }
 }
 
-/// For each synchronous query and request, an inherent method with a uniform shape
+/// For each synchronous, non-delegating query and request, an inherent method with a uniform shape
 /// (`&self` or `&mut self`, then the context, then the arguments) for Star-form
 /// expressions to call.
 pub(crate) fn exports(b: &Behaviour, actor: &Ident) -> TokenStream {
@@ -115,7 +115,9 @@ pub(crate) fn exports(b: &Behaviour, actor: &Ident) -> TokenStream {
     let methods = b
         .handlers
         .iter()
-        .filter(|h| matches!(h.kind, Kind::Query | Kind::Request) && !h.is_async)
+        .filter(|h| {
+            matches!(h.kind, Kind::Query | Kind::Request) && !h.is_async && h.delegates.is_none()
+        })
         .map(|h| {
             let export = export_name(&h.name);
             let name = &h.name;

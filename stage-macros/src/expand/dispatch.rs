@@ -169,9 +169,16 @@ fn ask_arm(h: &Handler, actor: &Ident) -> TokenStream {
     let args: Vec<TokenStream> = parts.iter().map(|p| quote!(#p)).collect();
     let call = call(h, actor, &args);
     let answer = hidden("__answer");
+    let rt_answer = if h.delegates.is_some() {
+        // The caller's answer is whatever the returned reply yields; the actor is free
+        // for its next message at once.
+        quote!(#rt::delegate(#reply, #answer);)
+    } else {
+        quote!(#reply.send(#answer);)
+    };
     let body = quote! {
         let #answer = #call;
-        #reply.send(#answer);
+        #rt_answer
     };
     if h.is_async {
         quote!(#msg::#v((#(#parts,)*), #reply) => #rt::Some(#rt::Box::pin(async move { #body })))

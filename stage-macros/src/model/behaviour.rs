@@ -82,6 +82,9 @@ pub(crate) struct Handler {
     pub(crate) ctx_span: Option<Span>,
     pub(crate) params: Vec<Param>,
     pub(crate) ret: Option<Type>,
+    /// `T` when the handler returns `Reply<T>`: it delegates its answer (SALSA's
+    /// first-class continuation) to that reply.
+    pub(crate) delegates: Option<Type>,
     pub(crate) is_async: bool,
     /// The `fn` signature, for errors about the whole handler.
     pub(crate) sig: syn::Signature,
@@ -305,6 +308,7 @@ fn read_signature(kind: Kind, attr_span: Span, sig: &syn::Signature) -> Handler 
         ReturnType::Default => None,
         ReturnType::Type(_, ty) => Some((**ty).clone()),
     };
+    let delegates = ret.as_ref().and_then(delegated_answer);
     Handler {
         kind,
         attr_span,
@@ -315,8 +319,25 @@ fn read_signature(kind: Kind, attr_span: Span, sig: &syn::Signature) -> Handler 
         ctx_span,
         params,
         ret,
+        delegates,
         is_async: sig.asyncness.is_some(),
         sig: sig.clone(),
+    }
+}
+
+/// `T` in a return type `Reply<T>` (by that name, possibly qualified).
+fn delegated_answer(ret: &Type) -> Option<Type> {
+    let Type::Path(path) = ret else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Reply" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first() {
+        Some(syn::GenericArgument::Type(answer)) if args.args.len() == 1 => Some(answer.clone()),
+        _ => None,
     }
 }
 
