@@ -50,6 +50,10 @@ impl<A: Actor> Addr<A> {
         Addr { cell }
     }
 
+    pub(crate) fn into_cell(self) -> Arc<ActorCell<A>> {
+        self.cell
+    }
+
     /// The actor's identity.
     pub fn id(&self) -> ActorId {
         self.cell.id()
@@ -162,6 +166,52 @@ impl<A: Actor> Addr<A> {
         self.cell
             .send(Letter::Star(call))
             .map_err(|(_, error)| error)
+    }
+}
+
+impl<A: Actor> Reply<Addr<A>> {
+    /// Promise pipelining (Stage's lazy `operator.trains().fastest().now()`): an
+    /// address usable now for the actor this reply will name.
+    ///
+    /// Messages sent to the promise wait until the reply answers, then go to that
+    /// actor in the order they were sent, each from its original speaker. If the reply
+    /// fails, they (and any sent later) are refused with the reply's error. The
+    /// speech macros do this by themselves when their target is a `Reply<Addr<_>>`:
+    /// `query!(query!(operator, trains()), fastest())`. The promise has an identity of
+    /// its own, not the identity of the actor it resolves to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    ///
+    /// #[actor]
+    /// struct Train { speed: u32 }
+    ///
+    /// #[behaviour]
+    /// impl Train {
+    ///     #[query]
+    ///     fn speed(&self) -> u32 { self.speed }
+    /// }
+    ///
+    /// #[actor]
+    /// struct Operator;
+    ///
+    /// #[behaviour]
+    /// impl Operator {
+    ///     #[request]
+    ///     fn fastest(&mut self, ctx: &mut Ctx<Self>) -> Addr<Train> {
+    ///         ctx.spawn(Train { speed: 300 })
+    ///     }
+    /// }
+    ///
+    /// let operator = spawn(Operator);
+    /// // No await between the steps: the second message waits for the first's answer.
+    /// let speed = query!(request!(operator, fastest()), speed());
+    /// assert_eq!(speed.wait(), Ok(300));
+    /// ```
+    pub fn promise(self) -> Addr<A> {
+        Addr::from_cell(ActorCell::promise(crate::Stage::current().shared(), self))
     }
 }
 

@@ -26,13 +26,15 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 use concurrent_queue::{ConcurrentQueue, PushError};
 
 use crate::actor::{Actor, ActorId, Letter};
+use crate::addr::Addr;
 use crate::ctx::Ctx;
+use crate::reply::Reply;
 use crate::scheduler::{Runnable, Shared, Task, WorkerLocal};
 use crate::speech::{Failure, Reason, Speaker, SpeechAct, SpeechError};
 
@@ -79,8 +81,6 @@ struct State<A: Actor> {
 struct Bookkeeping {
     /// The waiting handler, if any. While it is `Some`, nothing else touches `State`.
     pending: Option<Pending>,
-    /// Made once, on the first wait, and reused: polling allocates nothing after that.
-    waker: Option<Waker>,
     born: bool,
 }
 
@@ -93,6 +93,12 @@ pub(crate) struct ActorCell<A: Actor> {
     /// dropped first (and `Drop` empties it explicitly before anything else).
     books: UnsafeCell<Bookkeeping>,
     state: UnsafeCell<State<A>>,
+    /// For a promise (an address made from a `Reply<Addr<A>>`): the actor it resolved
+    /// to, to which every letter is forwarded in order.
+    forward: OnceLock<Arc<ActorCell<A>>>,
+    /// Why letters are refused once the mailbox is closed, when not `Failed(Dead)`: a
+    /// promise whose reply failed refuses with that reply's error.
+    refusal: OnceLock<SpeechError>,
 }
 
 // SAFETY: `books` and `state` are only accessed by the worker that won the transition
@@ -121,13 +127,14 @@ impl<A: Actor> ActorCell<A> {
             mailbox,
             books: UnsafeCell::new(Bookkeeping {
                 pending: None,
-                waker: None,
                 born: false,
             }),
             state: UnsafeCell::new(State {
                 actor: Some(actor),
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), parent),
             }),
+            forward: OnceLock::new(),
+            refusal: OnceLock::new(),
         });
         // The birth counts as one unit of work until it has run.
         stage.add_work(1);
@@ -135,8 +142,68 @@ impl<A: Actor> ActorCell<A> {
         cell
     }
 
+    /// A promise: an address whose letters wait until `reply` answers, then go, in
+    /// order, to the actor it names; if `reply` fails, they are refused with its error.
+    pub(crate) fn promise(stage: &Arc<Shared>, reply: Reply<Addr<A>>) -> Arc<Self> {
+        let id = ActorId::fresh();
+        let cell = Arc::new_cyclic(|weak: &Weak<Self>| ActorCell {
+            // Parked: letters queue up, nobody runs them until the reply resolves.
+            status: AtomicU8::new(PARKED),
+            id,
+            stage: Arc::clone(stage),
+            mailbox: ConcurrentQueue::unbounded(),
+            books: UnsafeCell::new(Bookkeeping {
+                pending: None,
+                born: true,
+            }),
+            state: UnsafeCell::new(State {
+                actor: None,
+                ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), None),
+            }),
+            forward: OnceLock::new(),
+            refusal: OnceLock::new(),
+        });
+        let promised = Arc::clone(&cell);
+        stage.spawn_future(async move {
+            match reply.await {
+                Ok(target) => {
+                    let _ = promised.forward.set(target.into_cell());
+                    promised.wake_pending();
+                }
+                Err(error) => promised.refuse_all(error),
+            }
+        });
+        cell
+    }
+
     pub(crate) fn id(&self) -> ActorId {
         self.id
+    }
+
+    /// Closes the mailbox for good and refuses everything in it with `error`.
+    fn refuse_all(&self, error: SpeechError) {
+        let _ = self.refusal.set(error);
+        self.status.store(STOPPED, Ordering::SeqCst);
+        self.mailbox.close();
+        while let Ok(envelope) = self.mailbox.pop() {
+            envelope.letter.refuse(error);
+            self.stage.add_work(-1);
+        }
+    }
+
+    /// A promise's turn: passes letters on to the actor it resolved to, each with its
+    /// original speaker, in the order they came.
+    fn forward_letters(&self, target: &Arc<ActorCell<A>>) -> TurnEnd {
+        for _ in 0..TURN_BUDGET {
+            let Ok(envelope) = self.mailbox.pop() else {
+                return TurnEnd::Drained;
+            };
+            if let Err((letter, error)) = target.send_from(envelope.letter, envelope.from) {
+                letter.refuse(error);
+            }
+            self.stage.add_work(-1);
+        }
+        TurnEnd::BudgetSpent
     }
 
     /// Puts a letter in the mailbox and schedules the actor if it was idle.
@@ -148,17 +215,29 @@ impl<A: Actor> ActorCell<A> {
         self: &Arc<Self>,
         letter: Letter<A>,
     ) -> Result<(), (Letter<A>, SpeechError)> {
-        let envelope = Envelope {
-            letter,
-            from: current_speaker(),
-        };
+        self.send_from(letter, current_speaker())
+    }
+
+    /// [`ActorCell::send`] on behalf of `from` (a promise forwarding a letter).
+    fn send_from(
+        self: &Arc<Self>,
+        letter: Letter<A>,
+        from: Speaker,
+    ) -> Result<(), (Letter<A>, SpeechError)> {
+        let envelope = Envelope { letter, from };
         // Counted before the push, so the count is never below the real work.
         self.stage.add_work(1);
         if let Err(refused) = self.mailbox.push(envelope) {
             self.stage.add_work(-1);
             let (envelope, error) = match refused {
                 PushError::Full(e) => (e, SpeechError::Denied(Reason::Busy)),
-                PushError::Closed(e) => (e, SpeechError::Failed(Failure::Dead)),
+                PushError::Closed(e) => (
+                    e,
+                    self.refusal
+                        .get()
+                        .cloned()
+                        .unwrap_or(SpeechError::Failed(Failure::Dead)),
+                ),
             };
             return Err((envelope.letter, error));
         }
@@ -237,6 +316,9 @@ impl<A: Actor> ActorCell<A> {
     }
 
     fn work(self: &Arc<Self>, books: &mut Bookkeeping) -> TurnEnd {
+        if let Some(target) = self.forward.get() {
+            return self.forward_letters(target);
+        }
         if !books.born {
             books.born = true;
             // SAFETY: this turn holds the cell and nothing is pending before birth.
@@ -324,18 +406,20 @@ impl<A: Actor> ActorCell<A> {
     /// Polls the waiting handler. Touches only `books`: the future holds the borrows
     /// of `State`.
     fn poll_pending(self: &Arc<Self>, books: &mut Bookkeeping) -> Poll<()> {
-        let Bookkeeping { pending, waker, .. } = books;
-        let Some(future) = pending.as_mut() else {
+        let Some(future) = books.pending.as_mut() else {
             return Poll::Ready(());
         };
-        let waker =
-            waker.get_or_insert_with(|| Waker::from(Arc::new(CellWaker(Arc::downgrade(self)))));
-        let mut cx = Context::from_waker(waker);
+        // The waker holds the cell: an actor waiting for an answer is not unreachable,
+        // even when no address to it is left. It is made per poll (a reference count,
+        // no allocation), not kept in the cell, so that it forms no cycle with it; what
+        // it was given to drops it once it has woken the actor.
+        let waker = Waker::from(Arc::clone(self));
+        let mut cx = Context::from_waker(&waker);
         let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(())) | Err(_) => {
-                *pending = None;
+                books.pending = None;
                 self.stage.add_work(-1);
                 Poll::Ready(())
             }
@@ -457,15 +541,11 @@ impl<A: Actor> Drop for ActorCell<A> {
 }
 
 /// Reschedules a parked actor when the future it waits on can make progress.
-struct CellWaker<A: Actor>(Weak<ActorCell<A>>);
-
-impl<A: Actor> Wake for CellWaker<A> {
+impl<A: Actor> Wake for ActorCell<A> {
     fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+        self.wake_pending();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        if let Some(cell) = self.0.upgrade() {
-            cell.wake_pending();
-        }
+        self.wake_pending();
     }
 }

@@ -297,6 +297,35 @@ pub mod __private {
         }
     }
 
+    /// A speech action's target as it is: a reference, which must then be an address
+    /// (checked, with a clear message, where the proxy is built) ...
+    pub trait ViaRef {
+        /// The target, borrowed.
+        #[inline]
+        fn __speech_target(&self) -> &Self {
+            self
+        }
+    }
+
+    impl<T: ?Sized> ViaRef for T {}
+
+    /// ... or, for a `Reply<Addr<_>>`, the promise it becomes (pipelining). Method
+    /// resolution tries by value first, so a reply is taken by value and anything
+    /// else by reference.
+    pub trait ViaValue {
+        /// The actor addressed.
+        type Actor: Actor;
+        /// The promised address.
+        fn __speech_target(self) -> Addr<Self::Actor>;
+    }
+
+    impl<A: Actor> ViaValue for Reply<Addr<A>> {
+        type Actor = A;
+        fn __speech_target(self) -> Addr<A> {
+            self.promise()
+        }
+    }
+
     /// The address a Star-form speech action goes to.
     #[inline]
     pub fn target<T: Target + ?Sized>(to: &T) -> &Addr<T::Actor> {

@@ -83,3 +83,17 @@ fn many_actors_await_each_other_on_one_worker() {
         assert_eq!(reply.wait(), Ok(20));
     }
 }
+
+#[test]
+fn an_actor_waiting_for_an_answer_is_not_collected_when_its_address_goes() {
+    let stage = Stage::builder().workers(2).build();
+    let oracle = stage.spawn(Oracle { rate: 7 });
+    let bank = stage.spawn(Bank {
+        log: Arc::default(),
+        rate: Some(oracle),
+    });
+    let converted = request!(bank, convert(3));
+    // The caller keeps only the reply; the bank is mid-handler, waiting on the oracle.
+    drop(bank);
+    assert_eq!(converted.wait(), Ok(21));
+}

@@ -26,8 +26,24 @@ pub(crate) fn expand(kind: Kind, input: TokenStream) -> TokenStream {
     }
 }
 
+/// `body` with `__to` bound to the target as an address: borrowed from an `Addr`, or
+/// a promise made from a `Reply<Addr<_>>` (pipelining). A `match` rather than a `let`,
+/// so that a temporary target (`ctx.addr()`) lives as long as the borrow of it.
+fn with_target(target: &Expr, body: TokenStream) -> TokenStream {
+    let rt = rt();
+    let to = hidden("__to");
+    quote! {{
+        #[allow(unused_imports)]
+        use #rt::{ViaRef as _, ViaValue as _};
+        match (#target).__speech_target() {
+            #to => { #body }
+        }
+    }}
+}
+
 fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
     let rt = rt();
+    let to = hidden("__to");
     match call {
         SpeechCall::Short { target, name, args } => {
             let proxy = match kind {
@@ -36,13 +52,13 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
                 Kind::Request => quote!(request),
             };
             let proxy = quote_spanned!(Span::mixed_site()=> #rt::#proxy);
-            quote!(#proxy(&(#target)).#name(#(#args),*))
+            with_target(&target, quote!(#proxy(&#to).#name(#(#args),*)))
         }
         SpeechCall::StarNotify {
             target,
             value,
             channel,
-        } => quote!(#rt::events(&(#target)).#channel(#value)),
+        } => with_target(&target, quote!(#rt::events(&#to).#channel(#value))),
         SpeechCall::Star {
             target,
             selection,
@@ -75,12 +91,16 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
             };
             let actor = hidden("__actor");
             let ctx = hidden("__ctx");
-            quote! {{
-                #errors
+            let call = quote! {
                 #rt::Speech::#method(
-                    #rt::target(&(#target)),
+                    #rt::target(&#to),
                     move |#actor, #ctx| { let _ = &#ctx; (#body) },
                 )
+            };
+            let call = with_target(&target, call);
+            quote! {{
+                #errors
+                #call
             }}
         }
     }

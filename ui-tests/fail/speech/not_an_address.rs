@@ -1,6 +1,16 @@
 use stage_runtime::prelude::*;
 
+#[actor]
+struct Account { balance: i64 }
+
+#[behaviour]
+impl Account {
+    #[on(deposit)]
+    fn credit(&mut self, amount: i64) { self.balance += amount; }
+}
+
 fn main() {
-    let acct = 42;
+    // Forgot to `spawn` it: this is the actor's state, not its address.
+    let acct = Account { balance: 0 };
     notify!(acct, deposit(5));
 }
