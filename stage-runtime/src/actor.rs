@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::num::NonZeroU64;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -28,18 +29,28 @@ use crate::speech::{SpeechAct, SpeechError, SpeechKind};
 /// assert_eq!(a.id(), a.clone().id());
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ActorId(u64);
+pub struct ActorId(NonZeroU64);
 
 impl ActorId {
     /// A fresh identity. One relaxed atomic increment; spawning is not the hot path.
     pub(crate) fn fresh() -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        ActorId(NEXT.fetch_add(1, Ordering::Relaxed))
+        ActorId::from_raw(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The identity numbered `n` (0 is taken as 1: identities start there).
+    pub(crate) fn from_raw(n: u64) -> Self {
+        ActorId(NonZeroU64::new(n).unwrap_or(NonZeroU64::MIN))
+    }
+
+    /// The identity numbered `n`, or none for 0.
+    pub(crate) fn from_nonzero(n: u64) -> Option<Self> {
+        NonZeroU64::new(n).map(ActorId)
     }
 
     /// The identity as a number, for logs and metrics.
     pub fn as_u64(self) -> u64 {
-        self.0
+        self.0.get()
     }
 }
 

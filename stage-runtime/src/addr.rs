@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::actor::{Actor, ActorId, Letter, NotifyCall, QueryCall, RequestCall};
 use crate::cell::ActorCell;
 use crate::ctx::Ctx;
-use crate::reply::{reply_pair, Reply, ReplySender};
+use crate::reply::{reply_pair_from, Reply, ReplySender};
 use crate::speech::{Sent, SpeechError};
 
 /// The address of an actor of type `A`: cheap to clone, `Send + Sync`, and the only
@@ -91,7 +91,7 @@ impl<A: Actor> Addr<A> {
     /// );
     /// ```
     pub fn stop(&self) -> Reply<()> {
-        let (tx, reply) = reply_pair();
+        let (tx, reply) = reply_pair_from(Some(self.id()));
         match self.cell.send(Letter::Stop(tx)) {
             Ok(()) => reply,
             Err((letter, error)) => {
@@ -114,7 +114,7 @@ impl<A: Actor> Addr<A> {
     /// Sends a short-form message with a reply: the body of `query!` and `request!`.
     #[doc(hidden)]
     pub fn __ask<R>(&self, msg: impl FnOnce(ReplySender<R>) -> A::__Message) -> Reply<R> {
-        let (tx, reply) = reply_pair();
+        let (tx, reply) = reply_pair_from(Some(self.id()));
         if let Err((letter, error)) = self.cell.send(Letter::Speech(msg(tx))) {
             // Refusing answers the reply sender inside the message.
             letter.refuse(error);
@@ -127,7 +127,7 @@ impl<A: Actor> Addr<A> {
         F: FnOnce(&A, &mut Ctx<A>) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (tx, reply) = reply_pair();
+        let (tx, reply) = reply_pair_from(Some(self.id()));
         let call = Box::new(QueryCall { f, reply: tx });
         if let Err((letter, error)) = self.cell.send(Letter::Star(call)) {
             letter.refuse(error);
@@ -140,7 +140,7 @@ impl<A: Actor> Addr<A> {
         F: FnOnce(&mut A, &mut Ctx<A>) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (tx, reply) = reply_pair();
+        let (tx, reply) = reply_pair_from(Some(self.id()));
         let call = Box::new(RequestCall { f, reply: tx });
         if let Err((letter, error)) = self.cell.send(Letter::Star(call)) {
             letter.refuse(error);

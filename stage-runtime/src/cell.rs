@@ -182,11 +182,11 @@ impl<A: Actor> ActorCell<A> {
 
     /// Closes the mailbox for good and refuses everything in it with `error`.
     fn refuse_all(&self, error: SpeechError) {
-        let _ = self.refusal.set(error);
+        let _ = self.refusal.set(error.clone());
         self.status.store(STOPPED, Ordering::SeqCst);
         self.mailbox.close();
         while let Ok(envelope) = self.mailbox.pop() {
-            envelope.letter.refuse(error);
+            envelope.letter.refuse(error.clone());
             self.stage.add_work(-1);
         }
     }

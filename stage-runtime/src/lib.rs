@@ -60,6 +60,7 @@ mod addr;
 #[allow(unsafe_code)]
 mod cell;
 mod ctx;
+mod deadlock;
 pub mod drivers;
 #[allow(unsafe_code)]
 mod reply;
@@ -73,7 +74,7 @@ pub use addr::Addr;
 pub use ctx::Ctx;
 pub use reply::{join_all, Reply, ReplySender};
 pub use speech::{
-    Failure, Outcome, Reason, Sent, Speaker, Speech, SpeechAct, SpeechError, SpeechKind,
+    Cycle, Failure, Outcome, Reason, Sent, Speaker, Speech, SpeechAct, SpeechError, SpeechKind,
 };
 pub use stage::{block_on, spawn, Stage, StageBuilder};
 

@@ -9,13 +9,16 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use atomic_waker::AtomicWaker;
 
-use crate::speech::{Failure, SpeechError};
+use crate::actor::ActorId;
+use crate::cell::current_speaker;
+use crate::deadlock;
+use crate::speech::{Failure, Speaker, SpeechError};
 
 const EMPTY: u8 = 0;
 const FULL: u8 = 1;
@@ -27,6 +30,9 @@ struct Slot<T> {
     state: AtomicU8,
     value: UnsafeCell<Option<Result<T, SpeechError>>>,
     waker: AtomicWaker,
+    /// The actor that will answer, for deadlock detection (0: not known, or not an
+    /// actor). Written and read under the deadlock graph's lock once set.
+    blocker: AtomicU64,
 }
 
 // SAFETY: `value` is accessed by at most one thread at a time: the sender writes it
@@ -36,12 +42,18 @@ struct Slot<T> {
 unsafe impl<T: Send> Sync for Slot<T> {}
 
 impl<T> Slot<T> {
-    fn new() -> Self {
+    fn new(blocker: Option<ActorId>) -> Self {
         Slot {
             state: AtomicU8::new(EMPTY),
             value: UnsafeCell::new(None),
             waker: AtomicWaker::new(),
+            blocker: AtomicU64::new(blocker.map_or(0, ActorId::as_u64)),
         }
+    }
+
+    /// Identifies this cell in the deadlock graph.
+    fn key(&self) -> usize {
+        self as *const Self as usize
     }
 
     /// Publishes the answer. Called once, by the `ReplySender` that owns the only
@@ -97,6 +109,10 @@ impl<T> Slot<T> {
 #[must_use = "futures do nothing unless you `.await` or poll them; the message was sent already"]
 pub struct Reply<T> {
     slot: Arc<Slot<T>>,
+    /// An edge of the deadlock graph is recorded for this wait.
+    waits: bool,
+    /// Completed (with a deadlock) without taking the cell's answer.
+    done: bool,
 }
 
 impl<T> Reply<T> {
@@ -250,6 +266,11 @@ impl<T: Send + 'static> Reply<T> {
 
     /// Answers `sender` with whatever this reply yields: a handler's delegation.
     pub(crate) fn forward_to(self, sender: ReplySender<T>) {
+        if let Some(slot) = &sender.slot {
+            // The delegating actor is not blocked: whoever waits on `sender`'s answer no
+            // longer waits on it (see `deadlock`).
+            deadlock::delegated(slot.key(), || slot.blocker.store(0, Ordering::Relaxed));
+        }
         match self.try_take() {
             Ok(answer) => sender.complete(answer),
             Err(pending) => {
@@ -304,19 +325,49 @@ impl<T> Future for Reply<T> {
     ///
     /// When polled again after it returned `Ready`, as futures may.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let slot = &self.slot;
-        if let Some(answer) = slot.take() {
-            return Poll::Ready(answer);
-        }
-        if slot.state.load(Ordering::Acquire) == TAKEN {
+        let this = self.get_mut();
+        if this.done || this.slot.state.load(Ordering::Acquire) == TAKEN {
             panic!("`Reply` polled after it completed");
         }
-        slot.waker.register(cx.waker());
+        if let Some(answer) = this.slot.take() {
+            return Poll::Ready(this.finish(answer));
+        }
+        this.slot.waker.register(cx.waker());
         // The answer may have been published between the first check and the
         // registration; check again so that the wake-up cannot be lost.
-        match slot.take() {
-            Some(answer) => Poll::Ready(answer),
-            None => Poll::Pending,
+        if let Some(answer) = this.slot.take() {
+            return Poll::Ready(this.finish(answer));
+        }
+        if !this.waits {
+            if let Speaker::Actor(me) = current_speaker() {
+                let slot = &this.slot;
+                let blocker = || ActorId::from_nonzero(slot.blocker.load(Ordering::Relaxed));
+                match deadlock::wait(slot.key(), me, blocker) {
+                    Ok(recorded) => this.waits = recorded,
+                    Err(cycle) => {
+                        this.done = true;
+                        return Poll::Ready(Err(SpeechError::Failed(Failure::Deadlock(cycle))));
+                    }
+                }
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> Reply<T> {
+    fn finish(&mut self, answer: Result<T, SpeechError>) -> Result<T, SpeechError> {
+        if std::mem::take(&mut self.waits) {
+            deadlock::done(self.slot.key());
+        }
+        answer
+    }
+}
+
+impl<T> Drop for Reply<T> {
+    fn drop(&mut self) {
+        if self.waits {
+            deadlock::done(self.slot.key());
         }
     }
 }
@@ -376,16 +427,25 @@ impl<T> fmt::Debug for ReplySender<T> {
     }
 }
 
-/// A new reply and the sender that answers it.
+/// A new reply and the sender that answers it, not answered by any one actor.
 ///
 /// Allocates the shared cell (one allocation per query or request).
 pub(crate) fn reply_pair<T>() -> (ReplySender<T>, Reply<T>) {
-    let slot = Arc::new(Slot::new());
+    reply_pair_from(None)
+}
+
+/// A new reply that `actor` will answer (known for deadlock detection).
+pub(crate) fn reply_pair_from<T>(actor: Option<ActorId>) -> (ReplySender<T>, Reply<T>) {
+    let slot = Arc::new(Slot::new(actor));
     (
         ReplySender {
             slot: Some(Arc::clone(&slot)),
         },
-        Reply { slot },
+        Reply {
+            slot,
+            waits: false,
+            done: false,
+        },
     )
 }
 

@@ -21,7 +21,7 @@ use crate::actor::ActorId;
 /// assert_eq!(refused.to_string(), "the actor refused the message: its mailbox is full");
 /// assert!(refused.is_denied());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SpeechError {
     /// The actor (or its theatre) refused the message; it was never processed.
@@ -73,7 +73,7 @@ impl fmt::Display for Reason {
 }
 
 /// Why an accepted message could not be answered (Star's `failed(exception)`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Failure {
     /// The handler panicked. The panic was contained: the actor carries on with its
@@ -81,14 +81,89 @@ pub enum Failure {
     Panicked,
     /// The actor had stopped, or stopped before it reached this message.
     Dead,
+    /// Waiting for this answer would have closed a cycle of actors each waiting for
+    /// the next (an `async` handler awaiting an actor that awaits it, directly or
+    /// around a longer loop). The await that closes the cycle fails at once, instead
+    /// of every actor in it hanging.
+    Deadlock(Cycle),
+}
+
+/// The actors of a wait cycle, starting with the one whose await was refused and
+/// ending with the one it would have waited for.
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor]
+/// struct Ping { pong: Option<Addr<Pong>> }
+/// #[actor]
+/// struct Pong { ping: Addr<Ping> }
+///
+/// #[behaviour]
+/// impl Ping {
+///     #[request]
+///     fn meet(&mut self, pong: Addr<Pong>) { self.pong = Some(pong); }
+///     #[request]
+///     async fn serve(&mut self) -> Result<u8, SpeechError> {
+///         match &self.pong { Some(pong) => request!(pong, volley()).await, None => Ok(0) }
+///     }
+///     #[query]
+///     fn score(&self) -> u8 { 1 }
+/// }
+///
+/// #[behaviour]
+/// impl Pong {
+///     /// Waits for Ping, which is waiting for this: a cycle.
+///     #[request]
+///     async fn volley(&mut self) -> u8 {
+///         match query!(self.ping, score()).await {
+///             Err(SpeechError::Failed(Failure::Deadlock(cycle))) => cycle.actors().len() as u8,
+///             _ => 0,
+///         }
+///     }
+/// }
+///
+/// let ping = spawn(Ping { pong: None });
+/// let pong = spawn(Pong { ping: ping.clone() });
+/// request!(ping, meet(pong)).wait().unwrap();
+/// // Pong's await fails at once with the two-actor cycle; both carry on.
+/// assert_eq!(request!(ping, serve()).wait(), Ok(Ok(2)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Cycle(std::sync::Arc<[ActorId]>);
+
+impl Cycle {
+    pub(crate) fn new(actors: Vec<ActorId>) -> Self {
+        Cycle(actors.into())
+    }
+
+    /// The actors in the cycle, in waiting order.
+    pub fn actors(&self) -> &[ActorId] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Cycle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, actor) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" waits for ")?;
+            }
+            write!(f, "{actor}")?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Failure::Panicked => "the handler panicked",
-            Failure::Dead => "the actor has stopped",
-        })
+        match self {
+            Failure::Panicked => f.write_str("the handler panicked"),
+            Failure::Dead => f.write_str("the actor has stopped"),
+            Failure::Deadlock(cycle) => write!(f, "deadlock: {cycle}, which waits for the first"),
+        }
     }
 }
 
@@ -165,7 +240,7 @@ impl<T> From<Result<T, SpeechError>> for Outcome<T> {
 /// let sent = notify!(log, line("checked outcome".to_string()));
 /// assert!(sent.is_ok());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent(Result<(), SpeechError>);
 
 impl Sent {
@@ -190,7 +265,7 @@ impl Sent {
 
     /// The refusal, if the event was not accepted.
     pub fn err(&self) -> Option<SpeechError> {
-        self.0.err()
+        self.0.clone().err()
     }
 }
 
