@@ -17,6 +17,7 @@ pub(crate) fn behaviour(errors: &Errors, behaviour: &Behaviour) {
         no_generics(errors, handler);
         owned_params(errors, handler);
         hook_signature(errors, handler);
+        down_signature(errors, handler);
         permit_signature(errors, handler);
     }
     one_hook_each(errors, behaviour);
@@ -98,7 +99,7 @@ fn no_generics(errors: &Errors, h: &Handler) {
 
 /// Parameters and answers travel in messages that outlive the caller's borrows.
 fn owned_params(errors: &Errors, h: &Handler) {
-    if matches!(h.kind, Kind::Permit) {
+    if matches!(h.kind, Kind::Permit | Kind::Down) {
         return;
     }
     let mut borrowed = Borrowed::default();
@@ -170,6 +171,24 @@ fn hook_signature(errors: &Errors, h: &Handler) {
     }
 }
 
+/// `fn on_down(&mut self, ctx: &mut Ctx<Self>, down: Down)`, synchronous.
+fn down_signature(errors: &Errors, h: &Handler) {
+    if !matches!(h.kind, Kind::Down) {
+        return;
+    }
+    let usage =
+        "a `#[down]` hook is `fn on_down(&mut self, down: Down)` (a context may come after `self`)";
+    if h.params.len() != 1 {
+        errors.spanned(&h.sig.inputs, usage);
+    }
+    if let Some(ret) = &h.ret {
+        errors.spanned(ret, format!("{usage}: it returns nothing"));
+    }
+    if h.is_async {
+        errors.spanned(h.sig.asyncness, format!("{usage}: it cannot be `async`"));
+    }
+}
+
 /// `fn permit(&self, act: &SpeechAct) -> bool`.
 fn permit_signature(errors: &Errors, h: &Handler) {
     if !matches!(h.kind, Kind::Permit) {
@@ -198,6 +217,7 @@ fn one_hook_each(errors: &Errors, b: &Behaviour) {
         let key = match h.kind {
             Kind::Birth => "birth",
             Kind::Stopping => "stopping",
+            Kind::Down => "down",
             Kind::Permit => "permit",
             _ => continue,
         };

@@ -166,6 +166,10 @@ pub trait Actor: Declared {
     /// The `#[stopping]` hook.
     #[doc(hidden)]
     fn __stopping(&mut self, _ctx: &mut Ctx<Self>) {}
+
+    /// The `#[down]` hook: an actor this one watches has ended.
+    #[doc(hidden)]
+    fn __down(&mut self, _ctx: &mut Ctx<Self>, _down: crate::supervision::Down) {}
 }
 
 /// A Star-form expression sent to an actor: a closure that runs inside it in one turn
@@ -248,9 +252,11 @@ pub(crate) enum Letter<A: Actor> {
     Star(Box<dyn StarCall<A>>),
     /// `Addr::stop`: end the actor after the messages sent before this one.
     Stop(ReplySender<()>),
-    /// The actor's own continuation (`Ctx::handle`): not a speech act of anyone
-    /// else's, so the permission policy does not see it.
+    /// The actor's own continuation (`Ctx::handle`, a `#[down]` notice): not a speech
+    /// act of anyone else's, so the permission policy does not see it.
     Own(Box<dyn StarCall<A>>),
+    /// A supervised child escalated its failure: handled as this actor's own panic.
+    Escalated,
 }
 
 impl<A: Actor> Letter<A> {
@@ -260,6 +266,7 @@ impl<A: Actor> Letter<A> {
             Letter::Star(call) => (call.kind(), "with"),
             Letter::Stop(_) => (SpeechKind::Request, "stop"),
             Letter::Own(_) => (SpeechKind::Notify, "handle"),
+            Letter::Escalated => (SpeechKind::Notify, "escalated"),
         }
     }
 
@@ -269,6 +276,7 @@ impl<A: Actor> Letter<A> {
             Letter::Star(call) => call.refuse(error),
             Letter::Stop(reply) => reply.fail(error),
             Letter::Own(call) => call.refuse(error),
+            Letter::Escalated => {}
         }
     }
 }

@@ -54,6 +54,10 @@ impl<A: Actor> Addr<A> {
         self.cell
     }
 
+    pub(crate) fn cell(&self) -> &Arc<ActorCell<A>> {
+        &self.cell
+    }
+
     /// The actor's identity.
     pub fn id(&self) -> ActorId {
         self.cell.id()

@@ -28,6 +28,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Instant;
 
 use concurrent_queue::{ConcurrentQueue, PushError};
 
@@ -37,6 +38,7 @@ use crate::ctx::Ctx;
 use crate::reply::Reply;
 use crate::scheduler::{Runnable, Shared, Task, WorkerLocal};
 use crate::speech::{Failure, Reason, Speaker, SpeechAct, SpeechError};
+use crate::supervision::{Decision, Down, DownReason, Failable, Supervisor, Watchers};
 
 /// Messages one turn may process before the actor yields its worker (fairness).
 pub(crate) const TURN_BUDGET: usize = 64;
@@ -78,10 +80,12 @@ struct State<A: Actor> {
 
 /// The turn's own bookkeeping; never borrowed by a handler, so a turn may hold it
 /// mutably while a handler's future holds borrows of [`State`].
-struct Bookkeeping {
+struct Bookkeeping<A> {
     /// The waiting handler, if any. While it is `Some`, nothing else touches `State`.
     pending: Option<Pending>,
     born: bool,
+    /// The policy for panics, for an actor spawned with `Ctx::supervise`.
+    supervisor: Option<Box<Supervisor<A>>>,
 }
 
 pub(crate) struct ActorCell<A: Actor> {
@@ -91,8 +95,10 @@ pub(crate) struct ActorCell<A: Actor> {
     mailbox: ConcurrentQueue<Envelope<A>>,
     /// Declared before `state`, which the pending future borrows, so that it is
     /// dropped first (and `Drop` empties it explicitly before anything else).
-    books: UnsafeCell<Bookkeeping>,
+    books: UnsafeCell<Bookkeeping<A>>,
     state: UnsafeCell<State<A>>,
+    /// Who is told when this actor ends.
+    watchers: Watchers,
     /// For a promise (an address made from a `Reply<Addr<A>>`): the actor it resolved
     /// to, to which every letter is forwarded in order.
     forward: OnceLock<Arc<ActorCell<A>>>,
@@ -115,6 +121,16 @@ unsafe impl<A: Actor> Send for ActorCell<A> {}
 impl<A: Actor> ActorCell<A> {
     /// A new cell holding `actor`, scheduled to run its birth.
     pub(crate) fn spawn(stage: &Arc<Shared>, actor: A, parent: Option<ActorId>) -> Arc<Self> {
+        Self::spawn_with(stage, actor, parent, None)
+    }
+
+    /// [`ActorCell::spawn`], with a supervision policy for its panics.
+    pub(crate) fn spawn_with(
+        stage: &Arc<Shared>,
+        actor: A,
+        parent: Option<ActorId>,
+        supervisor: Option<Box<Supervisor<A>>>,
+    ) -> Arc<Self> {
         let id = ActorId::fresh();
         let mailbox = match A::MAILBOX {
             Some(capacity) => ConcurrentQueue::bounded(capacity.max(1)),
@@ -128,11 +144,13 @@ impl<A: Actor> ActorCell<A> {
             books: UnsafeCell::new(Bookkeeping {
                 pending: None,
                 born: false,
+                supervisor,
             }),
             state: UnsafeCell::new(State {
                 actor: Some(actor),
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), parent),
             }),
+            watchers: Watchers::default(),
             forward: OnceLock::new(),
             refusal: OnceLock::new(),
         });
@@ -155,11 +173,13 @@ impl<A: Actor> ActorCell<A> {
             books: UnsafeCell::new(Bookkeeping {
                 pending: None,
                 born: true,
+                supervisor: None,
             }),
             state: UnsafeCell::new(State {
                 actor: None,
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), None),
             }),
+            watchers: Watchers::default(),
             forward: OnceLock::new(),
             refusal: OnceLock::new(),
         });
@@ -180,10 +200,16 @@ impl<A: Actor> ActorCell<A> {
         self.id
     }
 
+    /// Tells `watcher` when this actor ends (at once, if it has).
+    pub(crate) fn watch(&self, watcher: Box<dyn FnOnce(Down) + Send>) {
+        self.watchers.add(self.id, watcher);
+    }
+
     /// Closes the mailbox for good and refuses everything in it with `error`.
     fn refuse_all(&self, error: SpeechError) {
         let _ = self.refusal.set(error.clone());
         self.status.store(STOPPED, Ordering::SeqCst);
+        self.watchers.end(self.id, DownReason::Stopped);
         self.mailbox.close();
         while let Ok(envelope) = self.mailbox.pop() {
             envelope.letter.refuse(error.clone());
@@ -311,67 +337,157 @@ impl<A: Actor> ActorCell<A> {
                     .schedule_back(Task::Actor(Arc::clone(self) as Arc<dyn Runnable>));
             }
             TurnEnd::Waiting => self.park(),
-            TurnEnd::Stop => self.stop(books),
+            TurnEnd::Stop(reason) => self.stop(books, reason),
         }
     }
 
-    fn work(self: &Arc<Self>, books: &mut Bookkeeping) -> TurnEnd {
+    fn work(self: &Arc<Self>, books: &mut Bookkeeping<A>) -> TurnEnd {
         if let Some(target) = self.forward.get() {
             return self.forward_letters(target);
         }
-        if !books.born {
-            books.born = true;
-            // SAFETY: this turn holds the cell and nothing is pending before birth.
-            let State { actor, ctx } = unsafe { self.state() };
-            let Some(actor) = actor.as_mut() else {
-                return TurnEnd::Stop;
-            };
-            let birth = catch_unwind(AssertUnwindSafe(|| erase(actor.__birth(ctx))));
-            match birth {
-                Ok(Some(future)) => books.pending = Some(future),
-                Ok(None) => self.stage.add_work(-1),
-                // A panicking birth leaves no state worth serving from.
-                Err(_) => {
-                    self.stage.add_work(-1);
-                    return TurnEnd::Stop;
+        for _ in 0..TURN_BUDGET {
+            if !books.born {
+                if let Some(end) = self.birth(books) {
+                    return TurnEnd::Stop(end);
                 }
             }
-        }
-        for _ in 0..TURN_BUDGET {
-            if books.pending.is_some() && self.poll_pending(books).is_pending() {
-                return TurnEnd::Waiting;
+            if books.pending.is_some() {
+                match self.poll_pending(books) {
+                    Polled::Waiting => return TurnEnd::Waiting,
+                    Polled::Done => {}
+                    Polled::Panicked => {
+                        if let Some(end) = self.on_panic(books) {
+                            return TurnEnd::Stop(end);
+                        }
+                    }
+                }
             }
             // SAFETY: this turn holds the cell and nothing is pending (just checked).
             if unsafe { self.state() }.ctx.stop_requested() {
-                return TurnEnd::Stop;
+                return TurnEnd::Stop(DownReason::Stopped);
             }
             let Ok(envelope) = self.mailbox.pop() else {
                 return TurnEnd::Drained;
             };
-            if let Letter::Stop(reply) = envelope.letter {
-                self.stage.add_work(-1);
-                // SAFETY: as above.
-                unsafe { self.state() }.ctx.request_stop(Some(reply));
-                return TurnEnd::Stop;
+            match envelope.letter {
+                Letter::Stop(reply) => {
+                    self.stage.add_work(-1);
+                    // SAFETY: as above.
+                    unsafe { self.state() }.ctx.request_stop(Some(reply));
+                    return TurnEnd::Stop(DownReason::Stopped);
+                }
+                Letter::Escalated => {
+                    // A supervised child's failure passed up: handled as this actor's own.
+                    self.stage.add_work(-1);
+                    if let Some(end) = self.on_panic(books) {
+                        return TurnEnd::Stop(end);
+                    }
+                }
+                letter => {
+                    let envelope = Envelope {
+                        letter,
+                        from: envelope.from,
+                    };
+                    if self.deliver(books, envelope).is_err() {
+                        if let Some(end) = self.on_panic(books) {
+                            return TurnEnd::Stop(end);
+                        }
+                    }
+                }
             }
-            self.deliver(books, envelope);
         }
-        if books.pending.is_some() && self.poll_pending(books).is_pending() {
-            return TurnEnd::Waiting;
+        if books.pending.is_some() {
+            match self.poll_pending(books) {
+                Polled::Waiting => return TurnEnd::Waiting,
+                Polled::Done => {}
+                Polled::Panicked => {
+                    if let Some(end) = self.on_panic(books) {
+                        return TurnEnd::Stop(end);
+                    }
+                }
+            }
         }
         TurnEnd::BudgetSpent
     }
 
+    /// Runs `#[birth]`. `Some(reason)` when the actor must end instead.
+    fn birth(self: &Arc<Self>, books: &mut Bookkeeping<A>) -> Option<DownReason> {
+        books.born = true;
+        // SAFETY: this turn holds the cell and nothing is pending before birth.
+        let State { actor, ctx } = unsafe { self.state() };
+        let actor = actor.as_mut()?;
+        let birth = catch_unwind(AssertUnwindSafe(|| erase(actor.__birth(ctx))));
+        match birth {
+            Ok(Some(future)) => {
+                books.pending = Some(future);
+                None
+            }
+            Ok(None) => {
+                self.stage.add_work(-1);
+                None
+            }
+            Err(_) => {
+                self.stage.add_work(-1);
+                if books.supervisor.is_some() {
+                    self.on_panic(books)
+                } else {
+                    // Unsupervised, a panicking birth leaves no state worth serving from.
+                    Some(DownReason::Panicked)
+                }
+            }
+        }
+    }
+
+    /// A handler panicked. Unsupervised, the actor carries on (the panic failed only
+    /// its message); supervised, its policy decides. `Some(reason)` when it must end.
+    fn on_panic(self: &Arc<Self>, books: &mut Bookkeeping<A>) -> Option<DownReason> {
+        let supervisor = books.supervisor.as_mut()?;
+        match supervisor.decide(Instant::now()) {
+            Decision::Stop => Some(DownReason::Panicked),
+            Decision::Escalate => {
+                supervisor.escalate(self.id);
+                Some(DownReason::Escalated)
+            }
+            Decision::Restart => {
+                let fresh = catch_unwind(AssertUnwindSafe(|| (supervisor.factory)()));
+                let Ok(fresh) = fresh else {
+                    supervisor.escalate(self.id);
+                    return Some(DownReason::Escalated);
+                };
+                if books.pending.take().is_some() {
+                    self.stage.add_work(-1);
+                }
+                // SAFETY: this turn holds the cell; the pending future is gone.
+                let state = unsafe { self.state() };
+                state.actor = Some(fresh);
+                state.ctx.restarted();
+                // The new state is born again, before its next message.
+                books.born = false;
+                self.stage.add_work(1);
+                None
+            }
+        }
+    }
+
     /// Runs one message's handlers. A synchronous handler finishes here; an `async`
     /// one that has to wait leaves its future in `books.pending`.
-    fn deliver(self: &Arc<Self>, books: &mut Bookkeeping, envelope: Envelope<A>) {
+    ///
+    /// # Errors
+    ///
+    /// `Err(())` when the handler panicked (contained; its reply already answered
+    /// `Failed(Panicked)` as the unwinding dropped its sender).
+    fn deliver(
+        self: &Arc<Self>,
+        books: &mut Bookkeeping<A>,
+        envelope: Envelope<A>,
+    ) -> Result<(), ()> {
         // SAFETY: called from `work` with nothing pending; the borrows end here or are
         // captured by the future stored in `books.pending` below.
         let State { actor, ctx } = unsafe { self.state() };
         let Some(actor) = actor.as_mut() else {
             envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
             self.stage.add_work(-1);
-            return;
+            return Ok(());
         };
         if A::__HAS_PERMIT && !matches!(envelope.letter, Letter::Own(_)) {
             let (kind, name) = envelope.letter.describe();
@@ -384,7 +500,7 @@ impl<A: Actor> ActorCell<A> {
                     .letter
                     .refuse(SpeechError::Denied(Reason::NoPermission));
                 self.stage.add_work(-1);
-                return;
+                return Ok(());
             }
         }
         let ran = catch_unwind(AssertUnwindSafe(|| match envelope.letter {
@@ -393,21 +509,29 @@ impl<A: Actor> ActorCell<A> {
                 call.run(actor, ctx);
                 None
             }
-            Letter::Stop(_) => None,
+            Letter::Stop(_) | Letter::Escalated => None,
         }));
         match ran {
-            Ok(Some(future)) => books.pending = Some(future),
-            // Finished, or panicked: the panic is contained; the message's reply was
-            // answered with `Failed(Panicked)` as the unwinding dropped its sender.
-            Ok(None) | Err(_) => self.stage.add_work(-1),
+            Ok(Some(future)) => {
+                books.pending = Some(future);
+                Ok(())
+            }
+            Ok(None) => {
+                self.stage.add_work(-1);
+                Ok(())
+            }
+            Err(_) => {
+                self.stage.add_work(-1);
+                Err(())
+            }
         }
     }
 
     /// Polls the waiting handler. Touches only `books`: the future holds the borrows
     /// of `State`.
-    fn poll_pending(self: &Arc<Self>, books: &mut Bookkeeping) -> Poll<()> {
+    fn poll_pending(self: &Arc<Self>, books: &mut Bookkeeping<A>) -> Polled {
         let Some(future) = books.pending.as_mut() else {
-            return Poll::Ready(());
+            return Polled::Done;
         };
         // The waker holds the cell: an actor waiting for an answer is not unreachable,
         // even when no address to it is left. It is made per poll (a reference count,
@@ -417,11 +541,16 @@ impl<A: Actor> ActorCell<A> {
         let mut cx = Context::from_waker(&waker);
         let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
         match polled {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(())) | Err(_) => {
+            Ok(Poll::Pending) => Polled::Waiting,
+            Ok(Poll::Ready(())) => {
                 books.pending = None;
                 self.stage.add_work(-1);
-                Poll::Ready(())
+                Polled::Done
+            }
+            Err(_) => {
+                books.pending = None;
+                self.stage.add_work(-1);
+                Polled::Panicked
             }
         }
     }
@@ -457,7 +586,7 @@ impl<A: Actor> ActorCell<A> {
 
     /// Ends the actor: runs `#[stopping]`, refuses everything still queued, drops the
     /// state. Runs on the worker that holds the turn.
-    fn stop(self: &Arc<Self>, books: &mut Bookkeeping) {
+    fn stop(self: &Arc<Self>, books: &mut Bookkeeping<A>, reason: DownReason) {
         if let Some(future) = books.pending.take() {
             drop(future);
             self.stage.add_work(-1);
@@ -476,6 +605,7 @@ impl<A: Actor> ActorCell<A> {
         }
         drop(state.actor.take());
         state.ctx.finish_stop();
+        self.watchers.end(self.id, reason);
     }
 }
 
@@ -483,7 +613,14 @@ enum TurnEnd {
     Drained,
     BudgetSpent,
     Waiting,
-    Stop,
+    Stop(DownReason),
+}
+
+/// What polling a waiting handler came to.
+enum Polled {
+    Waiting,
+    Done,
+    Panicked,
 }
 
 /// Extends a handler future's borrow of the state to `'static` so it can wait in the
@@ -513,6 +650,7 @@ impl<A: Actor> Runnable for ActorCell<A> {
     fn abandon(self: Arc<Self>) {
         // Queued, so no worker holds the turn; the state is dropped with the cell.
         self.status.store(STOPPED, Ordering::SeqCst);
+        self.watchers.end(self.id, DownReason::ShutDown);
         self.mailbox.close();
         while let Ok(envelope) = self.mailbox.pop() {
             envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
@@ -537,6 +675,14 @@ impl<A: Actor> Drop for ActorCell<A> {
             envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
             self.stage.add_work(-1);
         }
+        self.watchers.end(self.id, DownReason::Dropped);
+    }
+}
+
+impl<A: Actor> Failable for ActorCell<A> {
+    fn fail_from(self: Arc<Self>, child: ActorId) {
+        // Refused only if this actor has ended, and then there is nobody to fail.
+        let _ = self.send_from(Letter::Escalated, Speaker::Actor(child));
     }
 }
 

@@ -9,6 +9,7 @@ use crate::cell::ActorCell;
 use crate::reply::{Reply, ReplySender};
 use crate::scheduler::Shared;
 use crate::speech::SpeechError;
+use crate::supervision::{Down, Failable, Policy, Supervisor};
 
 /// The context of a running actor: its own address, its stage, and the means to spawn
 /// children and to stop.
@@ -170,6 +171,85 @@ impl<A: Actor> Ctx<A> {
         });
     }
 
+    /// Spawns a supervised child: `factory` makes its state now, and again each time a
+    /// panic restarts it; `policy` decides what a panic leads to (see [`Policy`]).
+    /// This actor watches the child: its `#[down]` hook hears when the child ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    ///
+    /// #[actor]
+    /// struct Worker { done: u32 }
+    ///
+    /// #[behaviour]
+    /// impl Worker {
+    ///     #[request]
+    ///     fn work(&mut self, fail: bool) -> u32 {
+    ///         assert!(!fail, "bad job");
+    ///         self.done += 1;
+    ///         self.done
+    ///     }
+    /// }
+    ///
+    /// #[actor]
+    /// struct Boss;
+    ///
+    /// #[behaviour]
+    /// impl Boss {
+    ///     #[request]
+    ///     fn hire(&mut self, ctx: &mut Ctx<Self>) -> Addr<Worker> {
+    ///         ctx.supervise(|| Worker { done: 0 }, Policy::restart())
+    ///     }
+    /// }
+    ///
+    /// let boss = spawn(Boss);
+    /// let worker = request!(boss, hire()).wait().unwrap();
+    /// assert_eq!(request!(worker, work(false)).wait(), Ok(1));
+    /// assert!(request!(worker, work(true)).wait().is_err());
+    /// // Restarted with fresh state: the count starts again.
+    /// assert_eq!(request!(worker, work(false)).wait(), Ok(1));
+    /// ```
+    pub fn supervise<B, F>(&mut self, factory: F, policy: Policy) -> Addr<B>
+    where
+        B: Actor,
+        F: Fn() -> B + Send + Sync + 'static,
+    {
+        let first = factory();
+        let parent: Weak<dyn Failable> = self.cell.clone();
+        let supervisor = Supervisor::new(Box::new(factory), policy, Some(parent));
+        let child = ActorCell::spawn_with(
+            &self.stage,
+            first,
+            Some(self.id),
+            Some(Box::new(supervisor)),
+        );
+        let child = Addr::from_cell(child);
+        self.monitor(&child);
+        child
+    }
+
+    /// Watches `other`: when it ends, this actor's `#[down]` hook receives a
+    /// [`Down`] with the reason (at once, if it has ended already). Watching does not
+    /// keep either actor alive.
+    pub fn monitor<B: Actor>(&mut self, other: &Addr<B>) {
+        other.cell().watch(notice_to(self.cell.clone()));
+    }
+
+    /// Watches `other` and makes `other` watch this actor: each hears, through its
+    /// `#[down]` hook, when the other ends.
+    pub fn link<B: Actor>(&mut self, other: &Addr<B>) {
+        self.monitor(other);
+        if let Some(me) = self.cell.upgrade() {
+            me.watch(notice_to(Arc::downgrade(other.cell())));
+        }
+    }
+
+    pub(crate) fn restarted(&mut self) {
+        self.stop = StopState::Running;
+    }
+
     /// Ends this actor once the current handler returns (Stage's `die`).
     ///
     /// `#[stopping]` runs, then every message still queued is refused with
@@ -207,6 +287,15 @@ impl<A: Actor> Ctx<A> {
             }
         }
     }
+}
+
+/// A watcher that delivers a [`Down`] to `watcher`'s `#[down]` hook, if it is alive.
+fn notice_to<W: Actor>(watcher: Weak<ActorCell<W>>) -> Box<dyn FnOnce(Down) + Send> {
+    Box::new(move |down| {
+        if let Some(cell) = watcher.upgrade() {
+            let _ = Addr::from_cell(cell).own(move |actor, ctx| actor.__down(ctx, down));
+        }
+    })
 }
 
 impl<A: Actor> fmt::Debug for Ctx<A> {

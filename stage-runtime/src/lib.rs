@@ -68,6 +68,7 @@ mod reply;
 mod scheduler;
 mod speech;
 mod stage;
+mod supervision;
 
 pub use actor::{Actor, ActorId};
 pub use addr::Addr;
@@ -77,6 +78,7 @@ pub use speech::{
     Cycle, Failure, Outcome, Reason, Sent, Speaker, Speech, SpeechAct, SpeechError, SpeechKind,
 };
 pub use stage::{block_on, spawn, Stage, StageBuilder};
+pub use supervision::{Down, DownReason, Policy, Strategy};
 
 /// Marks a struct as an actor's state.
 ///
@@ -121,6 +123,7 @@ pub use stage_macros::actor;
 /// | `#[request]` | takes `&mut self` (or `&self`) | `request!` |
 /// | `#[birth]` | runs once, before any message | |
 /// | `#[stopping]` | runs once, when the actor stops | |
+/// | `#[down]` | `fn(&mut self, down: Down)`: an actor this one watches has ended | |
 /// | `#[permit]` | `fn(&self, &SpeechAct) -> bool`: the permission policy | |
 ///
 /// Any handler may take `ctx: &mut Ctx<Self>` right after `self`, and may be an
@@ -249,8 +252,8 @@ pub mod prelude {
     pub use crate::drivers::Stdout;
     pub use crate::{
         actor, behaviour, block_on, join, join_all, notify, query, request, spawn, Actor, ActorId,
-        Addr, Ctx, Failure, Outcome, Reason, Reply, Sent, Speaker, Speech, SpeechAct, SpeechError,
-        SpeechKind, Stage,
+        Addr, Ctx, Down, DownReason, Failure, Outcome, Policy, Reason, Reply, Sent, Speaker,
+        Speech, SpeechAct, SpeechError, SpeechKind, Stage,
     };
 }
 
@@ -262,6 +265,7 @@ pub mod __private {
     pub use crate::ctx::Ctx;
     pub use crate::reply::{Reply, ReplySender};
     pub use crate::speech::{Sent, Speech, SpeechAct, SpeechError, SpeechKind};
+    pub use crate::supervision::Down;
     pub use std::boxed::Box;
     pub use std::clone::Clone;
     pub use std::future::Future;

@@ -22,6 +22,14 @@ impl Account {
     }
     #[stopping]
     fn closing(&mut self) {}
+    #[down]
+    fn gone(&mut self, ctx: &mut Ctx<Self>, down: Down) {
+        let _ = (ctx.id(), down.reason);
+    }
+    #[query]
+    fn delegated(&self, ctx: &mut Ctx<Self>) -> Reply<i64> {
+        query!(ctx.addr(), balance())
+    }
     #[permit]
     fn permit(&self, act: &SpeechAct) -> bool {
         act.kind() != SpeechKind::Request || act.speaker() != Speaker::Outside
@@ -76,6 +84,10 @@ async fn speak(acct: Addr<Account>) -> Result<(), SpeechError> {
     let _: i64 = query!(acct, balance()).await?;
     let _: Addr<Account> = query!(acct, peer()).await?;
     let _: &str = query!(acct, slow()).await?;
+    let _: i64 = query!(acct, delegated()).await?;
+    let _: (i64, i64) = join!(query!(acct, balance()), query!(acct, delegated())).await?;
+    let _: Vec<i64> = join_all(vec![query!(acct, balance())]).await?;
+    let _: i64 = query!(acct, balance()).then(|b| Reply::ready(b + 1)).await?;
     let k = 2;
     let _: i64 = query!(acct 's balance with balance() * k).await?;
     request!(acct 's set_balance 'n balance to set_balance(balance() + k)).await?;

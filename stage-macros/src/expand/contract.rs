@@ -5,7 +5,9 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::Ident;
 
-use crate::expand::dispatch::{arms, describe_arms, hook_call, hook_turn, refuse_arms};
+use crate::expand::dispatch::{
+    arms, describe_arms, hook_call, hook_call_with, hook_turn, refuse_arms,
+};
 use crate::expand::proxies::names;
 use crate::expand::{answer_type, arg_names, concrete, export_name, hidden, message, rt};
 use crate::model::behaviour::{Behaviour, Kind, Receiver};
@@ -38,6 +40,17 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
             let body = hook_call(h, actor);
             quote! {
                 fn __stopping(&mut self, #ctx: &mut #rt::Ctx<Self>) { #body }
+            }
+        });
+    let down = b
+        .handlers
+        .iter()
+        .find(|h| matches!(h.kind, Kind::Down))
+        .map(|h| {
+            let notice = hidden("__notice");
+            let body = hook_call_with(h, actor, &[quote!(#notice)]);
+            quote! {
+                fn __down(&mut self, #ctx: &mut #rt::Ctx<Self>, #notice: #rt::Down) { #body }
             }
         });
     let permit = b
@@ -98,6 +111,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
             #permit
             #birth
             #stopping
+            #down
         }
 
         #[automatically_derived]

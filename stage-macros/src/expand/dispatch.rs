@@ -237,6 +237,11 @@ pub(crate) fn hook_turn(h: &Handler, actor: &Ident) -> TokenStream {
 
 /// The body of `#[stopping]` (synchronous).
 pub(crate) fn hook_call(h: &Handler, actor: &Ident) -> TokenStream {
-    let call = call(h, actor, &[]);
+    hook_call_with(h, actor, &[])
+}
+
+/// The body of a synchronous hook that takes arguments (`#[down]`).
+pub(crate) fn hook_call_with(h: &Handler, actor: &Ident, args: &[TokenStream]) -> TokenStream {
+    let call = call(h, actor, args);
     quote!(#call;)
 }

@@ -11,7 +11,7 @@ use crate::errors::Errors;
 
 /// The attributes `#[behaviour]` understands on a method.
 pub(crate) const HANDLER_ATTRIBUTES: &[&str] = &[
-    "on", "query", "request", "birth", "stopping", "permit", "arrived",
+    "on", "query", "request", "birth", "stopping", "down", "permit", "arrived",
 ];
 
 pub(crate) struct Behaviour {
@@ -33,6 +33,7 @@ pub(crate) enum Kind {
     Request,
     Birth,
     Stopping,
+    Down,
     Permit,
 }
 
@@ -44,6 +45,7 @@ impl Kind {
             Kind::Request => "request",
             Kind::Birth => "`#[birth]` hook",
             Kind::Stopping => "`#[stopping]` hook",
+            Kind::Down => "`#[down]` hook",
             Kind::Permit => "`#[permit]` policy",
         }
     }
@@ -214,6 +216,7 @@ fn parse_kind(errors: &Errors, attr: &Attribute) -> Option<Kind> {
         "request" => bare(Kind::Request),
         "birth" => bare(Kind::Birth),
         "stopping" => bare(Kind::Stopping),
+        "down" => bare(Kind::Down),
         "permit" => bare(Kind::Permit),
         "arrived" => {
             errors.spanned(
