@@ -99,6 +99,8 @@ pub(crate) struct ActorCell<A: Actor> {
     state: UnsafeCell<State<A>>,
     /// Who is told when this actor ends.
     watchers: Watchers,
+    /// An actor, counted by its stage (a promise is not).
+    is_actor: bool,
     /// For a promise (an address made from a `Reply<Addr<A>>`): the actor it resolved
     /// to, to which every letter is forwarded in order.
     forward: OnceLock<Arc<ActorCell<A>>>,
@@ -151,11 +153,13 @@ impl<A: Actor> ActorCell<A> {
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), parent),
             }),
             watchers: Watchers::default(),
+            is_actor: true,
             forward: OnceLock::new(),
             refusal: OnceLock::new(),
         });
         // The birth counts as one unit of work until it has run.
         stage.add_work(1);
+        stage.actor_born();
         stage.schedule(Task::Actor(Arc::clone(&cell) as Arc<dyn Runnable>));
         cell
     }
@@ -180,6 +184,7 @@ impl<A: Actor> ActorCell<A> {
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), None),
             }),
             watchers: Watchers::default(),
+            is_actor: false,
             forward: OnceLock::new(),
             refusal: OnceLock::new(),
         });
@@ -200,6 +205,14 @@ impl<A: Actor> ActorCell<A> {
         self.id
     }
 
+    /// The actor has ended: its watchers are told, and the stage counts one actor
+    /// fewer. Only the first call counts.
+    fn ended(&self, reason: DownReason) {
+        if self.watchers.end(self.id, reason) && self.is_actor {
+            self.stage.actor_ended();
+        }
+    }
+
     /// Tells `watcher` when this actor ends (at once, if it has).
     pub(crate) fn watch(&self, watcher: Box<dyn FnOnce(Down) + Send>) {
         self.watchers.add(self.id, watcher);
@@ -209,7 +222,7 @@ impl<A: Actor> ActorCell<A> {
     fn refuse_all(&self, error: SpeechError) {
         let _ = self.refusal.set(error.clone());
         self.status.store(STOPPED, Ordering::SeqCst);
-        self.watchers.end(self.id, DownReason::Stopped);
+        self.ended(DownReason::Stopped);
         self.mailbox.close();
         while let Ok(envelope) = self.mailbox.pop() {
             envelope.letter.refuse(error.clone());
@@ -605,7 +618,7 @@ impl<A: Actor> ActorCell<A> {
         }
         drop(state.actor.take());
         state.ctx.finish_stop();
-        self.watchers.end(self.id, reason);
+        self.ended(reason);
     }
 }
 
@@ -650,7 +663,7 @@ impl<A: Actor> Runnable for ActorCell<A> {
     fn abandon(self: Arc<Self>) {
         // Queued, so no worker holds the turn; the state is dropped with the cell.
         self.status.store(STOPPED, Ordering::SeqCst);
-        self.watchers.end(self.id, DownReason::ShutDown);
+        self.ended(DownReason::ShutDown);
         self.mailbox.close();
         while let Ok(envelope) = self.mailbox.pop() {
             envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
@@ -675,7 +688,7 @@ impl<A: Actor> Drop for ActorCell<A> {
             envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
             self.stage.add_work(-1);
         }
-        self.watchers.end(self.id, DownReason::Dropped);
+        self.ended(DownReason::Dropped);
     }
 }
 

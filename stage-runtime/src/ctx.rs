@@ -246,6 +246,10 @@ impl<A: Actor> Ctx<A> {
         }
     }
 
+    pub(crate) fn stage(&self) -> &Arc<Shared> {
+        &self.stage
+    }
+
     pub(crate) fn restarted(&mut self) {
         self.stop = StopState::Running;
     }

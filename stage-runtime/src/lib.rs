@@ -62,6 +62,7 @@ mod cell;
 mod ctx;
 mod deadlock;
 pub mod drivers;
+mod recipient;
 #[allow(unsafe_code)]
 mod reply;
 #[allow(unsafe_code)]
@@ -73,6 +74,7 @@ mod supervision;
 pub use actor::{Actor, ActorId};
 pub use addr::Addr;
 pub use ctx::Ctx;
+pub use recipient::Recipient;
 pub use reply::{join_all, Reply, ReplySender};
 pub use speech::{
     Cycle, Failure, Outcome, Reason, Sent, Speaker, Speech, SpeechAct, SpeechError, SpeechKind,
@@ -251,9 +253,9 @@ pub use stage_macros::join;
 pub mod prelude {
     pub use crate::drivers::Stdout;
     pub use crate::{
-        actor, behaviour, block_on, join, join_all, notify, query, request, spawn, Actor, ActorId,
-        Addr, Ctx, Down, DownReason, Failure, Outcome, Policy, Reason, Reply, Sent, Speaker,
-        Speech, SpeechAct, SpeechError, SpeechKind, Stage,
+        actor, behaviour, block_on, join, join_all, notify, query, recipient, request, spawn,
+        Actor, ActorId, Addr, Ctx, Down, DownReason, Failure, Outcome, Policy, Reason, Recipient,
+        Reply, Sent, Speaker, Speech, SpeechAct, SpeechError, SpeechKind, Stage,
     };
 }
 

@@ -86,6 +86,9 @@ pub(crate) struct Shared {
     /// Work created from outside the workers.
     external: CachePadded<AtomicI64>,
     shutdown: AtomicBool,
+    /// Actors spawned and not yet ended.
+    live_actors: AtomicUsize,
+    started: std::time::Instant,
     /// The `Stage` that owns these workers, for `Stage::current` on a worker thread.
     owner: OnceLock<Weak<Owner>>,
     quiet: Mutex<()>,
@@ -157,6 +160,8 @@ impl Shared {
                 .collect(),
             external: CachePadded::new(AtomicI64::new(0)),
             shutdown: AtomicBool::new(false),
+            live_actors: AtomicUsize::new(0),
+            started: std::time::Instant::now(),
             owner: OnceLock::new(),
             quiet: Mutex::new(()),
             quiet_cv: Condvar::new(),
@@ -370,6 +375,24 @@ impl Shared {
 
     pub(crate) fn workers(&self) -> usize {
         self.running_workers()
+    }
+
+    /// How long ago the stage started.
+    pub(crate) fn uptime(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+
+    /// Actors spawned and not yet ended.
+    pub(crate) fn actors(&self) -> usize {
+        self.live_actors.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn actor_born(&self) {
+        self.live_actors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn actor_ended(&self) {
+        self.live_actors.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -273,22 +273,24 @@ impl Watchers {
         }
     }
 
-    /// The actor `id` has ended: tells every watcher, once.
-    pub(crate) fn end(&self, id: ActorId, reason: DownReason) {
+    /// The actor `id` has ended: tells every watcher, once. `false` if it had ended
+    /// already.
+    pub(crate) fn end(&self, id: ActorId, reason: DownReason) -> bool {
         if self
             .ended
             .compare_exchange(0, reason.code(), Ordering::SeqCst, Ordering::SeqCst)
             .is_err()
         {
-            return;
+            return false;
         }
         let Some(list) = self.list.get() else {
-            return;
+            return true;
         };
         let watchers = std::mem::take(&mut *list.lock().unwrap_or_else(PoisonError::into_inner));
         for watcher in watchers {
             watcher(Down { actor: id, reason });
         }
+        true
     }
 }
 

@@ -37,8 +37,10 @@ fn declare(actor: &Actor) -> TokenStream {
     };
     // Spanned on the actor's name, so that "cannot be sent between threads" lands there.
     let impl_line = quote_spanned!(ident.span()=> impl #rt::Declared for #ident);
+    // `do_not_recommend`: rustc should not list every actor when one type is not.
     quote! {
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         #impl_line {
             const MAILBOX: #rt::Option<usize> = #mailbox;
         }
