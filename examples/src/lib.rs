@@ -5,11 +5,17 @@
 //! with `#[stage_runtime::main]`, which exits once the program is quiescent.
 
 pub mod cart;
+pub mod channels;
+pub mod chat;
 pub mod chatty;
+pub mod fibonacci;
 pub mod hello;
+pub mod multicast;
+pub mod sieve;
 pub mod stocker;
 pub mod stop_go;
 pub mod storage_cell;
+pub mod trains;
 
 /// A `Write` that keeps what is written, shared with the test that reads it.
 #[derive(Clone, Default, Debug)]

@@ -71,3 +71,78 @@ fn stop_go_always_halts_and_prints_a_count() {
         assert!(count.is_some(), "unexpected output {out:?}");
     }
 }
+
+#[test]
+fn salsa_fibonacci_prints_fib_20() {
+    assert_eq!(
+        run(env!("CARGO_BIN_EXE_fibonacci"), &["20"]),
+        "fib(20) = 6765\n"
+    );
+}
+
+#[test]
+fn salsa_multicast_runs_the_three_protocols() {
+    let out = run(env!("CARGO_BIN_EXE_multicast"), &["4"]);
+    assert!(out.contains("basic: sent m to 4 members\n"), "{out}");
+    assert!(
+        out.contains("acknowledged: 4 members processed m\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("group knowledge: 4 members know everybody got m\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_sieve_prints_the_thousandth_prime() {
+    let out = run(env!("CARGO_BIN_EXE_sieve"), &["1000"]);
+    assert!(
+        out.starts_with("the first 1000 primes end with 7919\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn stage_trains_prints_the_fastest() {
+    assert_eq!(
+        run(env!("CARGO_BIN_EXE_trains"), &[]),
+        "the express is running at 300 km/h\n"
+    );
+}
+
+#[test]
+fn channels_show_sync_and_async_puts() {
+    assert_eq!(
+        run(env!("CARGO_BIN_EXE_channels"), &[]),
+        "async: put acknowledged before any get\n\
+         async: get -> hello\n\
+         sync: put waiting, acknowledged: false\n\
+         sync: get -> hello, then the put was acknowledged\n"
+    );
+}
+
+#[test]
+fn the_chat_binary_ends_when_its_input_ends() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("chat started");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"hi john\n")
+        .expect("typed");
+    let output = child.wait_with_output().expect("chat ended");
+    assert!(output.status.success());
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(out.contains("[john] > susan: hi john"), "{out}");
+    assert!(
+        out.contains("[susan] > john: hello, is anybody there?"),
+        "{out}"
+    );
+}

@@ -133,6 +133,27 @@ impl<T> Reply<T> {
         reply
     }
 
+    /// A reply not yet answered, and the sender that will answer it.
+    ///
+    /// For an actor that answers later than the handler returns: the handler returns
+    /// the reply (delegating its caller's answer to it) and keeps the sender until it
+    /// can answer, as a synchronous channel keeps a `put` until a `get` comes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::Reply;
+    ///
+    /// let (reply, sender) = Reply::pair();
+    /// assert!(!reply.is_ready());
+    /// sender.send("later");
+    /// assert_eq!(reply.wait(), Ok("later"));
+    /// ```
+    pub fn pair() -> (Reply<T>, ReplySender<T>) {
+        let (tx, reply) = reply_pair();
+        (reply, tx)
+    }
+
     /// A reply that is already answered with `error`.
     pub fn failed(error: SpeechError) -> Self {
         let (tx, reply) = reply_pair();
