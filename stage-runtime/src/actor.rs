@@ -129,6 +129,9 @@ pub trait Actor: Declared {
     type __Request<'a>;
     #[doc(hidden)]
     const __HAS_PERMIT: bool = false;
+    /// Whether the actor has a `#[down]` hook (else nobody registers to tell it).
+    #[doc(hidden)]
+    const __HAS_DOWN: bool = false;
 
     #[doc(hidden)]
     fn __notify(addr: &crate::Addr<Self>) -> Self::__Notify<'_>;

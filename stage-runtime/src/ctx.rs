@@ -107,8 +107,20 @@ impl<A: Actor> Ctx<A> {
     }
 
     /// Spawns a child on the same stage; the creator learns its address.
+    ///
+    /// The child is linked to its parent: each hears of the other's end through its
+    /// `#[down]` hook, if it has one (the link costs nothing where neither has).
     pub fn spawn<B: Actor>(&mut self, child: B) -> Addr<B> {
-        Addr::from_cell(ActorCell::spawn(&self.stage, child, Some(self.id)))
+        let child = Addr::from_cell(ActorCell::spawn(&self.stage, child, Some(self.id)));
+        if A::__HAS_DOWN {
+            child.cell().watch(notice_to(self.cell.clone()));
+        }
+        if B::__HAS_DOWN {
+            if let Some(me) = self.cell.upgrade() {
+                me.watch(notice_to(Arc::downgrade(child.cell())));
+            }
+        }
+        child
     }
 
     /// Stage's *handler*: when `reply` answers, `handler` runs as a message to this
@@ -173,7 +185,8 @@ impl<A: Actor> Ctx<A> {
 
     /// Spawns a supervised child: `factory` makes its state now, and again each time a
     /// panic restarts it; `policy` decides what a panic leads to (see [`Policy`]).
-    /// This actor watches the child: its `#[down]` hook hears when the child ends.
+    /// This actor watches the child: its `#[down]` hook, if it has one, hears when the
+    /// child ends (a restart is not an end).
     ///
     /// # Examples
     ///
@@ -226,7 +239,9 @@ impl<A: Actor> Ctx<A> {
             Some(Box::new(supervisor)),
         );
         let child = Addr::from_cell(child);
-        self.monitor(&child);
+        if A::__HAS_DOWN {
+            self.monitor(&child);
+        }
         child
     }
 
@@ -239,6 +254,32 @@ impl<A: Actor> Ctx<A> {
 
     /// Watches `other` and makes `other` watch this actor: each hears, through its
     /// `#[down]` hook, when the other ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    ///
+    /// #[actor]
+    /// struct Partner { heard: Option<DownReason> }
+    ///
+    /// #[behaviour]
+    /// impl Partner {
+    ///     #[request]
+    ///     fn pair_with(&mut self, ctx: &mut Ctx<Self>, other: Addr<Partner>) { ctx.link(&other); }
+    ///     #[down]
+    ///     fn partner_gone(&mut self, down: Down) { self.heard = Some(down.reason); }
+    ///     #[query]
+    ///     fn heard(&self) -> Option<DownReason> { self.heard }
+    /// }
+    ///
+    /// let stage = Stage::new();
+    /// let (a, b) = (stage.spawn(Partner { heard: None }), stage.spawn(Partner { heard: None }));
+    /// request!(a, pair_with(b.clone())).wait().unwrap();
+    /// a.stop().wait().unwrap();
+    /// stage.wait_quiescent();
+    /// assert_eq!(query!(b, heard()).wait(), Ok(Some(DownReason::Stopped)));
+    /// ```
     pub fn link<B: Actor>(&mut self, other: &Addr<B>) {
         self.monitor(other);
         if let Some(me) = self.cell.upgrade() {

@@ -285,3 +285,58 @@ fn an_unsupervised_panic_keeps_the_state() {
     assert!(request!(worker, work(true)).wait().is_err());
     assert_eq!(request!(worker, work(false)).wait(), Ok(2));
 }
+
+#[actor]
+struct Parent {
+    downs: Vec<Down>,
+}
+
+#[behaviour]
+impl Parent {
+    #[request]
+    fn have(&mut self, ctx: &mut Ctx<Self>) -> (Addr<Worker>, Addr<Parent>) {
+        (ctx.spawn(fresh()), ctx.spawn(Parent { downs: vec![] }))
+    }
+
+    #[request]
+    fn quit(&mut self, ctx: &mut Ctx<Self>) {
+        ctx.stop();
+    }
+
+    #[down]
+    fn on_down(&mut self, down: Down) {
+        self.downs.push(down);
+    }
+
+    #[query]
+    fn downs(&self) -> Vec<Down> {
+        self.downs.clone()
+    }
+}
+
+#[test]
+fn a_spawned_child_is_linked_to_its_parent() {
+    let stage = Stage::builder().workers(2).build();
+    let parent = stage.spawn(Parent { downs: vec![] });
+    let (worker, child) = request!(parent, have()).wait().expect("spawned");
+    worker.stop().wait().expect("stopped");
+    stage.wait_quiescent();
+    assert_eq!(
+        query!(parent, downs()).wait(),
+        Ok(vec![Down {
+            actor: worker.id(),
+            reason: DownReason::Stopped
+        }]),
+        "the parent hears of its child's end"
+    );
+    request!(parent, quit()).wait().expect("quit");
+    stage.wait_quiescent();
+    assert_eq!(
+        query!(child, downs()).wait(),
+        Ok(vec![Down {
+            actor: parent.id(),
+            reason: DownReason::Stopped
+        }]),
+        "a child with a #[down] hook hears of its parent's end"
+    );
+}

@@ -50,6 +50,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
             let notice = hidden("__notice");
             let body = hook_call_with(h, actor, &[quote!(#notice)]);
             quote! {
+                const __HAS_DOWN: bool = true;
                 fn __down(&mut self, #ctx: &mut #rt::Ctx<Self>, #notice: #rt::Down) { #body }
             }
         });
