@@ -364,16 +364,8 @@ impl<A: Actor> ActorCell<A> {
                     return TurnEnd::Stop(end);
                 }
             }
-            if books.pending.is_some() {
-                match self.poll_pending(books) {
-                    Polled::Waiting => return TurnEnd::Waiting,
-                    Polled::Done => {}
-                    Polled::Panicked => {
-                        if let Some(end) = self.on_panic(books) {
-                            return TurnEnd::Stop(end);
-                        }
-                    }
-                }
+            if let Some(end) = self.resume(books) {
+                return end;
             }
             // SAFETY: this turn holds the cell and nothing is pending (just checked).
             if unsafe { self.state() }.ctx.stop_requested() {
@@ -397,11 +389,7 @@ impl<A: Actor> ActorCell<A> {
                     }
                 }
                 letter => {
-                    let envelope = Envelope {
-                        letter,
-                        from: envelope.from,
-                    };
-                    if self.deliver(books, envelope).is_err() {
+                    if self.deliver(books, letter, envelope.from).is_err() {
                         if let Some(end) = self.on_panic(books) {
                             return TurnEnd::Stop(end);
                         }
@@ -409,18 +397,18 @@ impl<A: Actor> ActorCell<A> {
                 }
             }
         }
-        if books.pending.is_some() {
-            match self.poll_pending(books) {
-                Polled::Waiting => return TurnEnd::Waiting,
-                Polled::Done => {}
-                Polled::Panicked => {
-                    if let Some(end) = self.on_panic(books) {
-                        return TurnEnd::Stop(end);
-                    }
-                }
-            }
+        self.resume(books).unwrap_or(TurnEnd::BudgetSpent)
+    }
+
+    /// Polls the waiting handler, if there is one. `Some(end)` when the turn ends here:
+    /// it still waits, or its panic ends the actor.
+    fn resume(self: &Arc<Self>, books: &mut Bookkeeping<A>) -> Option<TurnEnd> {
+        books.pending.as_ref()?;
+        match self.poll_pending(books) {
+            Polled::Waiting => Some(TurnEnd::Waiting),
+            Polled::Done => None,
+            Polled::Panicked => self.on_panic(books).map(TurnEnd::Stop),
         }
-        TurnEnd::BudgetSpent
     }
 
     /// Runs `#[birth]`. `Some(reason)` when the actor must end instead.
@@ -492,31 +480,30 @@ impl<A: Actor> ActorCell<A> {
     fn deliver(
         self: &Arc<Self>,
         books: &mut Bookkeeping<A>,
-        envelope: Envelope<A>,
+        letter: Letter<A>,
+        from: Speaker,
     ) -> Result<(), ()> {
         // SAFETY: called from `work` with nothing pending; the borrows end here or are
         // captured by the future stored in `books.pending` below.
         let State { actor, ctx } = unsafe { self.state() };
         let Some(actor) = actor.as_mut() else {
-            envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
+            letter.refuse(SpeechError::Failed(Failure::Dead));
             self.stage.add_work(-1);
             return Ok(());
         };
-        if A::__HAS_PERMIT && !matches!(envelope.letter, Letter::Own(_)) {
-            let (kind, name) = envelope.letter.describe();
-            let act = SpeechAct::new(kind, name, envelope.from);
+        if A::__HAS_PERMIT && !matches!(letter, Letter::Own(_)) {
+            let (kind, name) = letter.describe();
+            let act = SpeechAct::new(kind, name, from);
             // A panicking policy denies, like a policy that says no.
             let permitted =
                 catch_unwind(AssertUnwindSafe(|| actor.__permit(&act))).unwrap_or(false);
             if !permitted {
-                envelope
-                    .letter
-                    .refuse(SpeechError::Denied(Reason::NoPermission));
+                letter.refuse(SpeechError::Denied(Reason::NoPermission));
                 self.stage.add_work(-1);
                 return Ok(());
             }
         }
-        let ran = catch_unwind(AssertUnwindSafe(|| match envelope.letter {
+        let ran = catch_unwind(AssertUnwindSafe(|| match letter {
             Letter::Speech(msg) => erase(actor.__dispatch(ctx, msg)),
             Letter::Star(call) | Letter::Own(call) => {
                 call.run(actor, ctx);

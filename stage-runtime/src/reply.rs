@@ -11,7 +11,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 use atomic_waker::AtomicWaker;
 
@@ -337,6 +338,55 @@ where
         }
         Ok(answers)
     })
+}
+
+impl<T> Reply<T> {
+    /// Blocks the current thread until the answer arrives, or `limit` has passed.
+    ///
+    /// Like [`Reply::wait`], for code outside any async context.
+    ///
+    /// # Errors
+    ///
+    /// [`Failure::TimedOut`] when no answer came within `limit` (the reply is given
+    /// up; a late answer is dropped), or the actor's refusal or failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// let (never, _kept) = Reply::<u8>::pair();
+    /// assert_eq!(
+    ///     never.wait_timeout(Duration::from_millis(10)),
+    ///     Err(SpeechError::Failed(Failure::TimedOut))
+    /// );
+    /// assert_eq!(Reply::ready(1).wait_timeout(Duration::from_secs(1)), Ok(1));
+    /// ```
+    pub fn wait_timeout(mut self, limit: Duration) -> Result<T, SpeechError> {
+        let deadline = Instant::now() + limit;
+        let waker = Waker::from(Arc::new(Unparker(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if let Poll::Ready(answer) = Pin::new(&mut self).poll(&mut cx) {
+                return answer;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(SpeechError::Failed(Failure::TimedOut));
+            }
+            std::thread::park_timeout(deadline - now);
+        }
+    }
+}
+
+/// Wakes a thread blocked in [`Reply::wait_timeout`].
+struct Unparker(std::thread::Thread);
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
 }
 
 impl<T> Future for Reply<T> {

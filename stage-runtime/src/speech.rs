@@ -81,6 +81,8 @@ pub enum Failure {
     Panicked,
     /// The actor had stopped, or stopped before it reached this message.
     Dead,
+    /// No answer came within the time the caller allowed (`Reply::wait_timeout`).
+    TimedOut,
     /// Waiting for this answer would have closed a cycle of actors each waiting for
     /// the next (an `async` handler awaiting an actor that awaits it, directly or
     /// around a longer loop). The await that closes the cycle fails at once, instead
@@ -162,6 +164,7 @@ impl fmt::Display for Failure {
         match self {
             Failure::Panicked => f.write_str("the handler panicked"),
             Failure::Dead => f.write_str("the actor has stopped"),
+            Failure::TimedOut => f.write_str("no answer came in time"),
             Failure::Deadlock(cycle) => write!(f, "deadlock: {cycle}, which waits for the first"),
         }
     }

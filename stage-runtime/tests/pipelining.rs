@@ -124,8 +124,6 @@ fn star_forms_and_notifies_go_through_a_promise_too() {
     let operator = spawn(Operator);
     let fastest = query!(request!(operator, trains()), fastest());
     let shout = query!(fastest 's now with now().to_uppercase());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || tx.send(shout.wait()));
-    let answer = rx.recv_timeout(Duration::from_secs(60)).expect("answered");
+    let answer = shout.wait_timeout(Duration::from_secs(60));
     assert_eq!(answer.as_deref(), Ok("EXPRESS AT 300 KM/H"));
 }
