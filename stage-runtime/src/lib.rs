@@ -221,6 +221,11 @@ pub use stage_macros::request;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+/// The guide's examples (`docs/guide.md`), compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide.md")]
+pub struct GuideDoctests;
+
 /// SALSA's join continuation: `join!(r1, r2, ..)` is a [`Reply`] of the tuple of
 /// their answers, in order; the first failure (in order) fails the join.
 ///
