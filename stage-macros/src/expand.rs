@@ -7,6 +7,7 @@ mod dispatch;
 pub(crate) mod join;
 pub(crate) mod main;
 mod message;
+pub(crate) mod names;
 mod proxies;
 pub(crate) mod speech;
 
@@ -33,6 +34,7 @@ pub(crate) fn allows() -> TokenStream {
             unused,
             unreachable_pub,
             private_interfaces,
+            private_bounds,
             missing_docs,
             missing_debug_implementations,
             clippy::all,

@@ -20,4 +20,6 @@ pub use keyboard::Keyboard;
 pub use status::{Status, TheatreStatus};
 pub use stdout::Stdout;
 pub use timer::{Tick, Timer, TimerId};
-pub use topic::{Topic, TopicEvents, TopicMessage, TopicNotify, TopicQuery, TopicRequest};
+pub use topic::{
+    Topic, TopicEvents, TopicMessage, TopicNotify, TopicQuery, TopicRequest, TopicSpeak,
+};

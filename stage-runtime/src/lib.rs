@@ -280,6 +280,12 @@ pub mod __private {
     pub use std::pin::Pin;
     pub use std::result::Result;
 
+    /// One character of a handler's name, as a type: names are tuples of these, so
+    /// that a speech macro can look a handler up by name (see `stage-macros`'
+    /// `expand/names.rs`).
+    #[derive(Debug)]
+    pub struct NameChar<const X: char>;
+
     /// What a speech action can be addressed to: an `Addr`, or a reference to one.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` is not an actor's address",

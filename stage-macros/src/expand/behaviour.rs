@@ -6,7 +6,7 @@ use syn::ItemImpl;
 
 use crate::check;
 use crate::errors::{to_compile_errors, Errors};
-use crate::expand::{allows, contract, message, proxies};
+use crate::expand::{allows, contract, message, names, proxies};
 use crate::model::behaviour::Behaviour;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -50,6 +50,7 @@ fn generate(b: &Behaviour, actor: &syn::Ident) -> TokenStream {
     let allows = allows();
     let message = message::generate(b, actor);
     let proxies = proxies::generate(b, actor);
+    let by_name = names::generate(b, actor);
     let actor_impl = contract::generate(b, actor);
     let exports = contract::exports(b, actor);
     quote! {
@@ -57,6 +58,7 @@ fn generate(b: &Behaviour, actor: &syn::Ident) -> TokenStream {
         const _: () = {
             #message
             #proxies
+            #by_name
             #actor_impl
             #exports
         };

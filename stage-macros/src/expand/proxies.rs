@@ -1,10 +1,11 @@
 //! The typed proxies the speech macros resolve against.
 //!
-//! `notify!(a, deposit(5))` becomes `__private::notify(&a).deposit(5)`: a method call
-//! on this actor's `__Notify` proxy, so a misspelt channel is rustc's "no method
-//! named" at the misspelt token, and a wrong argument is a type error at that
-//! argument. Four proxies: short-form events (`__Notify`), Star-form events, whose
-//! value is the channel's whole event (`__Events`), queries and requests.
+//! Each proxy has a typed method per handler (`deposit(self, amount: i64)`); the
+//! speech macros reach them through `__speak::<Name>` (see `names.rs`), so that a
+//! misspelt name is reported with the names that exist, and a wrong argument is a
+//! type error at that argument. Four proxies: short-form events (`__Notify`),
+//! Star-form events, whose value is the channel's whole event (`__Events`), queries
+//! and requests.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};

@@ -16,6 +16,7 @@ use syn::punctuated::Punctuated;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident, Token};
 
+use crate::expand::names::name_type;
 use crate::expand::{export_name, hidden, rt};
 use crate::model::speech::{Kind, SpeechCall};
 
@@ -52,13 +53,25 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
                 Kind::Request => quote!(request),
             };
             let proxy = quote_spanned!(Span::mixed_site()=> #rt::#proxy);
-            with_target(&target, quote!(#proxy(&#to).#name(#(#args),*)))
+            let name_ty = name_type(&name);
+            let speak = quote_spanned!(name.span()=> __speak);
+            with_target(
+                &target,
+                quote!(#proxy(&#to).#speak::<#name_ty>((#(#args,)*))),
+            )
         }
         SpeechCall::StarNotify {
             target,
             value,
             channel,
-        } => with_target(&target, quote!(#rt::events(&#to).#channel(#value))),
+        } => {
+            let name_ty = name_type(&channel);
+            let speak = quote_spanned!(channel.span()=> __speak);
+            with_target(
+                &target,
+                quote!(#rt::events(&#to).#speak::<#name_ty>(#value)),
+            )
+        }
         SpeechCall::Star {
             target,
             selection,

@@ -222,3 +222,100 @@ impl<T: Clone + Send + 'static> Actor for Topic<T> {
 }
 
 impl<T: Clone + Send + 'static> Speech for Topic<T> {}
+
+/// A name as the speech macros encode it (see `__private::NameChar`).
+macro_rules! name {
+    ($($c:literal)*) => { ($(crate::__private::NameChar<$c>,)*) };
+}
+
+/// How the speech macros reach `Topic`'s handlers by name.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`Topic` has no such handler",
+    label = "not a handler of `Topic` for this speech action",
+    note = "a `Topic` is notified with `publish(event)`; it answers `request!` with `subscribe(recipient)` and `unsubscribe(actor)`, and `query!` with `subscribers()`"
+)]
+pub trait TopicSpeak<N> {
+    /// The arguments, as a tuple (the event itself for Star's form).
+    type Args;
+    /// What the speech action gives back.
+    type Out;
+    /// Sends it.
+    fn __speak(self, args: Self::Args) -> Self::Out;
+}
+
+macro_rules! speak_by_name {
+    ($proxy:ident { $( [$($c:literal)*] ($($arg:ident: $ty:ty),*) -> $out:ty => $method:ident; )* }) => {
+        #[diagnostic::do_not_recommend]
+        impl<T: Clone + Send + 'static> TopicSpeak<()> for $proxy<'_, T> {
+            type Args = std::convert::Infallible;
+            type Out = std::convert::Infallible;
+            fn __speak(self, never: Self::Args) -> Self::Out {
+                never
+            }
+        }
+        $(
+            #[diagnostic::do_not_recommend]
+            impl<T: Clone + Send + 'static> TopicSpeak<name!($($c)*)> for $proxy<'_, T> {
+                type Args = ($($ty,)*);
+                type Out = $out;
+                fn __speak(self, ($($arg,)*): Self::Args) -> $out {
+                    self.$method($($arg),*)
+                }
+            }
+        )*
+        impl<T: Clone + Send + 'static> $proxy<'_, T> {
+            /// The speech macros' entry point.
+            #[doc(hidden)]
+            pub fn __speak<N>(self, args: <Self as TopicSpeak<N>>::Args) -> <Self as TopicSpeak<N>>::Out
+            where
+                Self: TopicSpeak<N>,
+            {
+                <Self as TopicSpeak<N>>::__speak(self, args)
+            }
+        }
+    };
+}
+
+speak_by_name!(TopicNotify {
+    ['p' 'u' 'b' 'l' 'i' 's' 'h'] (event: T) -> Sent => publish;
+});
+speak_by_name!(TopicQuery {
+    ['s' 'u' 'b' 's' 'c' 'r' 'i' 'b' 'e' 'r' 's'] () -> Reply<usize> => subscribers;
+});
+speak_by_name!(TopicRequest {
+    ['s' 'u' 'b' 's' 'c' 'r' 'i' 'b' 'e'] (to: Recipient<T>) -> Reply<()> => subscribe;
+    ['u' 'n' 's' 'u' 'b' 's' 'c' 'r' 'i' 'b' 'e'] (actor: ActorId) -> Reply<bool> => unsubscribe;
+});
+
+// Star's form of notify passes the event itself, not a tuple of arguments.
+#[diagnostic::do_not_recommend]
+impl<T: Clone + Send + 'static> TopicSpeak<()> for TopicEvents<'_, T> {
+    type Args = std::convert::Infallible;
+    type Out = std::convert::Infallible;
+    fn __speak(self, never: Self::Args) -> Self::Out {
+        never
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Clone + Send + 'static> TopicSpeak<name!('p' 'u' 'b' 'l' 'i' 's' 'h')>
+    for TopicEvents<'_, T>
+{
+    type Args = T;
+    type Out = Sent;
+    fn __speak(self, event: T) -> Sent {
+        self.publish(event)
+    }
+}
+
+impl<T: Clone + Send + 'static> TopicEvents<'_, T> {
+    /// The speech macros' entry point.
+    #[doc(hidden)]
+    pub fn __speak<N>(self, args: <Self as TopicSpeak<N>>::Args) -> <Self as TopicSpeak<N>>::Out
+    where
+        Self: TopicSpeak<N>,
+    {
+        <Self as TopicSpeak<N>>::__speak(self, args)
+    }
+}
