@@ -200,10 +200,12 @@ fn permit_signature(errors: &Errors, h: &Handler) {
     }
     let returns_bool = matches!(&h.ret, Some(Type::Path(p)) if p.path.is_ident("bool"));
     if !returns_bool {
-        errors.spanned(
-            &h.sig.output,
-            format!("{usage}: it answers `true` to let the message in"),
-        );
+        let message = format!("{usage}: it answers `true` to let the message in");
+        match &h.sig.output {
+            syn::ReturnType::Type(..) => errors.spanned(&h.sig.output, message),
+            // Nothing written to point at: point at the name.
+            syn::ReturnType::Default => errors.spanned(&h.sig.ident, message),
+        }
     }
     if h.is_async {
         errors.spanned(h.sig.asyncness, format!("{usage}: it cannot be `async`"));

@@ -58,11 +58,6 @@ pub(crate) fn variant(h: &Handler) -> Ident {
     }
 }
 
-/// The inherent method a Star-form expression calls for a handler.
-pub(crate) fn export_name(name: &Ident) -> Ident {
-    format_ident!("__stage_export_{}", name, span = name.span())
-}
-
 /// `ty` with `Self` replaced by the actor's name, for code outside the impl block.
 pub(crate) fn concrete(ty: &Type, actor: &Ident) -> Type {
     struct ReplaceSelf<'a>(&'a Ident);

@@ -280,6 +280,25 @@ pub mod __private {
     pub use std::pin::Pin;
     pub use std::result::Result;
 
+    /// The proxies of an actor whose `#[behaviour]` has errors: the macro still
+    /// implements `Actor` (with no handlers) so that the rest of the crate
+    /// type-checks and only the real mistakes are reported.
+    #[derive(Debug)]
+    pub struct Unavailable<'a>(std::marker::PhantomData<&'a ()>);
+
+    impl Unavailable<'_> {
+        /// Makes one.
+        pub fn new() -> Self {
+            Unavailable(std::marker::PhantomData)
+        }
+    }
+
+    impl Default for Unavailable<'_> {
+        fn default() -> Self {
+            Unavailable::new()
+        }
+    }
+
     /// One character of a handler's name, as a type: names are tuples of these, so
     /// that a speech macro can look a handler up by name (see `stage-macros`'
     /// `expand/names.rs`).

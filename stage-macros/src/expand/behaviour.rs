@@ -33,7 +33,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     check::behaviour(&errors, &behaviour);
     let generated = match (&behaviour.self_ident, errors.is_empty()) {
         (Some(actor), true) => Some(generate(&behaviour, actor)),
-        _ => None,
+        (Some(actor), false) => Some(fallback(actor)),
+        (None, _) => None,
     };
     let error = errors.finish().err().map(to_compile_errors);
     // The impl block, without our attributes, is emitted even when there are errors,
@@ -43,6 +44,45 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         #impl_block
         #generated
         #error
+    }
+}
+
+/// With errors in the block, an `Actor` impl without handlers still, so that the
+/// handlers' own signatures (`ctx: &mut Ctx<Self>`) and the actor's uses elsewhere do
+/// not add "`X` has no behaviour" to the real mistakes.
+fn fallback(actor: &syn::Ident) -> TokenStream {
+    let rt = crate::expand::rt();
+    let allows = allows();
+    quote! {
+        #allows
+        const _: () = {
+            #[automatically_derived]
+            #[diagnostic::do_not_recommend]
+            impl #rt::Actor for #actor {
+                type __Message = ::core::convert::Infallible;
+                type __Notify<'__a> = #rt::Unavailable<'__a>;
+                type __Events<'__a> = #rt::Unavailable<'__a>;
+                type __Query<'__a> = #rt::Unavailable<'__a>;
+                type __Request<'__a> = #rt::Unavailable<'__a>;
+                fn __notify(_: &#rt::Addr<Self>) -> #rt::Unavailable<'_> { #rt::Unavailable::new() }
+                fn __events(_: &#rt::Addr<Self>) -> #rt::Unavailable<'_> { #rt::Unavailable::new() }
+                fn __query(_: &#rt::Addr<Self>) -> #rt::Unavailable<'_> { #rt::Unavailable::new() }
+                fn __request(_: &#rt::Addr<Self>) -> #rt::Unavailable<'_> { #rt::Unavailable::new() }
+                fn __dispatch<'__t>(
+                    &'__t mut self,
+                    _: &'__t mut #rt::Ctx<Self>,
+                    never: ::core::convert::Infallible,
+                ) -> #rt::Turn<'__t> {
+                    match never {}
+                }
+                fn __describe(never: &::core::convert::Infallible) -> (#rt::SpeechKind, &'static str) {
+                    match *never {}
+                }
+                fn __refuse(never: ::core::convert::Infallible, _: #rt::SpeechError) {
+                    match never {}
+                }
+            }
+        };
     }
 }
 

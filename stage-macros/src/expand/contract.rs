@@ -8,9 +8,10 @@ use syn::Ident;
 use crate::expand::dispatch::{
     arms, describe_arms, hook_call, hook_call_with, hook_turn, refuse_arms,
 };
+use crate::expand::names::name_type;
 use crate::expand::proxies::names;
-use crate::expand::{answer_type, arg_names, concrete, export_name, hidden, message, rt};
-use crate::model::behaviour::{Behaviour, Kind, Receiver};
+use crate::expand::{answer_type, concrete, hidden, message, rt};
+use crate::model::behaviour::{Behaviour, Handler, Kind};
 
 pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
     let rt = rt();
@@ -71,6 +72,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
     let speech_line = quote_spanned!(actor.span()=> impl #rt::Speech for #actor);
     quote! {
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         #impl_line {
             type __Message = #msg;
             type __Notify<'__a> = #notify<'__a>;
@@ -120,41 +122,134 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
     }
 }
 
-/// For each synchronous, non-delegating query and request, an inherent method with a uniform shape
-/// (`&self` or `&mut self`, then the context, then the arguments) for Star-form
-/// expressions to call.
+/// What Star-form expressions call: the synchronous, non-delegating queries (through
+/// `&self`) and requests (through `&mut self`), by name, with a note listing them
+/// when a name is not one of them (see `names.rs`).
 pub(crate) fn exports(b: &Behaviour, actor: &Ident) -> TokenStream {
     let rt = rt();
     let ctx = hidden("__ctx");
     let this = Ident::new("self", proc_macro2::Span::call_site());
-    let methods = b
-        .handlers
-        .iter()
-        .filter(|h| {
-            matches!(h.kind, Kind::Query | Kind::Request) && !h.is_async && h.delegates.is_none()
-        })
-        .map(|h| {
-            let export = export_name(&h.name);
-            let name = &h.name;
-            let receiver = match h.receiver {
-                Receiver::Mut => quote!(&mut self),
-                _ => quote!(&self),
-            };
-            let names = arg_names(h);
-            let types = h.params.iter().map(|p| concrete(&p.ty, actor));
-            let answer = answer_type(h, actor);
-            let pass_ctx = h.takes_ctx.then(|| quote!(#ctx,));
-            quote! {
-                #[doc(hidden)]
+    let callable = |kind: fn(&Kind) -> bool| -> Vec<&Handler> {
+        b.handlers
+            .iter()
+            .filter(|h| kind(&h.kind) && !h.is_async && h.delegates.is_none())
+            .collect()
+    };
+    let queries = callable(|k| matches!(k, Kind::Query));
+    let requests = callable(|k| matches!(k, Kind::Request));
+    let listed = |hs: &[&Handler]| {
+        hs.iter()
+            .map(|h| format!("`{}`", h.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let or_none = |hs: &[&Handler]| {
+        if hs.is_empty() {
+            "none".to_string()
+        } else {
+            listed(hs)
+        }
+    };
+    let query_note = format!(
+        "a Star-form query can call these queries of `{actor}`: {}{}; `async` and delegating handlers cannot run inside an expression: use the short form",
+        or_none(&queries),
+        if requests.is_empty() {
+            String::new()
+        } else {
+            format!("; its requests ({}) may change state: call them from `request!(.. 's name to ..)`", listed(&requests))
+        }
+    );
+    let both: Vec<&Handler> = queries.iter().chain(&requests).copied().collect();
+    let request_note = format!(
+        "a Star-form request can call these handlers of `{actor}`: {}; `async` and delegating handlers cannot run inside an expression: use the short form",
+        or_none(&both)
+    );
+    let export_impl = |tr: &Ident, receiver: TokenStream, h: &Handler| {
+        let name = name_type(&h.name);
+        let method = &h.name;
+        let types: Vec<_> = h.params.iter().map(|p| concrete(&p.ty, actor)).collect();
+        let parts: Vec<Ident> = (0..types.len())
+            .map(|i| hidden(&format!("__x{i}")))
+            .collect();
+        let answer = answer_type(h, actor);
+        let pass_ctx = h.takes_ctx.then(|| quote!(#ctx,));
+        quote! {
+            #[diagnostic::do_not_recommend]
+            impl #tr<#name, #actor> for #actor {
+                type Args = (#(#types,)*);
+                type Out = #answer;
                 #[inline]
-                pub fn #export(#receiver, #ctx: &mut #rt::Ctx<#actor>, #(#names: #types),*) -> #answer {
-                    #actor::#name(#this, #pass_ctx #(#names),*)
+                fn __export(#receiver, #ctx: &mut #rt::Ctx<#actor>, (#(#parts,)*): Self::Args) -> #answer {
+                    #actor::#method(#this, #pass_ctx #(#parts),*)
                 }
             }
-        });
+        }
+    };
+    let query_tr = hidden("__ExportQuery");
+    let request_tr = hidden("__ExportRequest");
+    let query_impls = queries
+        .iter()
+        .map(|h| export_impl(&query_tr, quote!(&self), h));
+    let request_impls = both
+        .iter()
+        .map(|h| export_impl(&request_tr, quote!(&mut self), h));
+    let message_q = format!("`{actor}` has no query by this name for a Star-form expression");
+    let message_r = format!("`{actor}` has no handler by this name for a Star-form request");
+    let label = format!("not callable on `{actor}` here");
     quote! {
+        #[diagnostic::on_unimplemented(message = #message_q, label = #label, note = #query_note)]
+        pub trait #query_tr<__N, __A> {
+            type Args;
+            type Out;
+            fn __export(&self, ctx: &mut #rt::Ctx<#actor>, args: Self::Args) -> Self::Out;
+        }
+        #[diagnostic::on_unimplemented(message = #message_r, label = #label, note = #request_note)]
+        pub trait #request_tr<__N, __A> {
+            type Args;
+            type Out;
+            fn __export(&mut self, ctx: &mut #rt::Ctx<#actor>, args: Self::Args) -> Self::Out;
+        }
+        // A second impl for a name no macro writes keeps rustc's note ours (see names.rs).
+        #[diagnostic::do_not_recommend]
+        impl #query_tr<(), #actor> for #actor {
+            type Args = ::core::convert::Infallible;
+            type Out = ::core::convert::Infallible;
+            fn __export(&self, _: &mut #rt::Ctx<#actor>, never: Self::Args) -> Self::Out { never }
+        }
+        #[diagnostic::do_not_recommend]
+        impl #request_tr<(), #actor> for #actor {
+            type Args = ::core::convert::Infallible;
+            type Out = ::core::convert::Infallible;
+            fn __export(&mut self, _: &mut #rt::Ctx<#actor>, never: Self::Args) -> Self::Out { never }
+        }
+        #(#query_impls)*
+        #(#request_impls)*
         impl #actor {
-            #(#methods)*
+            #[doc(hidden)]
+            #[inline]
+            pub fn __export_query<__N>(
+                &self,
+                #ctx: &mut #rt::Ctx<#actor>,
+                args: <Self as #query_tr<__N, #actor>>::Args,
+            ) -> <Self as #query_tr<__N, #actor>>::Out
+            where
+                Self: #query_tr<__N, #actor>,
+            {
+                <Self as #query_tr<__N, #actor>>::__export(self, #ctx, args)
+            }
+
+            #[doc(hidden)]
+            #[inline]
+            pub fn __export_request<__N>(
+                &mut self,
+                #ctx: &mut #rt::Ctx<#actor>,
+                args: <Self as #request_tr<__N, #actor>>::Args,
+            ) -> <Self as #request_tr<__N, #actor>>::Out
+            where
+                Self: #request_tr<__N, #actor>,
+            {
+                <Self as #request_tr<__N, #actor>>::__export(self, #ctx, args)
+            }
         }
     }
 }

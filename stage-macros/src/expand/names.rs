@@ -80,11 +80,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
     let query_note = format!(
         "{}{}{}",
         list("queries", &query_names, "queries (no `#[query]` handlers)"),
-        also(
-            "requests, which may change state,",
-            &request_names,
-            "request"
-        ),
+        also("requests", &request_names, "request"),
         also("channels", &channel_names, "notify"),
     );
     let request_note = format!(

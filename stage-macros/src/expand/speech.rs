@@ -17,7 +17,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident, Token};
 
 use crate::expand::names::name_type;
-use crate::expand::{export_name, hidden, rt};
+use crate::expand::{hidden, rt};
 use crate::model::speech::{Kind, SpeechCall};
 
 pub(crate) fn expand(kind: Kind, input: TokenStream) -> TokenStream {
@@ -54,11 +54,10 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
             };
             let proxy = quote_spanned!(Span::mixed_site()=> #rt::#proxy);
             let name_ty = name_type(&name);
-            let speak = quote_spanned!(name.span()=> __speak);
-            with_target(
-                &target,
-                quote!(#proxy(&#to).#speak::<#name_ty>((#(#args,)*))),
-            )
+            let speak = Ident::new("__speak", name.span());
+            // The tuple on the name too: a wrong argument count is reported there.
+            let args = quote_spanned!(name.span()=> (#(#args,)*));
+            with_target(&target, quote!(#proxy(&#to).#speak::<#name_ty>(#args)))
         }
         SpeechCall::StarNotify {
             target,
@@ -66,7 +65,7 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
             channel,
         } => {
             let name_ty = name_type(&channel);
-            let speak = quote_spanned!(channel.span()=> __speak);
+            let speak = Ident::new("__speak", channel.span());
             with_target(
                 &target,
                 quote!(#rt::events(&#to).#speak::<#name_ty>(#value)),
@@ -78,6 +77,10 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
             mut body,
         } => {
             let mut rewrite = Exports {
+                via: match kind {
+                    Kind::Query => "__export_query",
+                    _ => "__export_request",
+                },
                 selected: selection.iter().map(ToString::to_string).collect(),
                 called: HashSet::new(),
                 misused: Vec::new(),
@@ -123,6 +126,8 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
 /// actor, with the arguments evaluated first (so nested calls never hold two borrows
 /// of the actor at once).
 struct Exports {
+    /// `__export_query` or `__export_request`.
+    via: &'static str,
     selected: HashSet<String>,
     called: HashSet<String>,
     misused: Vec<syn::Error>,
@@ -149,12 +154,15 @@ impl Exports {
         self.called.insert(name.to_string());
         let actor = hidden("__actor");
         let ctx = hidden("__ctx");
-        let export = export_name(&name);
+        // On the user's token, so that rustc's error about the name lands there.
+        let via = Ident::new(self.via, name.span());
+        let name_ty = name_type(&name);
         let args: Vec<&Expr> = call.args.iter().collect();
         let temps: Vec<Ident> = (0..args.len())
             .map(|i| hidden(&format!("__x{i}")))
             .collect();
-        let method_call = quote_spanned!(name.span()=> #actor.#export(#ctx, #(#temps),*));
+        let method_call =
+            quote_spanned!(name.span()=> #actor.#via::<#name_ty>(#ctx, (#(#temps,)*)));
         // Parenthesised: a bare block would end a statement (`{ .. } * 2`).
         Some(syn::parse_quote!(({
             let (#(#temps,)*) = (#(#args,)*);

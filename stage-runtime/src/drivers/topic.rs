@@ -163,6 +163,7 @@ impl<T: Clone + Send + 'static> TopicRequest<'_, T> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: Clone + Send + 'static> Actor for Topic<T> {
     type __Message = TopicMessage<T>;
     type __Notify<'a> = TopicNotify<'a, T>;

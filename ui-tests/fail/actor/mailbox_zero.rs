@@ -1,0 +1,6 @@
+use stage_runtime::prelude::*;
+
+#[actor(mailbox = 0)]
+struct Closed;
+
+fn main() {}

@@ -1,0 +1,12 @@
+use stage_runtime::prelude::*;
+
+#[actor]
+struct Door { open: bool }
+
+#[behaviour]
+impl Door {
+    #[request]
+    fn shut(self) {}
+}
+
+fn main() {}
