@@ -122,6 +122,68 @@ impl Clerk {
     }
 }
 
+/// SALSA's Fibonacci: join + delegation (a handler returning `Reply<T>`).
+#[actor]
+#[derive(Debug)]
+struct Fibonacci {
+    n: u64,
+}
+
+#[behaviour]
+impl Fibonacci {
+    #[request]
+    fn compute(&mut self, ctx: &mut Ctx<Self>) -> Reply<u64> {
+        if self.n < 2 {
+            return Reply::ready(self.n);
+        }
+        let a = ctx.spawn(Fibonacci { n: self.n - 1 });
+        let b = ctx.spawn(Fibonacci { n: self.n - 2 });
+        join!(request!(a, compute()), request!(b, compute())).map(|(x, y)| x + y)
+    }
+}
+
+/// Opens accounts: its answer is an address, which can be spoken to at once.
+#[actor]
+#[derive(Debug)]
+struct Bank;
+
+#[behaviour]
+impl Bank {
+    #[request]
+    fn open_account(&mut self, ctx: &mut Ctx<Self>, owner: String) -> Addr<Account> {
+        ctx.spawn(Account { owner, balance: 7 })
+    }
+}
+
+/// A worker whose panics its boss's policy handles.
+#[actor]
+#[derive(Debug)]
+struct Worker {
+    jobs: u32,
+}
+
+#[behaviour]
+impl Worker {
+    #[request]
+    fn job(&mut self, fine: bool) -> u32 {
+        assert!(fine, "the job went wrong");
+        self.jobs += 1;
+        self.jobs
+    }
+}
+
+#[actor]
+#[derive(Debug)]
+struct Boss;
+
+#[behaviour]
+impl Boss {
+    #[request]
+    fn hire(&mut self, ctx: &mut Ctx<Self>) -> Addr<Worker> {
+        ctx.supervise(|| Worker { jobs: 0 }, Policy::restart())
+    }
+}
+
 fn step(title: &str) {
     println!("\n== {title}");
 }
@@ -217,6 +279,39 @@ async fn main() -> Result<(), SpeechError> {
         }
     }
     println!("    50 queries at once into a 2-slot mailbox: {busy} denied(Busy) (varies per run)");
+
+    step("continuations: then (token passing), join!, delegation (SALSA)");
+    let fib = spawn(Fibonacci { n: 20 });
+    println!(
+        "    fib(20) by join + delegation      -> {:?}",
+        request!(fib, compute()).await
+    );
+    let next = query!(acct, balance()).then(move |b| Reply::ready(b + 1));
+    println!("    query!(..).then(|b| b + 1)        -> {:?}", next.await);
+    let two = join!(query!(acct, balance()), query!(acct, interest(10)));
+    println!("    join!(balance(), interest(10))    -> {:?}", two.await);
+
+    step("promise pipelining: the answer is the next target before it arrives (Stage)");
+    let bank = spawn(Bank);
+    let opened = query!(request!(bank, open_account("Grace".to_string())), balance());
+    println!(
+        "    query!(request!(bank, open_account(..)), balance()) -> {:?}",
+        opened.await
+    );
+
+    step("supervision: a supervised worker that panics is restarted with fresh state");
+    let worker = request!(spawn(Boss), hire()).await?;
+    println!("    job(true)   -> {:?}", request!(worker, job(true)).await);
+    std::panic::set_hook(Box::new(|_| {
+        println!("    (a handler panicked; its supervisor restarts it)")
+    }));
+    let failed = request!(worker, job(false)).await;
+    let _ = std::panic::take_hook();
+    println!("    job(false)  -> {failed:?}");
+    println!(
+        "    job(true)   -> {:?} (a fresh worker)",
+        request!(worker, job(true)).await
+    );
 
     step("lifecycle: ctx.stop() ends an actor; speaking to it afterwards is an error value");
     println!(
