@@ -61,9 +61,10 @@ fn a_failure_stops_the_chain_with_its_error() {
 
 #[test]
 fn join_all_over_a_thousand_replies_keeps_their_order() {
-    let accounts: Vec<_> = (0..1_000).map(|i| spawn(Account { balance: i })).collect();
+    let n = if cfg!(miri) { 50 } else { 1_000 };
+    let accounts: Vec<_> = (0..n).map(|i| spawn(Account { balance: i })).collect();
     let all = join_all(accounts.iter().map(|a| query!(a, balance())));
-    assert_eq!(within(all), Ok((0..1_000).collect::<Vec<i64>>()));
+    assert_eq!(within(all), Ok((0..n).collect::<Vec<i64>>()));
 }
 
 #[test]
@@ -136,8 +137,10 @@ impl Fib {
 fn fibonacci_by_join_and_delegation() {
     let stage = Stage::builder().workers(2).build();
     let fib = stage.spawn(Fib);
-    let answer = request!(fib, compute(15));
-    assert_eq!(within(answer), Ok(610));
+    // fib(15) makes ~2,000 actors; under Miri's interpreter fib(8) says the same.
+    let (n, expected) = if cfg!(miri) { (8, 21) } else { (15, 610) };
+    let answer = request!(fib, compute(n));
+    assert_eq!(within(answer), Ok(expected));
 }
 
 #[actor]
