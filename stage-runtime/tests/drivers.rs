@@ -56,14 +56,15 @@ fn timers_fire_in_deadline_order_and_a_cancelled_one_never_fires() {
     let timer = stage.spawn(Timer::new());
     let log = log(&stage);
     let ms = Duration::from_millis;
-    // Armed out of order; they fire by deadline.
-    request!(timer, after(ms(60), recipient!(log, third)))
+    // Armed out of order; they fire by deadline. The gaps are wide so that only a
+    // stall of more than 200 ms could let two firings race each other.
+    request!(timer, after(ms(450), recipient!(log, third)))
         .wait()
         .expect("armed");
-    request!(timer, after(ms(20), recipient!(log, first)))
+    request!(timer, after(ms(50), recipient!(log, first)))
         .wait()
         .expect("armed");
-    let doomed: TimerId = request!(timer, after(ms(40), recipient!(log, second)))
+    let doomed: TimerId = request!(timer, after(ms(250), recipient!(log, second)))
         .wait()
         .expect("armed");
     assert_eq!(request!(timer, cancel(doomed)).wait(), Ok(true));
