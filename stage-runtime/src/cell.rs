@@ -604,8 +604,10 @@ impl<A: Actor> ActorCell<A> {
             self.stage.add_work(-1);
         }
         drop(state.actor.take());
-        state.ctx.finish_stop();
+        // Ended (watchers told, stage count updated) before the stop is answered: who
+        // hears "stopped" can rely on both.
         self.ended(reason);
+        state.ctx.finish_stop();
     }
 }
 

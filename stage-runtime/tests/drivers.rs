@@ -176,7 +176,7 @@ fn theatre_status_counts_live_actors() {
     let logs: Vec<_> = (0..10).map(|_| log(&stage)).collect();
     assert_eq!(query!(status, status()).wait().map(|s| s.actors), Ok(11));
     for l in &logs[..4] {
-        request!(l, leave()).wait().expect("left");
+        l.stop().wait().expect("stopped");
     }
     let after = query!(status, status()).wait().expect("answered");
     assert_eq!(after.actors, 7);
