@@ -18,9 +18,18 @@ use syn::{Ident, Type};
 
 use crate::model::behaviour::{Handler, Kind};
 
-/// The one path generated code reaches the runtime through.
+/// The one path generated code reaches the runtime through:
+/// `::<name>::__private`, where `<name>` is what the calling crate's `Cargo.toml`
+/// calls `stage-runtime` (`stage_runtime`, or a rename such as
+/// `stage = { package = "stage-runtime" }`). Inside `stage-runtime` itself, and when
+/// the manifest cannot tell (a re-export through another crate), `stage_runtime`.
 pub(crate) fn rt() -> TokenStream {
-    quote!(::stage_runtime::__private)
+    let name = match proc_macro_crate::crate_name("stage-runtime") {
+        Ok(proc_macro_crate::FoundCrate::Name(name)) => name,
+        Ok(proc_macro_crate::FoundCrate::Itself) | Err(_) => "stage_runtime".to_string(),
+    };
+    let krate = Ident::new(&name, Span::call_site());
+    quote!(::#krate::__private)
 }
 
 /// The lints generated items are exempt from (they follow the user's names, and
