@@ -21,6 +21,13 @@ pub struct Fibonacci {
     n: u64,
 }
 
+impl Fibonacci {
+    /// `new Fibonacci(n)`.
+    pub fn new(n: u64) -> Self {
+        Fibonacci { n }
+    }
+}
+
 #[behaviour]
 impl Fibonacci {
     #[request]
@@ -36,7 +43,7 @@ impl Fibonacci {
 
 /// `compute() @ standardOutput<-println`.
 pub async fn run(n: u64, standard_output: Addr<Stdout>) -> Result<u64, SpeechError> {
-    let fib = spawn(Fibonacci { n });
+    let fib = spawn(Fibonacci::new(n));
     let value = request!(fib, compute()).await?;
     request!(standard_output, println(format!("fib({n}) = {value}"))).await?;
     Ok(value)

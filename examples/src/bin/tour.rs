@@ -2,6 +2,7 @@
 //!
 //! Each step prints what it does and what came back.
 
+use stage_examples::fibonacci::Fibonacci;
 use stage_runtime::prelude::*;
 
 /// A bank account, as in DESIGN.md section 2.
@@ -119,26 +120,6 @@ impl Clerk {
     #[request]
     async fn print(&mut self, page: String) -> Result<u32, SpeechError> {
         request!(self.printer, print(page)).await
-    }
-}
-
-/// SALSA's Fibonacci: join + delegation (a handler returning `Reply<T>`).
-#[actor]
-#[derive(Debug)]
-struct Fibonacci {
-    n: u64,
-}
-
-#[behaviour]
-impl Fibonacci {
-    #[request]
-    fn compute(&mut self, ctx: &mut Ctx<Self>) -> Reply<u64> {
-        if self.n < 2 {
-            return Reply::ready(self.n);
-        }
-        let a = ctx.spawn(Fibonacci { n: self.n - 1 });
-        let b = ctx.spawn(Fibonacci { n: self.n - 2 });
-        join!(request!(a, compute()), request!(b, compute())).map(|(x, y)| x + y)
     }
 }
 
@@ -281,7 +262,8 @@ async fn main() -> Result<(), SpeechError> {
     println!("    50 queries at once into a 2-slot mailbox: {busy} denied(Busy) (varies per run)");
 
     step("continuations: then (token passing), join!, delegation (SALSA)");
-    let fib = spawn(Fibonacci { n: 20 });
+    // SALSA's Fibonacci (examples/src/fibonacci.rs): a handler returning `Reply<T>`.
+    let fib = spawn(Fibonacci::new(20));
     println!(
         "    fib(20) by join + delegation      -> {:?}",
         request!(fib, compute()).await
