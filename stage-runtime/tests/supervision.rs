@@ -65,6 +65,16 @@ impl Boss {
         ctx.stop();
     }
 
+    /// A plain (linked, unsupervised) worker, and a plain child boss.
+    #[request]
+    fn have(&mut self, ctx: &mut Ctx<Self>) -> (Addr<Worker>, Addr<Boss>) {
+        let child = Boss {
+            downs: vec![],
+            policy: self.policy,
+        };
+        (ctx.spawn(fresh()), ctx.spawn(child))
+    }
+
     #[down]
     fn on_down(&mut self, down: Down) {
         self.downs.push(down);
@@ -286,38 +296,10 @@ fn an_unsupervised_panic_keeps_the_state() {
     assert_eq!(request!(worker, work(false)).wait(), Ok(2));
 }
 
-#[actor]
-struct Parent {
-    downs: Vec<Down>,
-}
-
-#[behaviour]
-impl Parent {
-    #[request]
-    fn have(&mut self, ctx: &mut Ctx<Self>) -> (Addr<Worker>, Addr<Parent>) {
-        (ctx.spawn(fresh()), ctx.spawn(Parent { downs: vec![] }))
-    }
-
-    #[request]
-    fn quit(&mut self, ctx: &mut Ctx<Self>) {
-        ctx.stop();
-    }
-
-    #[down]
-    fn on_down(&mut self, down: Down) {
-        self.downs.push(down);
-    }
-
-    #[query]
-    fn downs(&self) -> Vec<Down> {
-        self.downs.clone()
-    }
-}
-
 #[test]
 fn a_spawned_child_is_linked_to_its_parent() {
     let stage = Stage::builder().workers(2).build();
-    let parent = stage.spawn(Parent { downs: vec![] });
+    let parent = boss(&stage, Policy::stop());
     let (worker, child) = request!(parent, have()).wait().expect("spawned");
     worker.stop().wait().expect("stopped");
     stage.wait_quiescent();
@@ -329,7 +311,7 @@ fn a_spawned_child_is_linked_to_its_parent() {
         }]),
         "the parent hears of its child's end"
     );
-    request!(parent, quit()).wait().expect("quit");
+    request!(parent, retire()).wait().expect("retired");
     stage.wait_quiescent();
     assert_eq!(
         query!(child, downs()).wait(),

@@ -100,10 +100,11 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
         let (name, args, call) = call_with_args(h, actor);
         (name, quote!(type Args = #args; type Out = #rt::Sent; #call))
     });
-    let event_impls = rules.iter().map(|h| {
-        let Kind::Rule { channel, .. } = &h.kind else {
-            unreachable!("filtered to rules")
-        };
+    let event_impls = rules.iter().filter_map(|h| match &h.kind {
+        Kind::Rule { channel, .. } => Some((*h, channel)),
+        _ => None,
+    });
+    let event_impls = event_impls.map(|(h, channel)| {
         let name = name_type(channel);
         let event = event_type(h, actor);
         let value = hidden("__event");
