@@ -1,6 +1,8 @@
 //! A busy actor cannot starve the others: a turn processes a bounded number of
 //! messages, then the actor goes to the back of the queue.
 
+use std::time::Duration;
+
 use stage_runtime::prelude::*;
 
 /// Sends itself a message for every message it gets: it always has work.
@@ -42,13 +44,20 @@ fn a_self_feeding_actor_does_not_starve_a_single_worker() {
         notify!(spinner, spin());
     }
     let clerk = stage.spawn(Clerk);
+    // A starved clerk would time out here rather than hang the test run.
+    let limit = Duration::from_secs(30);
     for _ in 0..100 {
-        assert_eq!(query!(clerk, ready()).wait(), Ok(true));
+        assert_eq!(query!(clerk, ready()).wait_timeout(limit), Ok(true));
     }
     // Every spinner got turns too, and answers queries between its own messages.
     for spinner in &spinners {
-        assert!(query!(spinner, spins()).wait().expect("answered") > 0);
-        spinner.stop().wait().expect("stopped");
+        assert!(
+            query!(spinner, spins())
+                .wait_timeout(limit)
+                .expect("answered")
+                > 0
+        );
+        spinner.stop().wait_timeout(limit).expect("stopped");
     }
     stage.wait_quiescent();
 }
