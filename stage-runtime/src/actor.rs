@@ -82,6 +82,69 @@ pub type Turn<'a> = Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>;
 pub trait Declared: Sized + Send + 'static {
     /// The mailbox bound from `#[actor(mailbox = N)]`; `None` for unbounded.
     const MAILBOX: Option<usize>;
+    /// [`Mobile`] for `#[actor(mobile)]`, [`Local`] otherwise: whether the actor's
+    /// messages and answers must be serialisable.
+    #[doc(hidden)]
+    type Mobility;
+}
+
+/// The mobility of an actor declared `#[actor(mobile)]`: its state, messages and
+/// answers are serialisable.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Mobile {}
+
+/// The mobility of an actor that never leaves its process.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Local {}
+
+/// `K: Wire<T>` holds when an actor of mobility `K` can carry a `T` in a message or
+/// an answer: always for [`Local`], when `T` is serialisable for [`Mobile`].
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{T}` cannot cross the wire: a mobile actor's messages and answers must be serialisable",
+    label = "not serialisable",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for it, or drop `mobile` from `#[actor(..)]`"
+)]
+pub trait Wire<T> {
+    /// Named by `#[behaviour]` once per argument and answer type, spanned at the
+    /// type, so that a mobile actor's non-serialisable type is reported there.
+    const CARRIES: () = ();
+}
+
+impl<T> Wire<T> for Local {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Portable> Wire<T> for Mobile {}
+
+/// A type that can cross the wire: serialisable and deserialisable. A mobile actor's
+/// fields are (de)serialised through it, so that a field that is not gets one error,
+/// at the field, in Stage's words.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross the wire: a mobile actor's state, messages and answers must be serialisable",
+    label = "not serialisable",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for it, mark the field `#[serde(skip)]`, or drop `mobile` from `#[actor(..)]`"
+)]
+pub trait Portable: Sized {
+    /// Serialises `self`.
+    fn ser<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+    /// Deserialises a value.
+    fn de<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: serde::Serialize + serde::de::DeserializeOwned> Portable for T {
+    #[inline]
+    fn ser<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.serialize(serializer)
+    }
+
+    #[inline]
+    fn de<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer)
+    }
 }
 
 /// An actor: state declared with `#[actor]` plus handlers declared with
@@ -132,6 +195,10 @@ pub trait Actor: Declared {
     /// Whether the actor has a `#[down]` hook (else nobody registers to tell it).
     #[doc(hidden)]
     const __HAS_DOWN: bool = false;
+    /// The checks that a mobile actor's messages and answers are serialisable (see
+    /// [`Wire`]); type-checked, never evaluated.
+    #[doc(hidden)]
+    const __WIRE: () = ();
 
     #[doc(hidden)]
     fn __notify(addr: &crate::Addr<Self>) -> Self::__Notify<'_>;

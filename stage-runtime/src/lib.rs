@@ -87,6 +87,14 @@ pub use supervision::{Down, DownReason, Policy, Strategy};
 /// Options: `#[actor(mailbox = N)]` bounds the mailbox to `N` messages; a full
 /// mailbox refuses with `Denied(Busy)`. Without it the mailbox is unbounded.
 ///
+/// `#[actor(mobile)]` makes the actor's state serde-serialisable (the macro derives
+/// `Serialize` and `Deserialize` through the runtime: do not derive them yourself;
+/// serde's field attributes such as `#[serde(skip)]` work) and requires every type
+/// its handlers take or answer to be serialisable, each checked at the type. A field
+/// or a type that is not serialisable is a compile error there. This is what
+/// theatres need to carry the actor's messages and, later, the actor itself;
+/// `stage-net`, which does, is not part of this release yet.
+///
 /// # Examples
 ///
 /// ```
@@ -267,12 +275,13 @@ pub mod prelude {
 /// The paths generated code uses. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::actor::{Actor, Declared, Turn};
+    pub use crate::actor::{Actor, Declared, Local, Mobile, Portable, Turn, Wire};
     pub use crate::addr::Addr;
     pub use crate::ctx::Ctx;
     pub use crate::reply::{Reply, ReplySender};
     pub use crate::speech::{Sent, Speech, SpeechAct, SpeechError, SpeechKind};
     pub use crate::supervision::Down;
+    pub use serde;
     pub use std::boxed::Box;
     pub use std::clone::Clone;
     pub use std::future::Future;

@@ -51,7 +51,30 @@ impl Counter {
     }
 }
 
+/// A mobile actor: serde's derive, through the runtime, under the same shadows.
+#[actor(mobile)]
+pub struct Rover {
+    trail: Vec<(String, u32)>,
+    /// Not carried.
+    #[serde(skip)]
+    scratch: u64,
+}
+
+#[behaviour]
+impl Rover {
+    #[request]
+    fn visit(&mut self, place: String, at: u32) -> usize {
+        self.trail.push((place, at));
+        self.trail.len()
+    }
+}
+
 fn main() {
+    let rover = spawn(Rover {
+        trail: Vec::new(),
+        scratch: 0,
+    });
+    let _ = request!(rover, visit("here".to_string(), 1)).wait();
     let counter = spawn(Counter { n: 0 });
     stage_runtime::notify!(counter, add(1));
     let _ = request!(counter, reset()).wait();

@@ -1,14 +1,15 @@
 //! `#[actor]`: the item unchanged, plus its declaration to the runtime.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
 
 use crate::errors::{to_compile_errors, Errors};
 use crate::expand::rt;
 use crate::model::actor::Actor;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let item: syn::Item = match syn::parse2(item.clone()) {
+    let mut item: syn::Item = match syn::parse2(item.clone()) {
         Ok(item) => item,
         // Not even an item: give rustc the tokens back so it reports on them itself.
         Err(error) => {
@@ -18,6 +19,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let errors = Errors::new();
     let actor = Actor::parse(&errors, args, &item);
+    if actor.as_ref().is_some_and(|actor| actor.mobile) {
+        derive_serde(&mut item);
+    }
     let declaration = actor.as_ref().filter(|_| errors.is_empty()).map(declare);
     let error = errors.finish().err().map(to_compile_errors);
     // Always expand to the item, so the rest of the crate keeps type-checking.
@@ -31,6 +35,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 fn declare(actor: &Actor) -> TokenStream {
     let rt = rt();
     let ident = &actor.ident;
+    let mobility = if actor.mobile {
+        quote!(#rt::Mobile)
+    } else {
+        quote!(#rt::Local)
+    };
     let mailbox = match actor.mailbox {
         Some(n) => quote!(#rt::Option::Some(#n)),
         None => quote!(#rt::Option::None),
@@ -43,6 +52,67 @@ fn declare(actor: &Actor) -> TokenStream {
         #[diagnostic::do_not_recommend]
         #impl_line {
             const MAILBOX: #rt::Option<usize> = #mailbox;
+            type Mobility = #mobility;
         }
     }
+}
+
+/// A mobile actor's state is serialisable: serde's derive, through the runtime's
+/// re-export (the user's crate need not depend on serde). A field that is not
+/// serialisable gets serde's error at the field; `#[serde(skip)]` and the other
+/// serde attributes work on the fields as usual.
+fn derive_serde(item: &mut syn::Item) {
+    let rt = rt();
+    let rt_path = rt.to_string().replace(' ', "");
+    let attrs = match item {
+        syn::Item::Struct(s) => {
+            s.fields
+                .iter_mut()
+                .for_each(|f| through_portable(&rt_path, f));
+            &mut s.attrs
+        }
+        syn::Item::Enum(e) => {
+            e.variants
+                .iter_mut()
+                .flat_map(|v| v.fields.iter_mut())
+                .for_each(|f| through_portable(&rt_path, f));
+            &mut e.attrs
+        }
+        _ => return,
+    };
+    let serde_path = format!("{rt_path}::serde");
+    // First, so that serde's helper attributes the user wrote come after the derive
+    // that introduces them.
+    attrs.insert(0, syn::parse_quote!(#[serde(crate = #serde_path)]));
+    attrs.insert(
+        0,
+        syn::parse_quote!(#[derive(#rt::serde::Serialize, #rt::serde::Deserialize)]),
+    );
+}
+
+/// A field is (de)serialised through the runtime's `Portable`, whose one error (at the
+/// field's type) replaces the several serde's derive gives. A field the user already
+/// tells serde how to handle (`with`, `skip`, ..) is left as written.
+fn through_portable(rt_path: &str, field: &mut syn::Field) {
+    let told = field.attrs.iter().any(|attr| {
+        attr.path().is_ident("serde") && {
+            let tokens = attr.meta.to_token_stream().to_string();
+            tokens.contains("with") || tokens.contains("skip") || tokens.contains("getter")
+        }
+    });
+    if told {
+        return;
+    }
+    let ty = &field.ty;
+    let ty = ty.to_token_stream().to_string();
+    // At the field's name: "this field cannot cross the wire".
+    let span = match &field.ident {
+        Some(ident) => ident.span(),
+        None => field.ty.span(),
+    };
+    let ser = syn::LitStr::new(&format!("<{ty} as {rt_path}::Portable>::ser"), span);
+    let de = syn::LitStr::new(&format!("<{ty} as {rt_path}::Portable>::de"), span);
+    field.attrs.push(
+        syn::parse_quote_spanned!(span=> #[serde(serialize_with = #ser, deserialize_with = #de)]),
+    );
 }

@@ -69,6 +69,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
         });
     // Spanned on the user's type: "`X` is not an actor" lands on `impl X`.
     let impl_line = quote_spanned!(actor.span()=> impl #rt::Actor for #actor);
+    let wire = crate::expand::message::wire_checks(b, actor);
     let speech_line = quote_spanned!(actor.span()=> impl #rt::Speech for #actor);
     quote! {
         #[automatically_derived]
@@ -111,6 +112,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
                 }
             }
 
+            #wire
             #permit
             #birth
             #stopping

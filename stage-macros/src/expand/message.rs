@@ -3,7 +3,8 @@
 use std::collections::HashSet;
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::Ident;
 
 use crate::expand::{answer_type, event_type, rt, variant};
@@ -50,6 +51,33 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
             #(#variants,)*
         }
     }
+}
+
+/// For a mobile actor, every type a message or an answer carries must be
+/// serialisable: one check per type, spanned at the type as the user wrote it, so
+/// that the error lands there. For other actors the checks hold trivially. They go in
+/// the `Actor` impl, so that a behaviour on a type that is not an actor gets no more
+/// errors from them.
+pub(crate) fn wire_checks(b: &Behaviour, actor: &Ident) -> TokenStream {
+    let rt = rt();
+    let check = |ty: &syn::Type| {
+        let concrete = crate::expand::concrete(ty, actor);
+        quote_spanned! {ty.span()=>
+            <<Self as #rt::Declared>::Mobility as #rt::Wire<#concrete>>::CARRIES;
+        }
+    };
+    let checks = b
+        .handlers
+        .iter()
+        .filter(|h| matches!(h.kind, Kind::Rule { .. } | Kind::Query | Kind::Request))
+        .flat_map(|h| {
+            let answer = match h.kind {
+                Kind::Rule { .. } => None,
+                _ => h.delegates.as_ref().or(h.ret.as_ref()),
+            };
+            h.params.iter().map(|p| &p.ty).chain(answer).map(check)
+        });
+    quote!(const __WIRE: () = { #(#checks)* };)
 }
 
 /// The arguments of a query or request as a tuple type (always a tuple, so that one

@@ -8,11 +8,13 @@ use syn::{Expr, Ident, Item, Lit, Meta, Token};
 use crate::errors::Errors;
 
 /// The options of `#[actor(...)]`.
-pub(crate) const OPTIONS: &str = "`mailbox = N`";
+pub(crate) const OPTIONS: &str = "`mailbox = N`, `mobile`";
 
 pub(crate) struct Actor {
     pub(crate) ident: Ident,
     pub(crate) mailbox: Option<usize>,
+    /// `#[actor(mobile)]`: state and messages serialisable.
+    pub(crate) mobile: bool,
 }
 
 impl Actor {
@@ -43,8 +45,12 @@ impl Actor {
                 return None;
             }
         };
-        let mailbox = parse_options(errors, args);
-        Some(Actor { ident, mailbox })
+        let Options { mailbox, mobile } = parse_options(errors, args);
+        Some(Actor {
+            ident,
+            mailbox,
+            mobile,
+        })
     }
 }
 
@@ -60,15 +66,22 @@ fn check_not_generic(errors: &Errors, generics: &syn::Generics) {
     }
 }
 
-fn parse_options(errors: &Errors, args: TokenStream) -> Option<usize> {
+#[derive(Default)]
+struct Options {
+    mailbox: Option<usize>,
+    mobile: bool,
+}
+
+fn parse_options(errors: &Errors, args: TokenStream) -> Options {
     let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
         Ok(metas) => metas,
         Err(error) => {
             errors.push(error);
-            return None;
+            return Options::default();
         }
     };
     let mut mailbox = None;
+    let mut mobile = false;
     for meta in metas {
         match &meta {
             Meta::NameValue(nv) if nv.path.is_ident("mailbox") => {
@@ -81,10 +94,10 @@ fn parse_options(errors: &Errors, args: TokenStream) -> Option<usize> {
                 errors.spanned(path, "`mailbox` needs a capacity: `#[actor(mailbox = 64)]`");
             }
             Meta::Path(path) if path.is_ident("mobile") => {
-                errors.spanned(
-                    path,
-                    "`mobile` actors need `stage-net`, which is not part of this release yet",
-                );
+                if mobile {
+                    errors.spanned(path, "`mobile` is given twice");
+                }
+                mobile = true;
             }
             other => {
                 let path = other.path();
@@ -98,7 +111,7 @@ fn parse_options(errors: &Errors, args: TokenStream) -> Option<usize> {
             }
         }
     }
-    mailbox
+    Options { mailbox, mobile }
 }
 
 fn parse_capacity(errors: &Errors, value: &Expr) -> Option<usize> {
@@ -139,7 +152,30 @@ mod tests {
             ),
         );
         assert!(result.is_ok());
-        assert_eq!(actor.and_then(|a| a.mailbox), Some(8));
+        let actor = actor.expect("an actor");
+        assert_eq!(actor.mailbox, Some(8));
+        assert!(!actor.mobile);
+    }
+
+    #[test]
+    fn mobile_is_a_flag_and_given_once() {
+        let (actor, result) = parse(
+            quote!(mobile, mailbox = 4),
+            syn::parse_quote!(
+                struct A;
+            ),
+        );
+        assert!(result.is_ok());
+        assert!(actor.is_some_and(|a| a.mobile && a.mailbox == Some(4)));
+
+        let (_, result) = parse(
+            quote!(mobile, mobile),
+            syn::parse_quote!(
+                struct A;
+            ),
+        );
+        let error = result.expect_err("given twice");
+        assert!(error.to_string().contains("given twice"));
     }
 
     #[test]

@@ -97,6 +97,7 @@ fn is_gone(sent: &Sent) -> bool {
 #[diagnostic::do_not_recommend]
 impl<T: Clone + Send + 'static> Declared for Topic<T> {
     const MAILBOX: Option<usize> = None;
+    type Mobility = crate::actor::Local;
 }
 
 #[doc(hidden)]

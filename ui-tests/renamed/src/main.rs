@@ -2,7 +2,8 @@
 
 use stage::prelude::*;
 
-#[actor]
+// Mobile, so that the serde derive's path follows the rename too.
+#[actor(mobile)]
 struct Account {
     balance: i64,
 }

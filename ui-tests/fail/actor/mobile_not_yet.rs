@@ -1,6 +1,0 @@
-use stage_runtime::prelude::*;
-
-#[actor(mobile)]
-struct Agent { hops: u32 }
-
-fn main() {}
