@@ -1,0 +1,210 @@
+//! What every system's cell shares: the workloads, the completion signal, memory
+//! figures, the allocation counter and the seed's integrand.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// One measurement to make in a fresh process.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Workload {
+    /// One-way messages between two actors, one in flight.
+    PingPong { messages: u64 },
+    /// A token passed `hops` times round a ring of `actors`.
+    Ring { actors: u64, hops: u64 },
+    /// `actors` actors with empty state, each sent one message at creation.
+    Spawn { actors: u64 },
+    /// One sender, `actors` receivers, `per_actor` fire-and-forget messages each.
+    ForkJoin { actors: u64, per_actor: u64 },
+    /// Sequential asks from outside any actor.
+    AskOutside { asks: u64 },
+    /// Sequential asks from inside one actor to another.
+    AskInside { asks: u64 },
+    /// The seed's trapezoid integration split over `workers` actors.
+    Trapezoid { workers: u64, points: u64 },
+    /// The same query in the short form and in Star's form (this project only).
+    StarForm { asks: u64 },
+}
+
+impl Workload {
+    /// The workload's name in tables and on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Workload::PingPong { .. } => "ping-pong",
+            Workload::Ring { .. } => "ring",
+            Workload::Spawn { .. } => "spawn",
+            Workload::ForkJoin { .. } => "fork-join",
+            Workload::AskOutside { .. } => "ask-outside",
+            Workload::AskInside { .. } => "ask-inside",
+            Workload::Trapezoid { .. } => "trapezoid",
+            Workload::StarForm { .. } => "star-form",
+        }
+    }
+
+    /// The sizes, as written on the child's command line.
+    pub fn params(&self) -> Vec<u64> {
+        match *self {
+            Workload::PingPong { messages } => vec![messages],
+            Workload::Ring { actors, hops } => vec![actors, hops],
+            Workload::Spawn { actors } => vec![actors],
+            Workload::ForkJoin { actors, per_actor } => vec![actors, per_actor],
+            Workload::AskOutside { asks }
+            | Workload::AskInside { asks }
+            | Workload::StarForm { asks } => vec![asks],
+            Workload::Trapezoid { workers, points } => vec![workers, points],
+        }
+    }
+
+    /// Parses what [`Workload::name`] and [`Workload::params`] wrote.
+    pub fn parse(name: &str, params: &[u64]) -> Option<Workload> {
+        Some(match (name, params) {
+            ("ping-pong", &[messages]) => Workload::PingPong { messages },
+            ("ring", &[actors, hops]) => Workload::Ring { actors, hops },
+            ("spawn", &[actors]) => Workload::Spawn { actors },
+            ("fork-join", &[actors, per_actor]) => Workload::ForkJoin { actors, per_actor },
+            ("ask-outside", &[asks]) => Workload::AskOutside { asks },
+            ("ask-inside", &[asks]) => Workload::AskInside { asks },
+            ("trapezoid", &[workers, points]) => Workload::Trapezoid { workers, points },
+            ("star-form", &[asks]) => Workload::StarForm { asks },
+            _ => return None,
+        })
+    }
+}
+
+/// The figures one run produced, the headline first.
+#[derive(Debug, Default)]
+pub struct Report(pub Vec<(&'static str, f64)>);
+
+impl Report {
+    /// Adds a figure.
+    pub fn with(mut self, name: &'static str, value: f64) -> Report {
+        self.0.push((name, value));
+        self
+    }
+}
+
+/// Nanoseconds per item.
+pub fn per(elapsed: std::time::Duration, items: u64) -> f64 {
+    elapsed.as_nanos() as f64 / items.max(1) as f64
+}
+
+/// Completion: the actor that finishes a workload calls [`arrive`]; the main
+/// thread (or task) waits on [`finished`]. One per process, as a cell is one process.
+static ARRIVED: AtomicU64 = AtomicU64::new(0);
+static DONE: OnceLock<(
+    async_channel::Sender<Instant>,
+    async_channel::Receiver<Instant>,
+)> = OnceLock::new();
+
+fn done() -> &'static (
+    async_channel::Sender<Instant>,
+    async_channel::Receiver<Instant>,
+) {
+    DONE.get_or_init(async_channel::unbounded)
+}
+
+/// Counts one arrival; the `target`-th signals the end.
+pub fn arrive(target: u64) {
+    if ARRIVED.fetch_add(1, Ordering::AcqRel) + 1 == target {
+        finish();
+    }
+}
+
+/// Signals the end now.
+pub fn finish() {
+    let _ = done().0.try_send(Instant::now());
+}
+
+/// Waits for the end, blocking the thread.
+pub fn finished_blocking() -> Instant {
+    done().1.recv_blocking().unwrap_or_else(|_| Instant::now())
+}
+
+/// Waits for the end in an async context.
+pub async fn finished() -> Instant {
+    done().1.recv().await.unwrap_or_else(|_| Instant::now())
+}
+
+/// The process's resident set now and at its peak, in bytes (Linux).
+pub fn rss() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The seed's integrand (Stage section 5.1):
+/// `f(x) = sin(x^3 - 1) / (x + 1) * sqrt(1 + e^sqrt(2x))`.
+pub fn f(x: f64) -> f64 {
+    (x * x * x - 1.0).sin() / (x + 1.0) * (1.0 + (2.0 * x).sqrt().exp()).sqrt()
+}
+
+/// The trapezoid rule for `f` over `[a, b]` with `n` trapezoids.
+pub fn trapezoid(a: f64, b: f64, n: u64) -> f64 {
+    let h = (b - a) / n as f64;
+    let mut sum = (f(a) + f(b)) / 2.0;
+    for i in 1..n {
+        sum += f(a + i as f64 * h);
+    }
+    sum * h
+}
+
+/// The interval integrated.
+pub const INTERVAL: (f64, f64) = (0.0, 10.0);
+
+/// Worker `i` of `workers`' share: `(a, b, n)`.
+pub fn share(i: u64, workers: u64, points: u64) -> (f64, f64, u64) {
+    let (a, b) = INTERVAL;
+    let width = (b - a) / workers as f64;
+    (
+        a + i as f64 * width,
+        a + (i + 1) as f64 * width,
+        points / workers,
+    )
+}
+
+/// Counts allocations while switched on; one relaxed load per allocation otherwise.
+pub struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Runs `f` counting the allocations made meanwhile (on every thread).
+pub fn count_allocations<R>(f: impl FnOnce() -> R) -> (R, u64) {
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let result = f();
+    COUNTING.store(false, Ordering::SeqCst);
+    (result, ALLOCATIONS.load(Ordering::SeqCst))
+}

@@ -1,0 +1,565 @@
+//! `RESULTS.md` and `results.csv` from the runs: medians, spreads, ratios, the machine.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::common::Workload;
+use crate::systems::SYSTEMS;
+use crate::Run;
+
+/// A cell: a workload with its sizes.
+type Cell = (String, Vec<u64>);
+
+fn cell_of(workload: &Workload) -> Cell {
+    (workload.name().to_string(), workload.params())
+}
+
+fn label(cell: &Cell) -> String {
+    let (name, params) = cell;
+    let n = |x: u64| group(x);
+    match (name.as_str(), params.as_slice()) {
+        ("ping-pong", [m]) => format!("ping-pong, {} msgs", n(*m)),
+        ("ring", [a, h]) => format!("ring, {} actors, {} hops", n(*a), n(*h)),
+        ("spawn", [a]) => format!("spawn {} actors", n(*a)),
+        ("fork-join", [a, p]) => format!("fork-join, {a} actors x {}", n(*p)),
+        ("ask-outside", [k]) => format!("ask from outside, {} asks", n(*k)),
+        ("ask-inside", [k]) => format!("ask actor to actor, {} asks", n(*k)),
+        ("trapezoid", [w, p]) => format!("trapezoid, {w} workers, {} points", n(*p)),
+        ("star-form", [k]) => format!("star form, {} asks", n(*k)),
+        _ => format!("{name} {params:?}"),
+    }
+}
+
+/// `1000000` as `1,000,000`.
+fn group(x: u64) -> String {
+    let digits = x.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Median, min and max of one figure over the runs of a cell.
+#[derive(Clone, Copy)]
+struct Stat {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+fn stat(values: &mut [f64]) -> Option<Stat> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let median = if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    };
+    Some(Stat {
+        median,
+        min: values[0],
+        max: values[n - 1],
+    })
+}
+
+/// Every figure of every (system, cell), in run order.
+struct Table {
+    figures: BTreeMap<(String, Cell), BTreeMap<String, Vec<f64>>>,
+    cells: Vec<Cell>,
+}
+
+impl Table {
+    fn new(runs: &[Run]) -> Table {
+        let mut figures: BTreeMap<(String, Cell), BTreeMap<String, Vec<f64>>> = BTreeMap::new();
+        let mut cells = Vec::new();
+        for run in runs {
+            let cell = cell_of(&run.workload);
+            if !cells.contains(&cell) {
+                cells.push(cell.clone());
+            }
+            let entry = figures.entry((run.system.clone(), cell)).or_default();
+            for (name, value) in &run.figures {
+                entry.entry(name.clone()).or_default().push(*value);
+            }
+            entry
+                .entry("peak RSS".to_string())
+                .or_default()
+                .push(run.peak_rss);
+        }
+        Table { figures, cells }
+    }
+
+    fn stat(&self, system: &str, cell: &Cell, figure: &str) -> Option<Stat> {
+        let mut values = self
+            .figures
+            .get(&(system.to_string(), cell.clone()))?
+            .get(figure)?
+            .clone();
+        stat(&mut values)
+    }
+
+    /// The headline figure's name for a cell (the first a run reported).
+    fn headline(&self, cell: &Cell) -> Option<String> {
+        SYSTEMS.iter().find_map(|system| {
+            self.figures
+                .get(&(system.to_string(), cell.clone()))
+                .and_then(|figures| {
+                    figures
+                        .keys()
+                        .find(|k| *k != "peak RSS" && *k != "integral")
+                })
+                .cloned()
+        })
+    }
+}
+
+/// Whether more of a figure is better.
+fn higher_is_better(figure: &str) -> bool {
+    figure.contains("/s")
+}
+
+fn fmt(x: f64) -> String {
+    if x >= 100.0 {
+        group(x.round() as u64)
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+fn mib(bytes: f64) -> String {
+    format!("{:.0} MiB", bytes / (1024.0 * 1024.0))
+}
+
+/// How many times faster this project is than `peer` on a figure (> 1: faster).
+fn speed_ratio(figure: &str, stage: f64, peer: f64) -> f64 {
+    if higher_is_better(figure) {
+        stage / peer
+    } else {
+        peer / stage
+    }
+}
+
+pub fn write(
+    dir: &Path,
+    command: &str,
+    quick: bool,
+    runs: &[Run],
+    failures: &[String],
+    took: Duration,
+) -> std::io::Result<()> {
+    std::fs::write(dir.join("results.csv"), csv(runs))?;
+    std::fs::write(
+        dir.join("RESULTS.md"),
+        markdown(dir, command, quick, runs, failures, took),
+    )
+}
+
+fn csv(runs: &[Run]) -> String {
+    let mut out = String::from("system,workload,params,run,figure,value\n");
+    let mut counts: BTreeMap<(String, Cell), usize> = BTreeMap::new();
+    for run in runs {
+        let cell = cell_of(&run.workload);
+        let n = counts
+            .entry((run.system.clone(), cell.clone()))
+            .or_default();
+        *n += 1;
+        let params = cell
+            .1
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join("x");
+        let peak = ("peak RSS".to_string(), run.peak_rss);
+        for (figure, value) in run.figures.iter().chain(std::iter::once(&peak)) {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{}",
+                run.system, cell.0, params, n, figure, value
+            );
+        }
+    }
+    out
+}
+
+fn markdown(
+    dir: &Path,
+    command: &str,
+    quick: bool,
+    runs: &[Run],
+    failures: &[String],
+    took: Duration,
+) -> String {
+    let table = Table::new(runs);
+    let systems: Vec<&str> = SYSTEMS
+        .iter()
+        .copied()
+        .filter(|s| runs.iter().any(|r| r.system == *s))
+        .collect();
+    let peers: Vec<&str> = systems.iter().copied().filter(|s| *s != "stage").collect();
+    let mut md = String::new();
+    let _ = writeln!(md, "# Stage for Rust: benchmark results\n");
+    let _ = writeln!(
+        md,
+        "Generated by `{command}` (from `bench/`: `cargo run --release --{}`), {} runs per cell, each in a fresh process; {:.0} s in all.{}\n",
+        if quick { " --quick" } else { "" },
+        runs_per_cell(runs),
+        took.as_secs_f64(),
+        if quick { " **Quick mode: small sizes, not the figures to quote.**" } else { "" },
+    );
+    let _ = writeln!(md, "Figures are medians over the runs, with the spread (min-max) under them. \"Stage is N x\" is how many times faster this project is than the peer on the headline figure (above 1: faster).\n");
+    machine(&mut md, dir);
+
+    let main_cells: Vec<&Cell> = table
+        .cells
+        .iter()
+        .filter(|c| c.0 != "trapezoid" && c.0 != "star-form")
+        .collect();
+
+    let _ = writeln!(md, "## Headline figures\n");
+    let _ = write!(md, "| workload | figure |");
+    for s in &systems {
+        let _ = write!(md, " {s} |");
+    }
+    let _ = writeln!(md);
+    let _ = writeln!(md, "|---|---|{}", "---:|".repeat(systems.len()));
+    for cell in &main_cells {
+        let Some(figure) = table.headline(cell) else {
+            continue;
+        };
+        let _ = write!(md, "| {} | {} |", label(cell), figure);
+        for s in &systems {
+            match table.stat(s, cell, &figure) {
+                Some(st) => {
+                    let _ = write!(
+                        md,
+                        " **{}**<br><sub>{}-{}</sub> |",
+                        fmt(st.median),
+                        fmt(st.min),
+                        fmt(st.max)
+                    );
+                }
+                None => md.push_str(" - |"),
+            }
+        }
+        let _ = writeln!(md);
+    }
+
+    let _ = writeln!(
+        md,
+        "\n## Stage against each peer (times faster; above 1 is faster)\n"
+    );
+    let _ = write!(md, "| workload |");
+    for p in &peers {
+        let _ = write!(md, " vs {p} |");
+    }
+    let _ = writeln!(md);
+    let _ = writeln!(md, "|---|{}", "---:|".repeat(peers.len()));
+    for cell in &main_cells {
+        let Some(figure) = table.headline(cell) else {
+            continue;
+        };
+        let Some(ours) = table.stat("stage", cell, &figure) else {
+            continue;
+        };
+        let _ = write!(md, "| {} |", label(cell));
+        for p in &peers {
+            match table.stat(p, cell, &figure) {
+                Some(theirs) => {
+                    let _ = write!(
+                        md,
+                        " {:.2} x |",
+                        speed_ratio(&figure, ours.median, theirs.median)
+                    );
+                }
+                None => md.push_str(" - |"),
+            }
+        }
+        let _ = writeln!(md);
+    }
+
+    let _ = writeln!(md, "\n## Other figures: creation, memory\n");
+    let _ = write!(md, "| workload | figure |");
+    for s in &systems {
+        let _ = write!(md, " {s} |");
+    }
+    let _ = writeln!(md);
+    let _ = writeln!(md, "|---|---|{}", "---:|".repeat(systems.len()));
+    for cell in &main_cells {
+        let headline = table.headline(cell);
+        let mut names: Vec<String> = systems
+            .iter()
+            .filter_map(|s| table.figures.get(&(s.to_string(), (*cell).clone())))
+            .flat_map(|f| f.keys().cloned())
+            .filter(|k| Some(k) != headline.as_ref() && k != "integral")
+            .collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let _ = write!(md, "| {} | {} |", label(cell), name);
+            for s in &systems {
+                match table.stat(s, cell, &name) {
+                    Some(st) if name == "peak RSS" => {
+                        let _ = write!(md, " {} |", mib(st.median));
+                    }
+                    Some(st) => {
+                        let _ = write!(md, " {} |", fmt(st.median));
+                    }
+                    None => md.push_str(" - |"),
+                }
+            }
+            let _ = writeln!(md);
+        }
+    }
+
+    trapezoid(&mut md, &table, &systems);
+    star_form(&mut md, &table);
+    targets(&mut md, &table);
+
+    if !failures.is_empty() {
+        let _ = writeln!(md, "\n## Runs that failed\n");
+        for f in failures {
+            let _ = writeln!(md, "- {f}");
+        }
+    }
+    let _ = writeln!(md, "\n## How each system is configured\n");
+    let _ = writeln!(md, "- **stage**: this project, written with `#[actor]`, `#[behaviour]`, `notify!`, `query!`, `request!` (`bench/src/systems/stage.rs`); `Stage::new()`: one worker per core, unbounded mailboxes.");
+    let _ = writeln!(md, "- **actix** 0.13: `Actor` + `Handler`, `do_send` (ignores the mailbox capacity: unbounded in effect) and `send().await`; one `System` (its single-threaded arbiter, actix's default); the trapezoid's workers each on an `Arbiter` of their own, actix's way to use several cores.");
+    let _ = writeln!(md, "- **ractor** 0.16: `Actor` with `pre_start`/`handle`, `cast` and `call`; unbounded mailboxes (its only kind); tokio multi-threaded runtime, one worker per core.");
+    let _ = writeln!(md, "- **kameo** 0.22: `#[derive(Actor)]`, `Message<M>`, `tell().try_send()` and `ask().await`; `spawn_with_mailbox(.., mailbox::unbounded())` (its default is bounded to 64); tokio multi-threaded runtime.");
+    let _ = writeln!(md, "- **tokio**: a task per actor with an unbounded `mpsc` mailbox and a `oneshot` per answer; multi-threaded runtime.");
+    let _ = writeln!(md, "- **async-executor**: a task per actor on one `Executor` run by one thread per core, an unbounded `async-channel` mailbox, a one-slot channel per answer.");
+    let _ = writeln!(md, "\nEvery cell's completion is signalled the same way (an `async-channel` the main thread waits on). Fork-join's one sender is a plain thread for every system. \"Ask from outside\" asks from outside any actor: for stage a plain thread (the main one) blocking in `wait()`; for the tokio-based systems and async-executor a spawned task that is not an actor (their best case: from the main thread's `block_on` each answer must wake that thread, 30-55 us per ask here); for actix its `System::block_on` (its one thread). Spawn's bytes per actor are (peak RSS after - RSS before) / actors, with every address kept alive.");
+    md
+}
+
+fn runs_per_cell(runs: &[Run]) -> usize {
+    let mut counts: BTreeMap<(String, Cell), usize> = BTreeMap::new();
+    for run in runs {
+        *counts
+            .entry((run.system.clone(), cell_of(&run.workload)))
+            .or_default() += 1;
+    }
+    counts.values().copied().max().unwrap_or(0)
+}
+
+fn trapezoid(md: &mut String, table: &Table, systems: &[&str]) {
+    let cells: Vec<&Cell> = table.cells.iter().filter(|c| c.0 == "trapezoid").collect();
+    if cells.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\n## Trapezoid integration (seed 000 section 5.1): ms, and speed-up over one worker\n"
+    );
+    let _ = write!(md, "| system |");
+    for c in &cells {
+        let _ = write!(md, " {} workers |", c.1[0]);
+    }
+    let _ = writeln!(md);
+    let _ = writeln!(md, "|---|{}", "---:|".repeat(cells.len()));
+    for s in systems {
+        let one = cells
+            .iter()
+            .find(|c| c.1[0] == 1)
+            .and_then(|c| table.stat(s, c, "ms"));
+        let _ = write!(md, "| {s} |");
+        for c in &cells {
+            match (table.stat(s, c, "ms"), one) {
+                (Some(st), Some(one)) => {
+                    let _ = write!(
+                        md,
+                        " {} ms ({:.2} x) |",
+                        fmt(st.median),
+                        one.median / st.median
+                    );
+                }
+                (Some(st), None) => {
+                    let _ = write!(md, " {} ms |", fmt(st.median));
+                }
+                _ => md.push_str(" - |"),
+            }
+        }
+        let _ = writeln!(md);
+    }
+}
+
+fn star_form(md: &mut String, table: &Table) {
+    let Some(cell) = table.cells.iter().find(|c| c.0 == "star-form") else {
+        return;
+    };
+    let get = |f: &str| table.stat("stage", cell, f).map(|s| s.median);
+    if let (Some(short), Some(star), Some(short_a), Some(star_a)) = (
+        get("short ns/ask"),
+        get("star ns/ask"),
+        get("short allocs/ask"),
+        get("star allocs/ask"),
+    ) {
+        let _ = writeln!(md, "\n## Star-form cost ({})\n", label(cell));
+        let _ = writeln!(md, "| form | ns/ask | allocations/ask |");
+        let _ = writeln!(md, "|---|---:|---:|");
+        let _ = writeln!(
+            md,
+            "| `query!(echo, asked())` | {} | {:.2} |",
+            fmt(short),
+            short_a
+        );
+        let _ = writeln!(
+            md,
+            "| `query!(echo 's asked with asked())` | {} | {:.2} |",
+            fmt(star),
+            star_a
+        );
+        let _ = writeln!(
+            md,
+            "\nThe Star form costs {:+.2} allocations per ask (the bar: at most one more).",
+            star_a - short_a
+        );
+    }
+}
+
+fn targets(md: &mut String, table: &Table) {
+    let find = |name: &str, first: Option<u64>| {
+        table
+            .cells
+            .iter()
+            .find(|c| c.0 == name && first.is_none_or(|f| c.1.first() == Some(&f)))
+            .cloned()
+    };
+    let value = |name: &str, first: Option<u64>, figure: &str| {
+        find(name, first).and_then(|c| table.stat("stage", &c, figure).map(|s| s.median))
+    };
+    let _ = writeln!(
+        md,
+        "\n## Stage against the issue's targets (full sizes only mean anything)\n"
+    );
+    let _ = writeln!(md, "| target | stage | met |");
+    let _ = writeln!(md, "|---|---:|:---:|");
+    let mut row = |what: &str, got: Option<f64>, ok: &dyn Fn(f64) -> bool| {
+        if let Some(got) = got {
+            let _ = writeln!(
+                md,
+                "| {what} | {} | {} |",
+                fmt(got),
+                if ok(got) { "yes" } else { "no" }
+            );
+        }
+    };
+    row(
+        "ping-pong <= 60 ns/msg",
+        value("ping-pong", None, "ns/msg"),
+        &|x| x <= 60.0,
+    );
+    row(
+        "ring, 10,000 actors <= 200 ns/hop",
+        value("ring", Some(10_000), "ns/hop"),
+        &|x| x <= 200.0,
+    );
+    row(
+        "ring, 100,000 actors <= 300 ns/hop",
+        value("ring", Some(100_000), "ns/hop"),
+        &|x| x <= 300.0,
+    );
+    row(
+        "spawn 1,000,000 <= 600 ms",
+        value("spawn", None, "ms"),
+        &|x| x <= 600.0,
+    );
+    row(
+        "spawn <= 400 bytes per idle actor",
+        value("spawn", None, "B/actor"),
+        &|x| x <= 400.0,
+    );
+    row(
+        "fork-join >= 30 M msgs/s",
+        value("fork-join", None, "M msg/s"),
+        &|x| x >= 30.0,
+    );
+    row(
+        "ask <= 250 ns",
+        value("ask-outside", None, "ns/ask"),
+        &|x| x <= 250.0,
+    );
+    let one = value("trapezoid", Some(1), "ms");
+    let two = value("trapezoid", Some(2), "ms");
+    if let (Some(one), Some(two)) = (one, two) {
+        row("trapezoid >= 1.8 x with 2 workers", Some(one / two), &|x| {
+            x >= 1.8
+        });
+    }
+}
+
+fn machine(md: &mut String, dir: &Path) {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let cpuinfo = read("/proc/cpuinfo");
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown".to_string(), |(_, v)| v.trim().to_string());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = read("/proc/meminfo")
+        .lines()
+        .find(|l| l.starts_with("MemTotal"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or("unknown".to_string(), |kb| {
+            format!("{:.1} GiB", kb / 1024.0 / 1024.0)
+        });
+    let kernel = read("/proc/sys/kernel/osrelease").trim().to_string();
+    let rustc = std::process::Command::new("rustc")
+        .arg("-V")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let _ = writeln!(md, "## Machine\n");
+    let _ = writeln!(md, "- {cores} cores: {cpu}");
+    let _ = writeln!(md, "- memory: {memory}; kernel {kernel}");
+    let _ = writeln!(
+        md,
+        "- {rustc}; release profile with thin LTO, one codegen unit"
+    );
+    let lock = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap_or_default();
+    let versions: Vec<String> = [
+        "actix",
+        "ractor",
+        "kameo",
+        "tokio",
+        "async-executor",
+        "async-channel",
+    ]
+    .iter()
+    .filter_map(|name| locked_version(&lock, name).map(|v| format!("{name} {v}")))
+    .collect();
+    let _ = writeln!(
+        md,
+        "- crates (from `bench/Cargo.lock`): {}\n",
+        versions.join(", ")
+    );
+}
+
+/// The version of `name` in a `Cargo.lock`.
+fn locked_version(lock: &str, name: &str) -> Option<String> {
+    let needle = format!("name = \"{name}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == needle {
+            return lines
+                .next()
+                .and_then(|v| v.trim().strip_prefix("version = "))
+                .map(|v| v.trim_matches('"').to_string());
+        }
+    }
+    None
+}

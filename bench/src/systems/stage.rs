@@ -1,0 +1,265 @@
+//! This project, written as a user would: `#[actor]`, `#[behaviour]`, `notify!`,
+//! `query!`. Default stage: one worker per core, unbounded mailboxes.
+
+use std::time::Instant;
+
+use stage_runtime::prelude::*;
+
+use crate::common::{self, per, Report, Workload};
+
+#[actor]
+struct Player {
+    peer: Option<Addr<Player>>,
+}
+
+#[behaviour]
+impl Player {
+    #[request]
+    fn meet(&mut self, peer: Addr<Player>) {
+        self.peer = Some(peer);
+    }
+
+    #[on(ball)]
+    fn ball(&mut self, left: u64) {
+        match &self.peer {
+            Some(peer) if left > 0 => {
+                notify!(peer, ball(left - 1));
+            }
+            _ => common::finish(),
+        }
+    }
+}
+
+#[actor]
+struct Node {
+    next: Option<Addr<Node>>,
+}
+
+#[behaviour]
+impl Node {
+    #[request]
+    fn link(&mut self, next: Addr<Node>) {
+        self.next = Some(next);
+    }
+
+    #[on(token)]
+    fn token(&mut self, left: u64) {
+        match &self.next {
+            Some(next) if left > 0 => {
+                notify!(next, token(left - 1));
+            }
+            _ => common::finish(),
+        }
+    }
+}
+
+#[actor]
+struct Empty;
+
+#[behaviour]
+impl Empty {
+    #[on(hello)]
+    fn hello(&mut self, target: u64) {
+        common::arrive(target);
+    }
+}
+
+#[actor]
+struct Sink {
+    seen: u64,
+    expect: u64,
+    sinks: u64,
+}
+
+#[behaviour]
+impl Sink {
+    #[on(item)]
+    fn item(&mut self, _n: u64) {
+        self.seen += 1;
+        if self.seen == self.expect {
+            common::arrive(self.sinks);
+        }
+    }
+}
+
+#[actor]
+struct Echo {
+    asked: u64,
+}
+
+#[behaviour]
+impl Echo {
+    #[query]
+    fn echo(&self, n: u64) -> u64 {
+        n + self.asked
+    }
+
+    #[query]
+    fn asked(&self) -> u64 {
+        self.asked
+    }
+}
+
+#[actor]
+struct Asker {
+    target: Addr<Echo>,
+}
+
+#[behaviour]
+impl Asker {
+    #[request]
+    async fn drive(&mut self, asks: u64) -> u64 {
+        let mut sum = 0;
+        for n in 0..asks {
+            sum += query!(self.target, echo(n)).await.unwrap_or(0);
+        }
+        sum
+    }
+}
+
+#[actor]
+struct Integrator;
+
+#[behaviour]
+impl Integrator {
+    #[query]
+    fn integrate(&self, a: f64, b: f64, n: u64) -> f64 {
+        common::trapezoid(a, b, n)
+    }
+}
+
+pub fn run(workload: Workload) -> Report {
+    let stage = Stage::new();
+    match workload {
+        Workload::PingPong { messages } => {
+            let ping = stage.spawn(Player { peer: None });
+            let pong = stage.spawn(Player { peer: None });
+            let _ = request!(ping, meet(pong.clone())).wait();
+            let _ = request!(pong, meet(ping.clone())).wait();
+            let start = Instant::now();
+            notify!(ping, ball(messages));
+            let end = common::finished_blocking();
+            Report::default().with("ns/msg", per(end - start, messages))
+        }
+        Workload::Ring { actors, hops } => {
+            let start = Instant::now();
+            let last = stage.spawn(Node { next: None });
+            let mut first = last.clone();
+            for _ in 1..actors {
+                first = stage.spawn(Node { next: Some(first) });
+            }
+            let _ = request!(last, link(first.clone())).wait();
+            let created = start.elapsed();
+            let start = Instant::now();
+            notify!(first, token(hops));
+            let end = common::finished_blocking();
+            Report::default()
+                .with("ns/hop", per(end - start, hops))
+                .with("create ms", created.as_secs_f64() * 1e3)
+        }
+        Workload::Spawn { actors } => {
+            let (before, _) = common::rss();
+            let start = Instant::now();
+            let mut all = Vec::with_capacity(actors as usize);
+            for _ in 0..actors {
+                let actor = stage.spawn(Empty);
+                notify!(actor, hello(actors));
+                all.push(actor);
+            }
+            let end = common::finished_blocking();
+            let (_, peak) = common::rss();
+            let bytes = peak.saturating_sub(before) as f64 / actors as f64;
+            drop(all);
+            Report::default()
+                .with("ms", (end - start).as_secs_f64() * 1e3)
+                .with("B/actor", bytes)
+        }
+        Workload::ForkJoin { actors, per_actor } => {
+            let sinks: Vec<_> = (0..actors)
+                .map(|_| {
+                    stage.spawn(Sink {
+                        seen: 0,
+                        expect: per_actor,
+                        sinks: actors,
+                    })
+                })
+                .collect();
+            let start = Instant::now();
+            for n in 0..per_actor {
+                for sink in &sinks {
+                    notify!(sink, item(n));
+                }
+            }
+            let end = common::finished_blocking();
+            let total = actors * per_actor;
+            Report::default().with("M msg/s", total as f64 / (end - start).as_secs_f64() / 1e6)
+        }
+        Workload::AskOutside { asks } => {
+            let echo = stage.spawn(Echo { asked: 0 });
+            let start = Instant::now();
+            let mut sum = 0;
+            for n in 0..asks {
+                sum += query!(echo, echo(n)).wait().unwrap_or(0);
+            }
+            let elapsed = start.elapsed();
+            std::hint::black_box(sum);
+            Report::default().with("ns/ask", per(elapsed, asks))
+        }
+        Workload::AskInside { asks } => {
+            let target = stage.spawn(Echo { asked: 0 });
+            let asker = stage.spawn(Asker { target });
+            let start = Instant::now();
+            let sum = request!(asker, drive(asks)).wait();
+            let elapsed = start.elapsed();
+            std::hint::black_box(sum.ok());
+            Report::default().with("ns/ask", per(elapsed, asks))
+        }
+        Workload::Trapezoid { workers, points } => {
+            let integrators: Vec<_> = (0..workers).map(|_| stage.spawn(Integrator)).collect();
+            let start = Instant::now();
+            let parts: Vec<_> = integrators
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let (a, b, n) = common::share(i as u64, workers, points);
+                    query!(w, integrate(a, b, n))
+                })
+                .collect();
+            let total: f64 = parts
+                .into_iter()
+                .map(|p| p.wait().unwrap_or(f64::NAN))
+                .sum();
+            let elapsed = start.elapsed();
+            Report::default()
+                .with("ms", elapsed.as_secs_f64() * 1e3)
+                .with("integral", total)
+        }
+        Workload::StarForm { asks } => {
+            let echo = stage.spawn(Echo { asked: 1 });
+            let measure = |star: bool| {
+                let start = Instant::now();
+                let (sum, allocations) = common::count_allocations(|| {
+                    let mut sum = 0;
+                    for _ in 0..asks {
+                        sum += if star {
+                            query!(echo 's asked with asked()).wait()
+                        } else {
+                            query!(echo, asked()).wait()
+                        }
+                        .unwrap_or(0);
+                    }
+                    sum
+                });
+                std::hint::black_box(sum);
+                (per(start.elapsed(), asks), allocations as f64 / asks as f64)
+            };
+            let (short_ns, short_allocs) = measure(false);
+            let (star_ns, star_allocs) = measure(true);
+            Report::default()
+                .with("short ns/ask", short_ns)
+                .with("star ns/ask", star_ns)
+                .with("short allocs/ask", short_allocs)
+                .with("star allocs/ask", star_allocs)
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The floor with tokio: one task per actor, an unbounded `mpsc` as its mailbox and a
+//! `oneshot` per answer. Multi-threaded runtime, one worker per core.
+
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::common::{self, per, Report, Workload};
+
+type Mailbox<M> = mpsc::UnboundedSender<M>;
+
+fn actor<M: Send + 'static>(mut state: impl FnMut(M) + Send + 'static) -> Mailbox<M> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(msg) = rx.recv().await {
+            state(msg);
+        }
+    });
+    tx
+}
+
+fn echo() -> Mailbox<(u64, oneshot::Sender<u64>)> {
+    actor(|(n, reply): (u64, oneshot::Sender<u64>)| {
+        let _ = reply.send(n);
+    })
+}
+
+pub fn run(workload: Workload) -> Report {
+    if let Workload::AskOutside { asks } = workload {
+        return ask_outside(asks);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
+    rt.block_on(async move {
+        match workload {
+            Workload::PingPong { messages } => {
+                let (peer_tx, peer_rx) = std::sync::mpsc::channel::<Mailbox<u64>>();
+                let pong = {
+                    let mut ping: Option<Mailbox<u64>> = None;
+                    actor(move |left: u64| {
+                        let ping = ping.get_or_insert_with(|| peer_rx.recv().expect("peer"));
+                        if left == 0 {
+                            common::finish();
+                        } else {
+                            let _ = ping.send(left - 1);
+                        }
+                    })
+                };
+                let ping = {
+                    let pong = pong.clone();
+                    actor(move |left: u64| {
+                        if left == 0 {
+                            common::finish();
+                        } else {
+                            let _ = pong.send(left - 1);
+                        }
+                    })
+                };
+                let _ = peer_tx.send(ping.clone());
+                let start = Instant::now();
+                let _ = ping.send(messages);
+                let end = common::finished().await;
+                Report::default().with("ns/msg", per(end - start, messages))
+            }
+            Workload::Ring { actors, hops } => {
+                let start = Instant::now();
+                let (close_tx, close_rx) = std::sync::mpsc::channel::<Mailbox<u64>>();
+                let mut close_rx = Some(close_rx);
+                let mut next: Option<Mailbox<u64>> = None;
+                let last = {
+                    actor(move |left: u64| {
+                        let next = next.get_or_insert_with(|| {
+                            close_rx
+                                .take()
+                                .and_then(|rx| rx.recv().ok())
+                                .expect("ring closed")
+                        });
+                        if left == 0 {
+                            common::finish();
+                        } else {
+                            let _ = next.send(left - 1);
+                        }
+                    })
+                };
+                let mut first = last;
+                for _ in 1..actors {
+                    let next = first;
+                    first = actor(move |left: u64| {
+                        if left == 0 {
+                            common::finish();
+                        } else {
+                            let _ = next.send(left - 1);
+                        }
+                    });
+                }
+                let _ = close_tx.send(first.clone());
+                let created = start.elapsed();
+                let start = Instant::now();
+                let _ = first.send(hops);
+                let end = common::finished().await;
+                Report::default()
+                    .with("ns/hop", per(end - start, hops))
+                    .with("create ms", created.as_secs_f64() * 1e3)
+            }
+            Workload::Spawn { actors } => {
+                let (before, _) = common::rss();
+                let start = Instant::now();
+                let mut all = Vec::with_capacity(actors as usize);
+                for _ in 0..actors {
+                    let a = actor(move |()| common::arrive(actors));
+                    let _ = a.send(());
+                    all.push(a);
+                }
+                let end = common::finished().await;
+                let (_, peak) = common::rss();
+                Report::default()
+                    .with("ms", (end - start).as_secs_f64() * 1e3)
+                    .with(
+                        "B/actor",
+                        peak.saturating_sub(before) as f64 / actors as f64,
+                    )
+            }
+            Workload::ForkJoin { actors, per_actor } => {
+                let sinks: Vec<Mailbox<u64>> = (0..actors)
+                    .map(|_| {
+                        let mut seen = 0;
+                        actor(move |_n: u64| {
+                            seen += 1;
+                            if seen == per_actor {
+                                common::arrive(actors);
+                            }
+                        })
+                    })
+                    .collect();
+                let start = Instant::now();
+                // The one sender is a plain thread, as for every system.
+                std::thread::spawn(move || {
+                    for n in 0..per_actor {
+                        for sink in &sinks {
+                            let _ = sink.send(n);
+                        }
+                    }
+                });
+                let end = common::finished().await;
+                Report::default().with(
+                    "M msg/s",
+                    (actors * per_actor) as f64 / (end - start).as_secs_f64() / 1e6,
+                )
+            }
+            Workload::AskOutside { .. } | Workload::StarForm { .. } => Report::default(),
+            Workload::AskInside { asks } => {
+                let target = echo();
+                let (done_tx, done_rx) = oneshot::channel();
+                let start = Instant::now();
+                tokio::spawn(async move {
+                    let mut sum = 0;
+                    for n in 0..asks {
+                        let (tx, rx) = oneshot::channel();
+                        let _ = target.send((n, tx));
+                        sum += rx.await.unwrap_or(0);
+                    }
+                    let _ = done_tx.send(sum);
+                });
+                let sum = done_rx.await;
+                let elapsed = start.elapsed();
+                std::hint::black_box(sum.ok());
+                Report::default().with("ns/ask", per(elapsed, asks))
+            }
+            Workload::Trapezoid { workers, points } => {
+                let integrators: Vec<_> = (0..workers)
+                    .map(|_| {
+                        actor(|(a, b, n, reply): (f64, f64, u64, oneshot::Sender<f64>)| {
+                            let _ = reply.send(common::trapezoid(a, b, n));
+                        })
+                    })
+                    .collect();
+                let start = Instant::now();
+                let mut parts = Vec::new();
+                for (i, w) in integrators.iter().enumerate() {
+                    let (a, b, n) = common::share(i as u64, workers, points);
+                    let (tx, rx) = oneshot::channel();
+                    let _ = w.send((a, b, n, tx));
+                    parts.push(rx);
+                }
+                let mut total = 0.0;
+                for part in parts {
+                    total += part.await.unwrap_or(f64::NAN);
+                }
+                Report::default()
+                    .with("ms", start.elapsed().as_secs_f64() * 1e3)
+                    .with("integral", total)
+            }
+        }
+    })
+}
+
+/// Asks from a task that is not an actor. (From the main thread's `block_on` every
+/// answer has to wake that thread: 30-55 us per ask on a 2-core VM, for every
+/// tokio-based system; a spawned task is their best case.)
+fn ask_outside(asks: u64) -> Report {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
+    let target = rt.block_on(async { echo() });
+    let start = Instant::now();
+    let sum = rt.block_on(async move {
+        let asker = tokio::spawn(async move {
+            let mut sum = 0;
+            for n in 0..asks {
+                let (tx, rx) = oneshot::channel();
+                let _ = target.send((n, tx));
+                sum += rx.await.unwrap_or(0);
+            }
+            sum
+        });
+        asker.await.unwrap_or(0)
+    });
+    let elapsed = start.elapsed();
+    std::hint::black_box(sum);
+    Report::default().with("ns/ask", per(elapsed, asks))
+}
