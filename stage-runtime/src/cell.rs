@@ -30,11 +30,10 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
-use concurrent_queue::{ConcurrentQueue, PushError};
-
 use crate::actor::{Actor, ActorId, Letter};
 use crate::addr::Addr;
 use crate::ctx::Ctx;
+use crate::mailbox::{Mailbox, PushError};
 use crate::reply::Reply;
 use crate::scheduler::{Runnable, Shared, Task, WorkerLocal};
 use crate::speech::{Failure, Reason, Speaker, SpeechAct, SpeechError};
@@ -92,7 +91,7 @@ pub(crate) struct ActorCell<A: Actor> {
     status: AtomicU8,
     id: ActorId,
     stage: Arc<Shared>,
-    mailbox: ConcurrentQueue<Envelope<A>>,
+    mailbox: Mailbox<Envelope<A>>,
     /// Declared before `state`, which the pending future borrows, so that it is
     /// dropped first (and `Drop` empties it explicitly before anything else).
     books: UnsafeCell<Bookkeeping<A>>,
@@ -134,10 +133,7 @@ impl<A: Actor> ActorCell<A> {
         supervisor: Option<Box<Supervisor<A>>>,
     ) -> Arc<Self> {
         let id = ActorId::fresh();
-        let mailbox = match A::MAILBOX {
-            Some(capacity) => ConcurrentQueue::bounded(capacity.max(1)),
-            None => ConcurrentQueue::unbounded(),
-        };
+        let mailbox = Mailbox::new(A::MAILBOX);
         let cell = Arc::new_cyclic(|weak: &Weak<Self>| ActorCell {
             status: AtomicU8::new(SCHEDULED),
             id,
@@ -173,7 +169,7 @@ impl<A: Actor> ActorCell<A> {
             status: AtomicU8::new(PARKED),
             id,
             stage: Arc::clone(stage),
-            mailbox: ConcurrentQueue::unbounded(),
+            mailbox: Mailbox::new(None),
             books: UnsafeCell::new(Bookkeeping {
                 pending: None,
                 born: true,
@@ -223,10 +219,13 @@ impl<A: Actor> ActorCell<A> {
         let _ = self.refusal.set(error.clone());
         self.status.store(STOPPED, Ordering::SeqCst);
         self.ended(DownReason::Stopped);
-        self.mailbox.close();
-        while let Ok(envelope) = self.mailbox.pop() {
-            envelope.letter.refuse(error.clone());
-            self.stage.add_work(-1);
+        // SAFETY: a promise whose reply failed never runs a turn (it stays parked, now
+        // stopped): this is its mailbox's only consumer.
+        unsafe {
+            self.mailbox.close_and_drain(|envelope| {
+                envelope.letter.refuse(error.clone());
+                self.stage.add_work(-1);
+            });
         }
     }
 
@@ -234,7 +233,8 @@ impl<A: Actor> ActorCell<A> {
     /// original speaker, in the order they came.
     fn forward_letters(&self, target: &Arc<ActorCell<A>>) -> TurnEnd {
         for _ in 0..TURN_BUDGET {
-            let Ok(envelope) = self.mailbox.pop() else {
+            // SAFETY: this turn holds the cell: the mailbox's only consumer.
+            let Some(envelope) = (unsafe { self.mailbox.pop() }) else {
                 return TurnEnd::Drained;
             };
             if let Err((letter, error)) = target.send_from(envelope.letter, envelope.from) {
@@ -282,7 +282,7 @@ impl<A: Actor> ActorCell<A> {
         }
         if self
             .status
-            .compare_exchange(IDLE, SCHEDULED, Ordering::AcqRel, Ordering::Relaxed)
+            .compare_exchange(IDLE, SCHEDULED, Ordering::SeqCst, Ordering::Relaxed)
             .is_ok()
         {
             self.stage
@@ -371,7 +371,8 @@ impl<A: Actor> ActorCell<A> {
             if unsafe { self.state() }.ctx.stop_requested() {
                 return TurnEnd::Stop(DownReason::Stopped);
             }
-            let Ok(envelope) = self.mailbox.pop() else {
+            // SAFETY: this turn holds the cell: the mailbox's only consumer.
+            let Some(envelope) = (unsafe { self.mailbox.pop() }) else {
                 return TurnEnd::Drained;
             };
             match envelope.letter {
@@ -556,11 +557,13 @@ impl<A: Actor> ActorCell<A> {
     }
 
     fn go_idle(self: &Arc<Self>) {
+        // SAFETY: this turn still holds the cell: the mailbox's only consumer.
+        let mark = unsafe { self.mailbox.mark() };
         self.status.store(IDLE, Ordering::SeqCst);
         // A sender that pushed while we were RUNNING saw its CAS fail; whichever of us
-        // comes second in the SeqCst order sees the other (mailbox push and `is_empty`
-        // are SeqCst too), so one of us schedules.
-        if !self.mailbox.is_empty()
+        // comes second in the SeqCst order sees the other (the push's swap of the tail
+        // and the check of it are SeqCst too), so one of us schedules.
+        if self.mailbox.pushed_since(mark)
             && self
                 .status
                 .compare_exchange(IDLE, SCHEDULED, Ordering::AcqRel, Ordering::Relaxed)
@@ -598,10 +601,12 @@ impl<A: Actor> ActorCell<A> {
             let _ = catch_unwind(AssertUnwindSafe(|| actor.__stopping(ctx)));
         }
         self.status.store(STOPPED, Ordering::SeqCst);
-        self.mailbox.close();
-        while let Ok(envelope) = self.mailbox.pop() {
-            envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
-            self.stage.add_work(-1);
+        // SAFETY: this turn holds the cell: the mailbox's only consumer.
+        unsafe {
+            self.mailbox.close_and_drain(|envelope| {
+                envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
+                self.stage.add_work(-1);
+            });
         }
         drop(state.actor.take());
         // Ended (watchers told, stage count updated) before the stop is answered: who
@@ -653,9 +658,12 @@ impl<A: Actor> Runnable for ActorCell<A> {
         // Queued, so no worker holds the turn; the state is dropped with the cell.
         self.status.store(STOPPED, Ordering::SeqCst);
         self.ended(DownReason::ShutDown);
-        self.mailbox.close();
-        while let Ok(envelope) = self.mailbox.pop() {
-            envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
+        // SAFETY: the cell was queued, so no worker holds its turn, and it is never
+        // run again: this is the mailbox's only consumer.
+        unsafe {
+            self.mailbox.close_and_drain(|envelope| {
+                envelope.letter.refuse(SpeechError::Failed(Failure::Dead))
+            });
         }
     }
 }
@@ -672,10 +680,12 @@ impl<A: Actor> Drop for ActorCell<A> {
         if !books.born {
             self.stage.add_work(-1);
         }
-        self.mailbox.close();
-        while let Ok(envelope) = self.mailbox.pop() {
-            envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
-            self.stage.add_work(-1);
+        // SAFETY: `&mut self`: nobody else can push or pop.
+        unsafe {
+            self.mailbox.close_and_drain(|envelope| {
+                envelope.letter.refuse(SpeechError::Failed(Failure::Dead));
+                self.stage.add_work(-1);
+            });
         }
         self.ended(DownReason::Dropped);
     }

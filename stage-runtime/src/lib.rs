@@ -62,6 +62,8 @@ mod cell;
 mod ctx;
 mod deadlock;
 pub mod drivers;
+#[allow(unsafe_code)]
+mod mailbox;
 mod recipient;
 #[allow(unsafe_code)]
 mod reply;

@@ -45,7 +45,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
         }
     });
     // What is allocated per message: nothing here; the enum is moved into the
-    // mailbox's (segmented) queue, and a reply cell for queries and requests.
+    // mailbox's node, and a reply cell for queries and requests.
     quote! {
         pub enum #name {
             #(#variants,)*

@@ -1,0 +1,330 @@
+//! An actor's mailbox: a multi-producer, single-consumer queue that can be closed.
+//!
+//! A linked list of nodes in Vyukov's style: a producer allocates a node, swaps it in
+//! as the tail (one atomic operation) and links its predecessor to it; the one
+//! consumer (the worker holding the actor's turn) follows `next` from a stub node.
+//! An idle actor's mailbox is four words and one empty node, not the cache-padded
+//! head, tail and block of a general channel (which cost 700-odd bytes per actor).
+//!
+//! One word, `state`, counts the pushes in progress and carries the `CLOSED` bit, so
+//! that a push and a close are ordered: a letter is either accepted before the close,
+//! and then the closer's drain (which waits for pushes in progress) hands it back, or
+//! refused. Only producers touch it on the hot path: the consumer never writes a word
+//! a producer reads per letter, except the nodes themselves. Between a producer's swap
+//! and its link the consumer may see the list end early; [`Mailbox::pushed_since`]
+//! (the tail moved) tells it to come back. A bounded mailbox also counts its letters.
+
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+/// Set in `state` once the mailbox is closed.
+const CLOSED: usize = 1;
+/// One push in progress in `state`.
+const ONE: usize = 2;
+
+struct Node<T> {
+    next: AtomicPtr<Node<T>>,
+    /// Initialised in every node but the stub.
+    value: MaybeUninit<T>,
+}
+
+impl<T> Node<T> {
+    fn alloc(value: MaybeUninit<T>) -> *mut Node<T> {
+        Box::into_raw(Box::new(Node {
+            next: AtomicPtr::new(ptr::null_mut()),
+            value,
+        }))
+    }
+}
+
+/// Why a push was refused; the value comes back.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PushError<T> {
+    /// A bounded mailbox is at its capacity.
+    Full(T),
+    /// The mailbox is closed.
+    Closed(T),
+}
+
+/// Where the consumer was (its stub node's address), from [`Mailbox::mark`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark(usize);
+
+pub(crate) struct Mailbox<T> {
+    /// The stub: the last node taken (its value gone). Only the consumer touches it.
+    head: UnsafeCell<*mut Node<T>>,
+    /// The last node pushed.
+    tail: AtomicPtr<Node<T>>,
+    /// `CLOSED` plus `ONE` per push in progress.
+    state: AtomicUsize,
+    /// The bound, for a bounded mailbox.
+    capacity: Option<usize>,
+    /// For a bounded mailbox: letters accepted and not yet taken.
+    len: AtomicUsize,
+}
+
+// SAFETY: values move from producers to the consumer, so `T: Send` is needed and
+// enough; the nodes are reached only through the atomic protocol described above, and
+// `head` only by the single consumer (the contract of `pop`).
+unsafe impl<T: Send> Send for Mailbox<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Mailbox<T> {}
+
+impl<T> Mailbox<T> {
+    /// An empty mailbox, bounded to `capacity` letters if given.
+    pub(crate) fn new(capacity: Option<usize>) -> Self {
+        let stub = Node::alloc(MaybeUninit::uninit());
+        Mailbox {
+            head: UnsafeCell::new(stub),
+            tail: AtomicPtr::new(stub),
+            state: AtomicUsize::new(0),
+            capacity: capacity.map(|c| c.max(1)),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// Accepts `value`, unless the mailbox is closed or full.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Closed`] or [`PushError::Full`], with the value.
+    pub(crate) fn push(&self, value: T) -> Result<(), PushError<T>> {
+        let before = self.state.fetch_add(ONE, Ordering::SeqCst);
+        if before & CLOSED != 0 {
+            self.state.fetch_sub(ONE, Ordering::Release);
+            return Err(PushError::Closed(value));
+        }
+        if let Some(capacity) = self.capacity {
+            let accepted = self
+                .len
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |len| {
+                    (len < capacity).then_some(len + 1)
+                });
+            if accepted.is_err() {
+                self.state.fetch_sub(ONE, Ordering::Release);
+                return Err(PushError::Full(value));
+            }
+        }
+        let node = Node::alloc(MaybeUninit::new(value));
+        // SeqCst: an actor going idle checks the tail after publishing its status, and
+        // the sender checks the status after this; one of the two sees the other.
+        let previous = self.tail.swap(node, Ordering::SeqCst);
+        // SAFETY: `previous` was the tail, so it is not freed yet: the consumer frees
+        // a node only once it has moved past it, which needs its `next`, set here.
+        unsafe { (*previous).next.store(node, Ordering::Release) };
+        self.state.fetch_sub(ONE, Ordering::Release);
+        Ok(())
+    }
+
+    /// Takes the oldest letter, if one is linked in.
+    ///
+    /// # Safety
+    ///
+    /// Only one thread at a time may pop (the one holding the actor's turn, or its
+    /// drop): `head` is the consumer's alone.
+    pub(crate) unsafe fn pop(&self) -> Option<T> {
+        // SAFETY: the caller is the only consumer.
+        let head = unsafe { &mut *self.head.get() };
+        // SAFETY: `*head` is the stub, alive until we replace and free it below.
+        let next = unsafe { (**head).next.load(Ordering::Acquire) };
+        if next.is_null() {
+            return None;
+        }
+        // SAFETY: `next` was linked by a completed push, so its value is initialised;
+        // it becomes the new stub, and its value is moved out exactly once, here.
+        let value = unsafe { (*next).value.assume_init_read() };
+        let old = std::mem::replace(head, next);
+        // SAFETY: `old` was the stub: its value was taken when it became the stub (or
+        // it never had one), and no producer holds it (`next` is set: it is not the
+        // tail). Dropping the box frees it without touching the `MaybeUninit` value.
+        drop(unsafe { Box::from_raw(old) });
+        if self.capacity.is_some() {
+            self.len.fetch_sub(1, Ordering::AcqRel);
+        }
+        Some(value)
+    }
+
+    /// Where the consumer is: compare it later with [`Mailbox::pushed_since`].
+    ///
+    /// # Safety
+    ///
+    /// As [`Mailbox::pop`]: the caller is the only consumer.
+    pub(crate) unsafe fn mark(&self) -> Mark {
+        // SAFETY: the caller is the only consumer.
+        Mark(unsafe { *self.head.get() } as usize)
+    }
+
+    /// Whether a letter was pushed (or is being pushed) that the consumer had not
+    /// taken at `mark`. Safe from any thread: it reads only the tail. When a new
+    /// consumer has freed the marked node since, the answer may be a stale `false`;
+    /// that consumer is then running and takes the letter itself.
+    pub(crate) fn pushed_since(&self, mark: Mark) -> bool {
+        self.tail.load(Ordering::SeqCst) as usize != mark.0
+    }
+
+    /// Refuses every later push.
+    pub(crate) fn close(&self) {
+        self.state.fetch_or(CLOSED, Ordering::SeqCst);
+    }
+
+    /// Closes, then hands every accepted letter to `refuse`, waiting for any push
+    /// in progress to finish (and its letter to be linked in).
+    ///
+    /// # Safety
+    ///
+    /// As [`Mailbox::pop`]: the caller is the only consumer.
+    pub(crate) unsafe fn close_and_drain(&self, mut refuse: impl FnMut(T)) {
+        self.close();
+        loop {
+            // SAFETY: the caller is the only consumer.
+            match unsafe { self.pop() } {
+                Some(value) => refuse(value),
+                // SAFETY: the caller is the only consumer.
+                None if self.state.load(Ordering::Acquire) == CLOSED
+                    && !self.pushed_since(unsafe { self.mark() }) =>
+                {
+                    return
+                }
+                // A producer between its swap and its link: a few instructions, unless
+                // it was preempted there.
+                None => std::thread::yield_now(),
+            }
+        }
+    }
+}
+
+impl<T> Drop for Mailbox<T> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no producer and no other consumer.
+        while unsafe { self.pop() }.is_some() {}
+        // The stub, whose value is not initialised.
+        // SAFETY: the stub was allocated by `Node::alloc` and is no longer reachable.
+        drop(unsafe { Box::from_raw(*self.head.get_mut()) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn first_in_first_out() {
+        let mailbox = Mailbox::new(None);
+        for i in 0..100 {
+            assert_eq!(mailbox.push(i), Ok(()));
+        }
+        // SAFETY: this thread is the only consumer.
+        let start = unsafe { mailbox.mark() };
+        assert!(mailbox.pushed_since(start));
+        for i in 0..100 {
+            // SAFETY: this thread is the only consumer.
+            assert_eq!(unsafe { mailbox.pop() }, Some(i));
+        }
+        // SAFETY: as above.
+        assert_eq!(unsafe { mailbox.pop() }, None);
+        // SAFETY: as above.
+        let end = unsafe { mailbox.mark() };
+        assert!(!mailbox.pushed_since(end));
+    }
+
+    #[test]
+    fn bounded_refuses_when_full_and_accepts_again_after_a_pop() {
+        let mailbox = Mailbox::new(Some(2));
+        assert_eq!(mailbox.push(1), Ok(()));
+        assert_eq!(mailbox.push(2), Ok(()));
+        assert_eq!(mailbox.push(3), Err(PushError::Full(3)));
+        // SAFETY: this thread is the only consumer.
+        assert_eq!(unsafe { mailbox.pop() }, Some(1));
+        assert_eq!(mailbox.push(3), Ok(()));
+    }
+
+    #[test]
+    fn closed_refuses_and_drain_hands_back_what_was_accepted() {
+        let mailbox = Mailbox::new(None);
+        mailbox.push(String::from("kept")).expect("open");
+        mailbox.close();
+        assert_eq!(
+            mailbox.push(String::from("late")),
+            Err(PushError::Closed(String::from("late")))
+        );
+        let mut refused = Vec::new();
+        // SAFETY: this thread is the only consumer.
+        unsafe { mailbox.close_and_drain(|s| refused.push(s)) };
+        assert_eq!(refused, ["kept"]);
+    }
+
+    #[test]
+    fn dropping_a_full_mailbox_drops_its_values() {
+        let counted = Arc::new(());
+        let mailbox = Mailbox::new(None);
+        for _ in 0..10 {
+            mailbox.push(Arc::clone(&counted)).expect("open");
+        }
+        drop(mailbox);
+        assert_eq!(Arc::strong_count(&counted), 1);
+    }
+
+    #[test]
+    fn concurrent_producers_keep_each_ones_order_and_lose_nothing() {
+        let producers = 4;
+        let each: usize = if cfg!(miri) { 50 } else { 20_000 };
+        let mailbox = Arc::new(Mailbox::new(None));
+        let handles: Vec<_> = (0..producers)
+            .map(|p| {
+                let mailbox = Arc::clone(&mailbox);
+                std::thread::spawn(move || {
+                    for i in 0..each {
+                        mailbox.push((p, i)).expect("open");
+                    }
+                })
+            })
+            .collect();
+        let mut next = vec![0; producers];
+        let mut taken = 0;
+        while taken < producers * each {
+            // SAFETY: this thread is the only consumer.
+            match unsafe { mailbox.pop() } {
+                Some((p, i)) => {
+                    assert_eq!(i, next[p], "producer {p}'s letters out of order");
+                    next[p] += 1;
+                    taken += 1;
+                }
+                None => std::thread::yield_now(),
+            }
+        }
+        for handle in handles {
+            handle.join().expect("producer");
+        }
+        // SAFETY: as above.
+        assert!(!mailbox.pushed_since(unsafe { mailbox.mark() }));
+    }
+
+    #[test]
+    fn a_close_racing_pushes_loses_nothing_accepted() {
+        let rounds = if cfg!(miri) { 3 } else { 200 };
+        for _ in 0..rounds {
+            let mailbox = Arc::new(Mailbox::new(None));
+            let pusher = {
+                let mailbox = Arc::clone(&mailbox);
+                std::thread::spawn(move || {
+                    let mut accepted = 0;
+                    for i in 0..100 {
+                        if mailbox.push(i).is_ok() {
+                            accepted += 1;
+                        }
+                    }
+                    accepted
+                })
+            };
+            std::thread::yield_now();
+            let mut drained = 0;
+            // SAFETY: this thread is the only consumer.
+            unsafe { mailbox.close_and_drain(|_| drained += 1) };
+            let accepted = pusher.join().expect("pusher");
+            assert_eq!(drained, accepted);
+        }
+    }
+}
