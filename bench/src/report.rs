@@ -75,14 +75,22 @@ fn stat(values: &mut [f64]) -> Option<Stat> {
 struct Table {
     figures: BTreeMap<(String, Cell), BTreeMap<String, Vec<f64>>>,
     cells: Vec<Cell>,
+    /// The first figure a run of the cell reported: its headline.
+    headlines: BTreeMap<Cell, String>,
 }
 
 impl Table {
     fn new(runs: &[Run]) -> Table {
         let mut figures: BTreeMap<(String, Cell), BTreeMap<String, Vec<f64>>> = BTreeMap::new();
         let mut cells = Vec::new();
+        let mut headlines = BTreeMap::new();
         for run in runs {
             let cell = cell_of(&run.workload);
+            if let Some((first, _)) = run.figures.first() {
+                headlines
+                    .entry(cell.clone())
+                    .or_insert_with(|| first.clone());
+            }
             if !cells.contains(&cell) {
                 cells.push(cell.clone());
             }
@@ -95,7 +103,11 @@ impl Table {
                 .or_default()
                 .push(run.peak_rss);
         }
-        Table { figures, cells }
+        Table {
+            figures,
+            cells,
+            headlines,
+        }
     }
 
     fn stat(&self, system: &str, cell: &Cell, figure: &str) -> Option<Stat> {
@@ -109,16 +121,7 @@ impl Table {
 
     /// The headline figure's name for a cell (the first a run reported).
     fn headline(&self, cell: &Cell) -> Option<String> {
-        SYSTEMS.iter().find_map(|system| {
-            self.figures
-                .get(&(system.to_string(), cell.clone()))
-                .and_then(|figures| {
-                    figures
-                        .keys()
-                        .find(|k| *k != "peak RSS" && *k != "integral")
-                })
-                .cloned()
-        })
+        self.headlines.get(cell).cloned()
     }
 }
 
