@@ -94,13 +94,7 @@ fn derive_serde(item: &mut syn::Item) {
 /// field's type) replaces the several serde's derive gives. A field the user already
 /// tells serde how to handle (`with`, `skip`, ..) is left as written.
 fn through_portable(rt_path: &str, field: &mut syn::Field) {
-    let told = field.attrs.iter().any(|attr| {
-        attr.path().is_ident("serde") && {
-            let tokens = attr.meta.to_token_stream().to_string();
-            tokens.contains("with") || tokens.contains("skip") || tokens.contains("getter")
-        }
-    });
-    if told {
+    if field.attrs.iter().any(takes_over_serde) {
         return;
     }
     let ty = &field.ty;
@@ -115,4 +109,51 @@ fn through_portable(rt_path: &str, field: &mut syn::Field) {
     field.attrs.push(
         syn::parse_quote_spanned!(span=> #[serde(serialize_with = #ser, deserialize_with = #de)]),
     );
+}
+
+/// The serde field options that say how the field is (de)serialised, or that it is not.
+const TAKE_OVER: &[&str] = &[
+    "with",
+    "serialize_with",
+    "deserialize_with",
+    "skip",
+    "skip_serializing",
+    "skip_deserializing",
+    "getter",
+];
+
+/// Whether `attr` is a `#[serde(..)]` with one of [`TAKE_OVER`]. An attribute that
+/// does not parse is left to serde, which reports it.
+fn takes_over_serde(attr: &syn::Attribute) -> bool {
+    use syn::punctuated::Punctuated;
+    if !attr.path().is_ident("serde") {
+        return false;
+    }
+    attr.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated)
+        .is_ok_and(|metas| {
+            metas
+                .iter()
+                .any(|meta| TAKE_OVER.iter().any(|name| meta.path().is_ident(name)))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::takes_over_serde;
+
+    #[test]
+    fn only_options_that_handle_the_field_take_it_over() {
+        let takes = |attr: syn::Attribute| takes_over_serde(&attr);
+        assert!(takes(syn::parse_quote!(#[serde(skip)])));
+        assert!(takes(
+            syn::parse_quote!(#[serde(default, with = "my::codec")])
+        ));
+        assert!(takes(syn::parse_quote!(#[serde(deserialize_with = "f")])));
+        // Options whose names merely contain `skip` or `with` do not.
+        assert!(!takes(
+            syn::parse_quote!(#[serde(skip_serializing_if = "Option::is_none")])
+        ));
+        assert!(!takes(syn::parse_quote!(#[serde(rename = "with_skip")])));
+        assert!(!takes(syn::parse_quote!(#[doc = "skip"])));
+    }
 }
