@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// One measurement to make in a fresh process.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,6 +77,29 @@ impl Workload {
 pub struct Report(pub Vec<(&'static str, f64)>);
 
 impl Report {
+    /// A ring's figures: ns per hop, and the time it took to build the ring.
+    pub fn ring(created: Duration, hopping: Duration, hops: u64) -> Report {
+        Report::default()
+            .with("ns/hop", per(hopping, hops))
+            .with("create ms", created.as_secs_f64() * 1e3)
+    }
+
+    /// Spawn's figures: the time, and the peak RSS now over `rss_before` per actor.
+    pub fn spawn(elapsed: Duration, rss_before: u64, actors: u64) -> Report {
+        let (_, peak) = rss();
+        Report::default()
+            .with("ms", elapsed.as_secs_f64() * 1e3)
+            .with(
+                "B/actor",
+                peak.saturating_sub(rss_before) as f64 / actors as f64,
+            )
+    }
+
+    /// Millions of messages per second.
+    pub fn throughput(elapsed: Duration, messages: u64) -> Report {
+        Report::default().with("M msg/s", messages as f64 / elapsed.as_secs_f64() / 1e6)
+    }
+
     /// Adds a figure.
     pub fn with(mut self, name: &'static str, value: f64) -> Report {
         self.0.push((name, value));
@@ -85,7 +108,7 @@ impl Report {
 }
 
 /// Nanoseconds per item.
-pub fn per(elapsed: std::time::Duration, items: u64) -> f64 {
+pub fn per(elapsed: Duration, items: u64) -> f64 {
     elapsed.as_nanos() as f64 / items.max(1) as f64
 }
 

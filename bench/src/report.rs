@@ -230,12 +230,11 @@ fn markdown(
         .collect();
 
     let _ = writeln!(md, "## Headline figures\n");
-    let _ = write!(md, "| workload | figure |");
-    for s in &systems {
-        let _ = write!(md, " {s} |");
-    }
-    let _ = writeln!(md);
-    let _ = writeln!(md, "|---|---|{}", "---:|".repeat(systems.len()));
+    header(
+        &mut md,
+        &["workload", "figure"],
+        systems.iter().map(|s| s.to_string()),
+    );
     for cell in &main_cells {
         let Some(figure) = table.headline(cell) else {
             continue;
@@ -262,12 +261,11 @@ fn markdown(
         md,
         "\n## Stage against each peer (times faster; above 1 is faster)\n"
     );
-    let _ = write!(md, "| workload |");
-    for p in &peers {
-        let _ = write!(md, " vs {p} |");
-    }
-    let _ = writeln!(md);
-    let _ = writeln!(md, "|---|{}", "---:|".repeat(peers.len()));
+    header(
+        &mut md,
+        &["workload"],
+        peers.iter().map(|p| format!("vs {p}")),
+    );
     for cell in &main_cells {
         let Some(figure) = table.headline(cell) else {
             continue;
@@ -292,12 +290,11 @@ fn markdown(
     }
 
     let _ = writeln!(md, "\n## Other figures: creation, memory\n");
-    let _ = write!(md, "| workload | figure |");
-    for s in &systems {
-        let _ = write!(md, " {s} |");
-    }
-    let _ = writeln!(md);
-    let _ = writeln!(md, "|---|---|{}", "---:|".repeat(systems.len()));
+    header(
+        &mut md,
+        &["workload", "figure"],
+        systems.iter().map(|s| s.to_string()),
+    );
     for cell in &main_cells {
         let headline = table.headline(cell);
         let mut names: Vec<String> = systems
@@ -346,6 +343,18 @@ fn markdown(
     md
 }
 
+/// A table's header: left-aligned `lead` columns, then right-aligned `columns`.
+fn header(md: &mut String, lead: &[&str], columns: impl Iterator<Item = String>) {
+    let columns: Vec<String> = columns.collect();
+    let _ = writeln!(md, "| {} | {} |", lead.join(" | "), columns.join(" | "));
+    let _ = writeln!(
+        md,
+        "|{}{}",
+        "---|".repeat(lead.len()),
+        "---:|".repeat(columns.len())
+    );
+}
+
 fn runs_per_cell(runs: &[Run]) -> usize {
     let mut counts: BTreeMap<(String, Cell), usize> = BTreeMap::new();
     for run in runs {
@@ -365,12 +374,11 @@ fn trapezoid(md: &mut String, table: &Table, systems: &[&str]) {
         md,
         "\n## Trapezoid integration (seed 000 section 5.1): ms, and speed-up over one worker\n"
     );
-    let _ = write!(md, "| system |");
-    for c in &cells {
-        let _ = write!(md, " {} workers |", c.1[0]);
-    }
-    let _ = writeln!(md);
-    let _ = writeln!(md, "|---|{}", "---:|".repeat(cells.len()));
+    header(
+        md,
+        &["system"],
+        cells.iter().map(|c| format!("{} workers", c.1[0])),
+    );
     for s in systems {
         let one = cells
             .iter()

@@ -201,9 +201,7 @@ pub fn run(workload: Workload) -> Report {
                 let start = Instant::now();
                 first.do_send(Token(hops));
                 let end = common::finished().await;
-                Report::default()
-                    .with("ns/hop", per(end - start, hops))
-                    .with("create ms", created.as_secs_f64() * 1e3)
+                Report::ring(created, end - start, hops)
             }
             Workload::Spawn { actors } => {
                 let (before, _) = common::rss();
@@ -215,13 +213,7 @@ pub fn run(workload: Workload) -> Report {
                     all.push(actor);
                 }
                 let end = common::finished().await;
-                let (_, peak) = common::rss();
-                Report::default()
-                    .with("ms", (end - start).as_secs_f64() * 1e3)
-                    .with(
-                        "B/actor",
-                        peak.saturating_sub(before) as f64 / actors as f64,
-                    )
+                Report::spawn(end - start, before, actors)
             }
             Workload::ForkJoin { actors, per_actor } => {
                 let sinks: Vec<_> = (0..actors)
@@ -243,10 +235,7 @@ pub fn run(workload: Workload) -> Report {
                     }
                 });
                 let end = common::finished().await;
-                Report::default().with(
-                    "M msg/s",
-                    (actors * per_actor) as f64 / (end - start).as_secs_f64() / 1e6,
-                )
+                Report::throughput(end - start, actors * per_actor)
             }
             Workload::AskOutside { asks } => {
                 // The System's thread is the only one: asks from its `block_on` are

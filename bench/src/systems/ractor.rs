@@ -276,9 +276,7 @@ pub fn run(workload: Workload) -> Report {
                 let begin = Instant::now();
                 let _ = first.cast(NodeMsg::Token(hops));
                 let end = common::finished().await;
-                Report::default()
-                    .with("ns/hop", per(end - begin, hops))
-                    .with("create ms", created.as_secs_f64() * 1e3)
+                Report::ring(created, end - begin, hops)
             }
             Workload::Spawn { actors } => {
                 let (before, _) = common::rss();
@@ -290,13 +288,7 @@ pub fn run(workload: Workload) -> Report {
                     all.push(actor);
                 }
                 let end = common::finished().await;
-                let (_, peak) = common::rss();
-                Report::default()
-                    .with("ms", (end - begin).as_secs_f64() * 1e3)
-                    .with(
-                        "B/actor",
-                        peak.saturating_sub(before) as f64 / actors as f64,
-                    )
+                Report::spawn(end - begin, before, actors)
             }
             Workload::ForkJoin { actors, per_actor } => {
                 let mut sinks = Vec::new();
@@ -312,10 +304,7 @@ pub fn run(workload: Workload) -> Report {
                     }
                 });
                 let end = common::finished().await;
-                Report::default().with(
-                    "M msg/s",
-                    (actors * per_actor) as f64 / (end - begin).as_secs_f64() / 1e6,
-                )
+                Report::throughput(end - begin, actors * per_actor)
             }
             Workload::AskInside { asks } => {
                 let target = start(Echo, ()).await;

@@ -153,9 +153,7 @@ pub fn run(workload: Workload) -> Report {
             let start = Instant::now();
             notify!(first, token(hops));
             let end = common::finished_blocking();
-            Report::default()
-                .with("ns/hop", per(end - start, hops))
-                .with("create ms", created.as_secs_f64() * 1e3)
+            Report::ring(created, end - start, hops)
         }
         Workload::Spawn { actors } => {
             let (before, _) = common::rss();
@@ -167,12 +165,9 @@ pub fn run(workload: Workload) -> Report {
                 all.push(actor);
             }
             let end = common::finished_blocking();
-            let (_, peak) = common::rss();
-            let bytes = peak.saturating_sub(before) as f64 / actors as f64;
+            let report = Report::spawn(end - start, before, actors);
             drop(all);
-            Report::default()
-                .with("ms", (end - start).as_secs_f64() * 1e3)
-                .with("B/actor", bytes)
+            report
         }
         Workload::ForkJoin { actors, per_actor } => {
             let sinks: Vec<_> = (0..actors)
@@ -191,8 +186,7 @@ pub fn run(workload: Workload) -> Report {
                 }
             }
             let end = common::finished_blocking();
-            let total = actors * per_actor;
-            Report::default().with("M msg/s", total as f64 / (end - start).as_secs_f64() / 1e6)
+            Report::throughput(end - start, actors * per_actor)
         }
         Workload::AskOutside { asks } => {
             let echo = stage.spawn(Echo { asked: 0 });

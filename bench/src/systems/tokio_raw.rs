@@ -100,9 +100,7 @@ pub fn run(workload: Workload) -> Report {
                 let start = Instant::now();
                 let _ = first.send(hops);
                 let end = common::finished().await;
-                Report::default()
-                    .with("ns/hop", per(end - start, hops))
-                    .with("create ms", created.as_secs_f64() * 1e3)
+                Report::ring(created, end - start, hops)
             }
             Workload::Spawn { actors } => {
                 let (before, _) = common::rss();
@@ -114,13 +112,7 @@ pub fn run(workload: Workload) -> Report {
                     all.push(a);
                 }
                 let end = common::finished().await;
-                let (_, peak) = common::rss();
-                Report::default()
-                    .with("ms", (end - start).as_secs_f64() * 1e3)
-                    .with(
-                        "B/actor",
-                        peak.saturating_sub(before) as f64 / actors as f64,
-                    )
+                Report::spawn(end - start, before, actors)
             }
             Workload::ForkJoin { actors, per_actor } => {
                 let sinks: Vec<Mailbox<u64>> = (0..actors)
@@ -144,10 +136,7 @@ pub fn run(workload: Workload) -> Report {
                     }
                 });
                 let end = common::finished().await;
-                Report::default().with(
-                    "M msg/s",
-                    (actors * per_actor) as f64 / (end - start).as_secs_f64() / 1e6,
-                )
+                Report::throughput(end - start, actors * per_actor)
             }
             Workload::AskOutside { .. } | Workload::StarForm { .. } => Report::default(),
             Workload::AskInside { asks } => {
