@@ -63,6 +63,10 @@ pub(crate) struct Mailbox<T> {
     capacity: Option<usize>,
     /// For a bounded mailbox: letters accepted and not yet taken.
     len: AtomicUsize,
+    /// A node the consumer is done with, kept for the next push: most mailboxes hold
+    /// one letter at a time, so a letter costs no allocation. Only the consumer puts a
+    /// node here, and only when it is empty; producers only take it.
+    spare: AtomicPtr<Node<T>>,
 }
 
 // SAFETY: values move from producers to the consumer, so `T: Send` is needed and
@@ -82,6 +86,7 @@ impl<T> Mailbox<T> {
             state: AtomicUsize::new(0),
             capacity: capacity.map(|c| c.max(1)),
             len: AtomicUsize::new(0),
+            spare: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
@@ -107,7 +112,7 @@ impl<T> Mailbox<T> {
                 return Err(PushError::Full(value));
             }
         }
-        let node = Node::alloc(MaybeUninit::new(value));
+        let node = self.node_for(value);
         // SeqCst: an actor going idle checks the tail after publishing its status, and
         // the sender checks the status after this; one of the two sees the other.
         let previous = self.tail.swap(node, Ordering::SeqCst);
@@ -116,6 +121,21 @@ impl<T> Mailbox<T> {
         unsafe { (*previous).next.store(node, Ordering::Release) };
         self.state.fetch_sub(ONE, Ordering::Release);
         Ok(())
+    }
+
+    /// A node holding `value`: the spare one if there is one, else a new one.
+    fn node_for(&self, value: T) -> *mut Node<T> {
+        if !self.spare.load(Ordering::Relaxed).is_null() {
+            let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+            if !spare.is_null() {
+                // SAFETY: the swap made this producer the node's only owner; the
+                // consumer released it (its value moved out, `next` cleared) before
+                // putting it here, and the acquire sees that.
+                unsafe { (*spare).value.write(value) };
+                return spare;
+            }
+        }
+        Node::alloc(MaybeUninit::new(value))
     }
 
     /// Takes the oldest letter, if one is linked in.
@@ -136,10 +156,19 @@ impl<T> Mailbox<T> {
         // it becomes the new stub, and its value is moved out exactly once, here.
         let value = unsafe { (*next).value.assume_init_read() };
         let old = std::mem::replace(head, next);
-        // SAFETY: `old` was the stub: its value was taken when it became the stub (or
-        // it never had one), and no producer holds it (`next` is set: it is not the
-        // tail). Dropping the box frees it without touching the `MaybeUninit` value.
-        drop(unsafe { Box::from_raw(old) });
+        // `old` was the stub: its value was taken when it became the stub (or it never
+        // had one), and no producer holds it (`next` is set: it is not the tail).
+        if self.spare.load(Ordering::Relaxed).is_null() {
+            // SAFETY: as just said, `old` is ours alone until published here.
+            unsafe { (*old).next.store(ptr::null_mut(), Ordering::Relaxed) };
+            // Only this consumer puts a node in `spare`, and it is empty: a store
+            // cannot overwrite one.
+            self.spare.store(old, Ordering::Release);
+        } else {
+            // SAFETY: as above; dropping the box frees it without touching the
+            // `MaybeUninit` value.
+            drop(unsafe { Box::from_raw(old) });
+        }
         if self.capacity.is_some() {
             self.len.fetch_sub(1, Ordering::AcqRel);
         }
@@ -199,9 +228,14 @@ impl<T> Drop for Mailbox<T> {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: no producer and no other consumer.
         while unsafe { self.pop() }.is_some() {}
-        // The stub, whose value is not initialised.
-        // SAFETY: the stub was allocated by `Node::alloc` and is no longer reachable.
+        // The stub and the spare, whose values are not initialised.
+        // SAFETY: both were allocated by `Node::alloc` and are no longer reachable.
         drop(unsafe { Box::from_raw(*self.head.get_mut()) });
+        let spare = *self.spare.get_mut();
+        if !spare.is_null() {
+            // SAFETY: as above.
+            drop(unsafe { Box::from_raw(spare) });
+        }
     }
 }
 
@@ -228,6 +262,18 @@ mod tests {
         // SAFETY: as above.
         let end = unsafe { mailbox.mark() };
         assert!(!mailbox.pushed_since(end));
+    }
+
+    #[test]
+    fn one_letter_at_a_time_reuses_the_spare_node() {
+        let mailbox = Mailbox::new(None);
+        for i in 0..10 {
+            mailbox.push(format!("letter {i}")).expect("open");
+            // SAFETY: this thread is the only consumer.
+            assert_eq!(unsafe { mailbox.pop() }, Some(format!("letter {i}")));
+            assert!(!mailbox.spare.load(Ordering::Relaxed).is_null());
+        }
+        // The spare, holding no value, is freed with the mailbox (Miri checks).
     }
 
     #[test]
