@@ -1,12 +1,15 @@
 //! The benchmark harness: each workload on each system, one fresh process per run.
 //!
 //! `cargo run --release -- [--quick] [--runs N] [--systems a,b] [--workloads x,y]`
-//! writes `RESULTS.md` and `results.csv` beside this crate's manifest.
+//! writes `RESULTS.md` and `results.csv` beside this crate's manifest; a quick or
+//! partial run (`--quick`, `--systems`, `--workloads`) writes `RESULTS-partial.md` and
+//! `results-partial.csv` instead, so that it never overwrites the full results.
 
 mod common;
 mod report;
 mod systems;
 
+use std::io::Write as _;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -181,8 +184,16 @@ fn drive(options: &Options) -> ExitCode {
     }
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let partial = options.quick
+        || options.workloads.is_some()
+        || options.systems.len() < systems::SYSTEMS.len();
+    let (md, csv) = if partial {
+        ("RESULTS-partial.md", "results-partial.csv")
+    } else {
+        ("RESULTS.md", "results.csv")
+    };
     let written = report::write(
-        dir,
+        (&dir.join(md), &dir.join(csv)),
         &command,
         options.quick,
         &runs,
@@ -193,8 +204,8 @@ fn drive(options: &Options) -> ExitCode {
         Ok(()) => {
             eprintln!(
                 "wrote {} and {} in {:.0} s",
-                dir.join("RESULTS.md").display(),
-                dir.join("results.csv").display(),
+                dir.join(md).display(),
+                dir.join(csv).display(),
                 started.elapsed().as_secs_f64()
             );
             ExitCode::SUCCESS
@@ -293,10 +304,13 @@ fn cell(args: &[String]) -> ExitCode {
         eprintln!("stage-bench: `{system}` does not run `{name}`");
         return ExitCode::from(2);
     };
+    // A closed stdout (`| head`) is not worth a panic: the figures are simply lost.
+    let mut out = std::io::stdout().lock();
     for (name, value) in report.0 {
-        println!("{name}={value}");
+        let _ = writeln!(out, "{name}={value}");
     }
-    println!("peak RSS={}", common::rss().1);
+    let _ = writeln!(out, "peak RSS={}", common::rss().1);
+    drop(out);
     // Some runtimes wait for their tasks on drop; the figures are out, leave now.
     std::process::exit(0)
 }

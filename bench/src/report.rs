@@ -153,19 +153,18 @@ fn speed_ratio(figure: &str, stage: f64, peer: f64) -> f64 {
     }
 }
 
+/// Writes the Markdown report and the CSV to `(md, csv)`.
 pub fn write(
-    dir: &Path,
+    (md, csv_path): (&Path, &Path),
     command: &str,
     quick: bool,
     runs: &[Run],
     failures: &[String],
     took: Duration,
 ) -> std::io::Result<()> {
-    std::fs::write(dir.join("results.csv"), csv(runs))?;
-    std::fs::write(
-        dir.join("RESULTS.md"),
-        markdown(dir, command, quick, runs, failures, took),
-    )
+    std::fs::write(csv_path, csv(runs))?;
+    let dir = md.parent().unwrap_or(Path::new("."));
+    std::fs::write(md, markdown(dir, command, quick, runs, failures, took))
 }
 
 fn csv(runs: &[Run]) -> String {
