@@ -111,12 +111,67 @@ pub trait Wire<T> {
     /// Named by `#[behaviour]` once per argument and answer type, spanned at the
     /// type, so that a mobile actor's non-serialisable type is reported there.
     const CARRIES: () = ();
+
+    /// Encodes `value` for another theatre.
+    ///
+    /// # Errors
+    ///
+    /// `Failed(NotPortable)` for an actor that is not mobile; `Failed(Wire)` when the
+    /// value refuses to serialise.
+    fn put<R>(_value: &T, args: &mut crate::remote::ArgWriter<R>) -> Result<(), SpeechError> {
+        args.record(Err(crate::remote::not_mobile()))
+    }
+
+    /// Decodes a value that came from another theatre.
+    ///
+    /// # Errors
+    ///
+    /// `Failed(NotPortable)` for an actor that is not mobile; `Failed(Wire)` when the
+    /// bytes are not a `T`.
+    fn take(_input: &mut crate::remote::Decoder<'_>) -> Result<T, SpeechError> {
+        Err(crate::remote::not_mobile())
+    }
+
+    /// The encoder of an answer, which is encoded later.
+    ///
+    /// # Errors
+    ///
+    /// `Failed(NotPortable)` for an actor that is not mobile.
+    fn putter() -> Result<crate::remote::Put<T>, SpeechError> {
+        Err(crate::remote::not_mobile())
+    }
+
+    /// The decoder of an answer, which is decoded later.
+    ///
+    /// # Errors
+    ///
+    /// `Failed(NotPortable)` for an actor that is not mobile.
+    fn taker() -> Result<crate::remote::Take<T>, SpeechError> {
+        Err(crate::remote::not_mobile())
+    }
 }
 
 impl<T> Wire<T> for Local {}
 
 #[diagnostic::do_not_recommend]
-impl<T: Portable> Wire<T> for Mobile {}
+impl<T: Portable> Wire<T> for Mobile {
+    fn put<R>(value: &T, args: &mut crate::remote::ArgWriter<R>) -> Result<(), SpeechError> {
+        let written = crate::remote::encode_value(value, args.out());
+        args.record(written)
+    }
+
+    fn take(input: &mut crate::remote::Decoder<'_>) -> Result<T, SpeechError> {
+        input.value()
+    }
+
+    fn putter() -> Result<crate::remote::Put<T>, SpeechError> {
+        Ok(crate::remote::encode_value::<T>)
+    }
+
+    fn taker() -> Result<crate::remote::Take<T>, SpeechError> {
+        Ok(|input| input.value())
+    }
+}
 
 /// A type that can cross the wire: serialisable and deserialisable. A mobile actor's
 /// fields are (de)serialised through it, so that a field that is not gets one error,
@@ -220,6 +275,27 @@ pub trait Actor: Declared {
     /// Answers a message's reply (if it has one) with `error` without running it.
     #[doc(hidden)]
     fn __refuse(msg: Self::__Message, error: SpeechError);
+
+    /// Encodes a message for the actor's theatre, when that is another one. On
+    /// failure the message's reply (if any) has been answered with the error.
+    #[doc(hidden)]
+    fn __encode(msg: Self::__Message) -> Result<crate::remote::Body, SpeechError> {
+        let error = crate::remote::not_mobile();
+        Self::__refuse(msg, error.clone());
+        Err(error)
+    }
+
+    /// Decodes a message that came from another theatre. The responder is taken
+    /// only once the arguments have decoded, so that on an error the caller still
+    /// holds it and can answer it.
+    #[doc(hidden)]
+    fn __decode(
+        _variant: u16,
+        _args: &[u8],
+        _respond: &mut Option<crate::remote::Incoming>,
+    ) -> Result<Self::__Message, SpeechError> {
+        Err(crate::remote::not_mobile())
+    }
 
     /// The `#[permit]` policy; everything is permitted without one.
     #[doc(hidden)]

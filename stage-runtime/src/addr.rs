@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::actor::{Actor, ActorId, Letter, NotifyCall, QueryCall, RequestCall};
 use crate::cell::ActorCell;
 use crate::ctx::Ctx;
+use crate::remote::RemoteActor;
 use crate::reply::{reply_pair_from, Reply, ReplySender};
 use crate::speech::{Sent, SpeechError};
 
@@ -42,25 +43,79 @@ use crate::speech::{Sent, SpeechError};
 /// # });
 /// ```
 pub struct Addr<A: Actor> {
-    cell: Arc<ActorCell<A>>,
+    target: Target<A>,
+}
+
+/// Where an address leads: a cell in this process, or an actor on another theatre.
+enum Target<A: Actor> {
+    Local(Arc<ActorCell<A>>),
+    Remote(Arc<RemoteActor>),
 }
 
 impl<A: Actor> Addr<A> {
     pub(crate) fn from_cell(cell: Arc<ActorCell<A>>) -> Self {
-        Addr { cell }
+        Addr {
+            target: Target::Local(cell),
+        }
     }
 
-    pub(crate) fn into_cell(self) -> Arc<ActorCell<A>> {
-        self.cell
+    pub(crate) fn remote(actor: Arc<RemoteActor>) -> Self {
+        Addr {
+            target: Target::Remote(actor),
+        }
     }
 
-    pub(crate) fn cell(&self) -> &Arc<ActorCell<A>> {
-        &self.cell
+    /// The cell of a local actor.
+    pub(crate) fn local_cell(&self) -> Option<&Arc<ActorCell<A>>> {
+        match &self.target {
+            Target::Local(cell) => Some(cell),
+            Target::Remote(_) => None,
+        }
     }
 
-    /// The actor's identity.
+    pub(crate) fn remote_actor(&self) -> Option<&RemoteActor> {
+        match &self.target {
+            Target::Local(_) => None,
+            Target::Remote(actor) => Some(actor),
+        }
+    }
+
+    /// The actor's identity. For an actor on another theatre, its identity there
+    /// (two theatres number their actors independently: compare addresses, not
+    /// identities, across theatres).
     pub fn id(&self) -> ActorId {
-        self.cell.id()
+        match &self.target {
+            Target::Local(cell) => cell.id(),
+            Target::Remote(actor) => ActorId::from_raw(actor.actor),
+        }
+    }
+
+    /// `true` when the actor lives in this process.
+    pub fn is_local(&self) -> bool {
+        matches!(self.target, Target::Local(_))
+    }
+
+    /// Delivers a letter; a refused letter has its reply answered with the error.
+    fn deliver(&self, letter: Letter<A>) -> Result<(), SpeechError> {
+        match &self.target {
+            Target::Local(cell) => cell.send(letter).map_err(|(letter, error)| {
+                letter.refuse(error.clone());
+                error
+            }),
+            Target::Remote(actor) => actor.send(letter),
+        }
+    }
+
+    /// Registers `watcher` to hear when the actor ends.
+    pub(crate) fn watch(&self, watcher: Box<dyn FnOnce(crate::supervision::Down) + Send>) {
+        match &self.target {
+            Target::Local(cell) => cell.watch(watcher),
+            Target::Remote(_) => {
+                // Watching across theatres is not carried yet: the watcher is dropped
+                // without firing (documented on `Ctx::monitor`).
+                drop(watcher);
+            }
+        }
     }
 
     /// Asks the actor to stop after the messages already sent to it by this caller.
@@ -95,34 +150,29 @@ impl<A: Actor> Addr<A> {
     /// );
     /// ```
     pub fn stop(&self) -> Reply<()> {
-        let (tx, reply) = reply_pair_from(Some(self.id()));
-        match self.cell.send(Letter::Stop(tx)) {
-            Ok(()) => reply,
-            Err((letter, error)) => {
-                letter.refuse(error);
-                reply
-            }
-        }
+        let (tx, reply) = reply_pair_from(self.blocker());
+        let _ = self.deliver(Letter::Stop(tx));
+        reply
+    }
+
+    /// The actor a reply from this address waits for, for deadlock detection: only
+    /// local actors take part.
+    fn blocker(&self) -> Option<ActorId> {
+        self.local_cell().map(|cell| cell.id())
     }
 
     /// Sends a short-form message: the body of `notify!`.
     #[doc(hidden)]
     pub fn __tell(&self, msg: A::__Message) -> Sent {
-        Sent::new(
-            self.cell
-                .send(Letter::Speech(msg))
-                .map_err(|(_, error)| error),
-        )
+        Sent::new(self.deliver(Letter::Speech(msg)))
     }
 
     /// Sends a short-form message with a reply: the body of `query!` and `request!`.
     #[doc(hidden)]
     pub fn __ask<R>(&self, msg: impl FnOnce(ReplySender<R>) -> A::__Message) -> Reply<R> {
-        let (tx, reply) = reply_pair_from(Some(self.id()));
-        if let Err((letter, error)) = self.cell.send(Letter::Speech(msg(tx))) {
-            // Refusing answers the reply sender inside the message.
-            letter.refuse(error);
-        }
+        let (tx, reply) = reply_pair_from(self.blocker());
+        // A refused letter has its reply sender answered with the error.
+        let _ = self.deliver(Letter::Speech(msg(tx)));
         reply
     }
 
@@ -131,11 +181,9 @@ impl<A: Actor> Addr<A> {
         F: FnOnce(&A, &mut Ctx<A>) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (tx, reply) = reply_pair_from(Some(self.id()));
+        let (tx, reply) = reply_pair_from(self.blocker());
         let call = Box::new(QueryCall { f, reply: tx });
-        if let Err((letter, error)) = self.cell.send(Letter::Star(call)) {
-            letter.refuse(error);
-        }
+        let _ = self.deliver(Letter::Star(call));
         reply
     }
 
@@ -144,11 +192,9 @@ impl<A: Actor> Addr<A> {
         F: FnOnce(&mut A, &mut Ctx<A>) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (tx, reply) = reply_pair_from(Some(self.id()));
+        let (tx, reply) = reply_pair_from(self.blocker());
         let call = Box::new(RequestCall { f, reply: tx });
-        if let Err((letter, error)) = self.cell.send(Letter::Star(call)) {
-            letter.refuse(error);
-        }
+        let _ = self.deliver(Letter::Star(call));
         reply
     }
 
@@ -156,20 +202,14 @@ impl<A: Actor> Addr<A> {
     where
         F: FnOnce(&mut A, &mut Ctx<A>) + Send + 'static,
     {
-        let call = Box::new(NotifyCall { f });
-        self.cell
-            .send(Letter::Own(call))
-            .map_err(|(_, error)| error)
+        self.deliver(Letter::Own(Box::new(NotifyCall { f })))
     }
 
     pub(crate) fn star_notify<F>(&self, f: F) -> Result<(), SpeechError>
     where
         F: FnOnce(&mut A, &mut Ctx<A>) + Send + 'static,
     {
-        let call = Box::new(NotifyCall { f });
-        self.cell
-            .send(Letter::Star(call))
-            .map_err(|(_, error)| error)
+        self.deliver(Letter::Star(Box::new(NotifyCall { f })))
     }
 }
 
@@ -221,15 +261,27 @@ impl<A: Actor> Reply<Addr<A>> {
 
 impl<A: Actor> Clone for Addr<A> {
     fn clone(&self) -> Self {
-        Addr {
-            cell: Arc::clone(&self.cell),
+        let target = match &self.target {
+            Target::Local(cell) => Target::Local(Arc::clone(cell)),
+            Target::Remote(actor) => Target::Remote(Arc::clone(actor)),
+        };
+        Addr { target }
+    }
+}
+
+impl<A: Actor> Addr<A> {
+    /// The theatre (0 for this process) and the actor's number there.
+    fn key(&self) -> (u64, ActorId) {
+        match &self.target {
+            Target::Local(cell) => (0, cell.id()),
+            Target::Remote(actor) => (actor.link.theatre(), ActorId::from_raw(actor.actor)),
         }
     }
 }
 
 impl<A: Actor> PartialEq for Addr<A> {
     fn eq(&self, other: &Self) -> bool {
-        self.id() == other.id()
+        self.key() == other.key()
     }
 }
 
@@ -237,13 +289,24 @@ impl<A: Actor> Eq for Addr<A> {}
 
 impl<A: Actor> Hash for Addr<A> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.id().hash(state);
+        self.key().hash(state);
     }
 }
 
 impl<A: Actor> fmt::Debug for Addr<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Addr<{}>({})", std::any::type_name::<A>(), self.id())
+        match &self.target {
+            Target::Local(cell) => {
+                write!(f, "Addr<{}>({})", std::any::type_name::<A>(), cell.id())
+            }
+            Target::Remote(actor) => write!(
+                f,
+                "Addr<{}>({} at {})",
+                std::any::type_name::<A>(),
+                ActorId::from_raw(actor.actor),
+                actor.link.locator()
+            ),
+        }
     }
 }
 

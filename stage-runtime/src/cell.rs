@@ -102,7 +102,7 @@ pub(crate) struct ActorCell<A: Actor> {
     is_actor: bool,
     /// For a promise (an address made from a `Reply<Addr<A>>`): the actor it resolved
     /// to, to which every letter is forwarded in order.
-    forward: OnceLock<Arc<ActorCell<A>>>,
+    forward: OnceLock<Addr<A>>,
     /// Why letters are refused once the mailbox is closed, when not `Failed(Dead)`: a
     /// promise whose reply failed refuses with that reply's error.
     refusal: OnceLock<SpeechError>,
@@ -188,7 +188,7 @@ impl<A: Actor> ActorCell<A> {
         stage.spawn_future(async move {
             match reply.await {
                 Ok(target) => {
-                    let _ = promised.forward.set(target.into_cell());
+                    let _ = promised.forward.set(target);
                     promised.wake_pending();
                 }
                 Err(error) => promised.refuse_all(error),
@@ -199,6 +199,10 @@ impl<A: Actor> ActorCell<A> {
 
     pub(crate) fn id(&self) -> ActorId {
         self.id
+    }
+
+    pub(crate) fn stage(&self) -> &Arc<Shared> {
+        &self.stage
     }
 
     /// The actor has ended: its watchers are told, and the stage counts one actor
@@ -231,14 +235,24 @@ impl<A: Actor> ActorCell<A> {
 
     /// A promise's turn: passes letters on to the actor it resolved to, each with its
     /// original speaker, in the order they came.
-    fn forward_letters(&self, target: &Arc<ActorCell<A>>) -> TurnEnd {
+    fn forward_letters(&self, target: &Addr<A>) -> TurnEnd {
         for _ in 0..TURN_BUDGET {
             // SAFETY: this turn holds the cell: the mailbox's only consumer.
             let Some(envelope) = (unsafe { self.mailbox.pop() }) else {
                 return TurnEnd::Drained;
             };
-            if let Err((letter, error)) = target.send_from(envelope.letter, envelope.from) {
-                letter.refuse(error);
+            match target.local_cell() {
+                Some(cell) => {
+                    if let Err((letter, error)) = cell.send_from(envelope.letter, envelope.from) {
+                        letter.refuse(error);
+                    }
+                }
+                // Refused letters are answered inside; their speaker does not travel.
+                None => {
+                    if let Some(remote) = target.remote_actor() {
+                        let _ = remote.send(envelope.letter);
+                    }
+                }
             }
             self.stage.add_work(-1);
         }
@@ -257,8 +271,9 @@ impl<A: Actor> ActorCell<A> {
         self.send_from(letter, current_speaker())
     }
 
-    /// [`ActorCell::send`] on behalf of `from` (a promise forwarding a letter).
-    fn send_from(
+    /// [`ActorCell::send`] on behalf of `from` (a promise forwarding a letter, or a
+    /// message from another theatre).
+    pub(crate) fn send_from(
         self: &Arc<Self>,
         letter: Letter<A>,
         from: Speaker,

@@ -113,11 +113,13 @@ impl<A: Actor> Ctx<A> {
     pub fn spawn<B: Actor>(&mut self, child: B) -> Addr<B> {
         let child = Addr::from_cell(ActorCell::spawn(&self.stage, child, Some(self.id)));
         if A::__HAS_DOWN {
-            child.cell().watch(notice_to(self.cell.clone()));
+            child.watch(notice_to(self.cell.clone()));
         }
         if B::__HAS_DOWN {
             if let Some(me) = self.cell.upgrade() {
-                me.watch(notice_to(Arc::downgrade(child.cell())));
+                if let Some(child) = child.local_cell() {
+                    me.watch(notice_to(Arc::downgrade(child)));
+                }
             }
         }
         child
@@ -249,7 +251,7 @@ impl<A: Actor> Ctx<A> {
     /// [`Down`] with the reason (at once, if it has ended already). Watching does not
     /// keep either actor alive.
     pub fn monitor<B: Actor>(&mut self, other: &Addr<B>) {
-        other.cell().watch(notice_to(self.cell.clone()));
+        other.watch(notice_to(self.cell.clone()));
     }
 
     /// Watches `other` and makes `other` watch this actor: each hears, through its
@@ -283,7 +285,9 @@ impl<A: Actor> Ctx<A> {
     pub fn link<B: Actor>(&mut self, other: &Addr<B>) {
         self.monitor(other);
         if let Some(me) = self.cell.upgrade() {
-            me.watch(notice_to(Arc::downgrade(other.cell())));
+            if let Some(other) = other.local_cell() {
+                me.watch(notice_to(Arc::downgrade(other)));
+            }
         }
     }
 

@@ -65,6 +65,8 @@ pub mod drivers;
 #[allow(unsafe_code)]
 mod mailbox;
 mod recipient;
+#[doc(hidden)]
+pub mod remote;
 #[allow(unsafe_code)]
 mod reply;
 #[allow(unsafe_code)]
@@ -280,6 +282,7 @@ pub mod __private {
     pub use crate::actor::{Actor, Declared, Local, Mobile, Portable, Turn, Wire};
     pub use crate::addr::Addr;
     pub use crate::ctx::Ctx;
+    pub use crate::remote;
     pub use crate::reply::{Reply, ReplySender};
     pub use crate::speech::{Sent, Speech, SpeechAct, SpeechError, SpeechKind};
     pub use crate::supervision::Down;

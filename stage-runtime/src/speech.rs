@@ -88,6 +88,16 @@ pub enum Failure {
     /// around a longer loop). The await that closes the cycle fails at once, instead
     /// of every actor in it hanging.
     Deadlock(Cycle),
+    /// The actor's theatre cannot be reached: the connection to it broke, or it was
+    /// declared down, before the answer came.
+    Unreachable,
+    /// The message cannot cross the wire: the actor lives on another theatre and is
+    /// not `#[actor(mobile)]`, or the speech form cannot be carried there. The text
+    /// says which.
+    NotPortable(String),
+    /// A message or an answer could not be encoded or decoded on its way between
+    /// theatres (the two ends run different code, or a value refused to serialise).
+    Wire(String),
 }
 
 /// The actors of a wait cycle, starting with the one whose await was refused and
@@ -166,6 +176,9 @@ impl fmt::Display for Failure {
             Failure::Dead => f.write_str("the actor has stopped"),
             Failure::TimedOut => f.write_str("no answer came in time"),
             Failure::Deadlock(cycle) => write!(f, "deadlock: {cycle}, which waits for the first"),
+            Failure::Unreachable => f.write_str("the actor's theatre cannot be reached"),
+            Failure::NotPortable(why) => write!(f, "the message cannot cross the wire: {why}"),
+            Failure::Wire(why) => write!(f, "a message or answer failed on the wire: {why}"),
         }
     }
 }

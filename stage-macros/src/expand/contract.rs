@@ -70,6 +70,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
     // Spanned on the user's type: "`X` is not an actor" lands on `impl X`.
     let impl_line = quote_spanned!(actor.span()=> impl #rt::Actor for #actor);
     let wire = crate::expand::message::wire_checks(b, actor);
+    let codec = crate::expand::message::wire_codec(b, actor);
     let speech_line = quote_spanned!(actor.span()=> impl #rt::Speech for #actor);
     quote! {
         #[automatically_derived]
@@ -113,6 +114,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
             }
 
             #wire
+            #codec
             #permit
             #birth
             #stopping

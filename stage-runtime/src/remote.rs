@@ -1,0 +1,590 @@
+//! Actors on other theatres: what an [`Addr`] needs from a network layer, and how an
+//! actor's messages and answers are put on the wire.
+//!
+//! The runtime knows nothing of sockets. A network layer (`stage-net`) gives it a
+//! [`Link`] per peer theatre; an address of a remote actor holds the link and the
+//! actor's number there, and every letter sent to it is encoded (by code the
+//! `#[behaviour]` macro generates, through [`Wire`](crate::actor::Wire)) and handed to
+//! the link. On the other side the network layer finds the actor by number in the
+//! table of actors it has exported ([`Inbound`]) and delivers the encoded message,
+//! which is decoded into the actor's own message type and queued like any other.
+//!
+//! Arguments travel as one MessagePack array, each element encoded with rmp-serde;
+//! answers as one MessagePack value. Both ends run the same binary: a message names
+//! its handler by position, and the actor type by a hash of its name.
+//!
+//! This module is the interface between the runtime and `stage-net`; users never
+//! need it, hence hidden.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::actor::{Actor, ActorId, Letter};
+use crate::addr::Addr;
+use crate::reply::{reply_pair, ReplySender};
+use crate::scheduler::Shared;
+use crate::speech::{Failure, Speaker, SpeechError};
+
+/// A connection to a peer theatre, as the runtime sees it.
+pub trait Link: Send + Sync + 'static {
+    /// Sends `body` to the actor numbered `actor` (of the type whose tag is
+    /// `type_tag`) on the peer.
+    ///
+    /// # Errors
+    ///
+    /// `Failed(Unreachable)` when the peer cannot be reached. Either way the body's
+    /// answer (if any) is consumed: on failure the link answers it with the error.
+    fn send(&self, actor: u64, type_tag: u64, body: Body) -> Result<(), SpeechError>;
+
+    /// The peer's locator (`stage://host:port`), for `Debug` and for sending the
+    /// address on.
+    fn locator(&self) -> &str;
+
+    /// The peer theatre's identity, for address equality.
+    fn theatre(&self) -> u64;
+}
+
+/// An encoded letter for an actor on another theatre.
+#[derive(Debug)]
+pub enum Body {
+    /// A speech act: the handler's position, its arguments, and where the answer goes
+    /// (for `query!` and `request!`).
+    Message {
+        /// The handler, by position in the actor's message enum.
+        variant: u16,
+        /// The arguments: a MessagePack array.
+        args: Vec<u8>,
+        /// Where the answer goes; `None` for `notify!`.
+        answer: Option<Answer>,
+    },
+    /// `Addr::stop`.
+    Stop {
+        /// Where the acknowledgement goes.
+        answer: Answer,
+    },
+}
+
+/// The sending side's end of a remote reply: decodes the answer's bytes into the
+/// reply the caller holds.
+pub struct Answer(Box<AnswerFn>);
+
+/// What an [`Answer`] runs: decode the bytes into the caller's reply.
+type AnswerFn = dyn FnOnce(Result<&[u8], SpeechError>) + Send;
+
+impl Answer {
+    /// Answers the caller with the encoded answer, or with an error.
+    pub fn answer(self, result: Result<&[u8], SpeechError>) {
+        (self.0)(result)
+    }
+
+    /// Answers the caller with `error`.
+    pub fn fail(self, error: SpeechError) {
+        (self.0)(Err(error))
+    }
+}
+
+impl fmt::Debug for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Answer")
+    }
+}
+
+/// The receiving side's end of a remote reply: takes the encoded answer back to the
+/// caller's theatre.
+pub struct Respond {
+    send: Box<dyn FnOnce(Result<Vec<u8>, SpeechError>) + Send>,
+}
+
+impl Respond {
+    /// A responder that hands the encoded answer (or the error) to `send`.
+    pub fn new(send: impl FnOnce(Result<Vec<u8>, SpeechError>) + Send + 'static) -> Self {
+        Respond {
+            send: Box::new(send),
+        }
+    }
+
+    fn respond(self, result: Result<Vec<u8>, SpeechError>) {
+        (self.send)(result)
+    }
+}
+
+impl fmt::Debug for Respond {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Respond")
+    }
+}
+
+/// A responder with the stage that runs the answering actor (which awaits the answer
+/// and sends it back).
+#[derive(Debug)]
+pub struct Incoming {
+    respond: Respond,
+    stage: Arc<Shared>,
+}
+
+/// An encoded letter arriving for a local actor.
+#[derive(Debug)]
+pub enum Delivery<'a> {
+    /// A speech act.
+    Message {
+        /// The handler, by position.
+        variant: u16,
+        /// The arguments, as the sender's [`ArgWriter`] wrote them.
+        args: &'a [u8],
+        /// Where the answer goes, for a query or request.
+        respond: Option<Respond>,
+    },
+    /// `Addr::stop` from afar.
+    Stop {
+        /// Where the acknowledgement goes.
+        respond: Respond,
+    },
+}
+
+/// A local actor that remote theatres may speak to.
+pub trait Inbound: Send + Sync + 'static {
+    /// The actor's identity here.
+    fn id(&self) -> ActorId;
+    /// The tag of its type ([`type_tag`]).
+    fn type_tag(&self) -> u64;
+    /// The name of its type, for error messages.
+    fn type_name(&self) -> &'static str;
+    /// Decodes `delivery` and queues it for the actor.
+    ///
+    /// # Errors
+    ///
+    /// A decode error (`Failed(Wire)`) or the actor's refusal. The responder, if any,
+    /// has been answered with the same error.
+    fn deliver(&self, delivery: Delivery<'_>) -> Result<(), SpeechError>;
+}
+
+/// The inbound side of a local actor.
+struct Exported<A: Actor> {
+    addr: Addr<A>,
+}
+
+impl<A: Actor> Inbound for Exported<A> {
+    fn id(&self) -> ActorId {
+        self.addr.id()
+    }
+
+    fn type_tag(&self) -> u64 {
+        type_tag::<A>()
+    }
+
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<A>()
+    }
+
+    fn deliver(&self, delivery: Delivery<'_>) -> Result<(), SpeechError> {
+        let Some(cell) = self.addr.local_cell() else {
+            return Err(not_portable("a remote address cannot be exported again"));
+        };
+        let stage = Arc::clone(cell.stage());
+        let letter = match delivery {
+            Delivery::Message {
+                variant,
+                args,
+                respond,
+            } => {
+                let mut incoming = respond.map(|respond| Incoming { respond, stage });
+                match A::__decode(variant, args, &mut incoming) {
+                    Ok(msg) => Letter::Speech(msg),
+                    Err(error) => {
+                        if let Some(incoming) = incoming {
+                            incoming.respond.respond(Err(error.clone()));
+                        }
+                        return Err(error);
+                    }
+                }
+            }
+            Delivery::Stop { respond } => Letter::Stop(respond_with_unit(respond, stage)),
+        };
+        match cell.send_from(letter, Speaker::Outside) {
+            Ok(()) => Ok(()),
+            Err((letter, error)) => {
+                letter.refuse(error.clone());
+                Err(error)
+            }
+        }
+    }
+}
+
+/// The inbound side of `addr`, for a network layer to put in its table of exported
+/// actors; `None` when `addr` is itself remote (send its own location instead).
+pub fn export<A: Actor>(addr: &Addr<A>) -> Option<Arc<dyn Inbound>> {
+    addr.local_cell()?;
+    Some(Arc::new(Exported { addr: addr.clone() }))
+}
+
+/// An address for the actor numbered `actor` on the theatre behind `link`.
+pub fn remote<A: Actor>(link: Arc<dyn Link>, actor: u64) -> Addr<A> {
+    Addr::remote(Arc::new(RemoteActor { link, actor }))
+}
+
+/// Where a remote address points: the peer's locator and theatre identity, and the
+/// actor's number there. `None` for a local address.
+pub fn location<A: Actor>(addr: &Addr<A>) -> Option<(&str, u64, u64)> {
+    addr.remote_actor()
+        .map(|r| (r.link.locator(), r.link.theatre(), r.actor))
+}
+
+/// A stable tag for actor type `A`: a 64-bit FNV-1a hash of its type name. Both ends
+/// run the same binary, so equal tags mean the same type.
+pub fn type_tag<A: Actor>() -> u64 {
+    fnv1a(std::any::type_name::<A>().as_bytes())
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// An actor on another theatre: the link to it and its number there.
+pub(crate) struct RemoteActor {
+    pub(crate) link: Arc<dyn Link>,
+    pub(crate) actor: u64,
+}
+
+impl RemoteActor {
+    /// Encodes `letter` and hands it to the link.
+    pub(crate) fn send<A: Actor>(&self, letter: Letter<A>) -> Result<(), SpeechError> {
+        let body = match letter {
+            Letter::Speech(msg) => A::__encode(msg)?,
+            Letter::Stop(reply) => Body::Stop {
+                answer: answer_to_unit(reply),
+            },
+            Letter::Star(call) | Letter::Own(call) => {
+                let error = not_portable(
+                    "a Star-form expression cannot be sent to an actor on another theatre \
+                     (this release carries short-form speech acts only)",
+                );
+                call.refuse(error.clone());
+                return Err(error);
+            }
+            Letter::Escalated => return Ok(()),
+        };
+        self.link.send(self.actor, type_tag::<A>(), body)
+    }
+}
+
+fn not_portable(why: &str) -> SpeechError {
+    SpeechError::Failed(Failure::NotPortable(why.to_owned()))
+}
+
+fn wire_error(why: impl fmt::Display) -> SpeechError {
+    SpeechError::Failed(Failure::Wire(why.to_string()))
+}
+
+/// The error `Wire` gives for an actor that is not mobile.
+pub(crate) fn not_mobile() -> SpeechError {
+    not_portable("the actor is not `#[actor(mobile)]`, so its messages never leave its process")
+}
+
+/// Writes a message's arguments: a MessagePack array of a known length. For a
+/// query or request it holds the reply until the message is complete; if an
+/// argument fails to encode, the writer answers the reply with that error when it
+/// is dropped.
+pub struct ArgWriter<R = ()> {
+    buf: Vec<u8>,
+    reply: Option<ReplySender<R>>,
+    error: Option<SpeechError>,
+}
+
+impl ArgWriter {
+    /// A writer for the `count` arguments of an event.
+    pub fn new(count: u32) -> Self {
+        ArgWriter::with(count, None)
+    }
+
+    /// The encoded event, for the handler at position `variant`.
+    pub fn tell(mut self, variant: u16) -> Body {
+        Body::Message {
+            variant,
+            args: std::mem::take(&mut self.buf),
+            answer: None,
+        }
+    }
+}
+
+impl<R: Send + 'static> ArgWriter<R> {
+    /// A writer for the `count` arguments of a query or request answered by `reply`.
+    pub fn ask(count: u32, reply: ReplySender<R>) -> Self {
+        ArgWriter::with(count, Some(reply))
+    }
+
+    /// The encoded query or request, for the handler at position `variant`; its
+    /// answer will be decoded by `take`.
+    pub fn ask_with(mut self, variant: u16, take: Take<R>) -> Body {
+        let answer = self.reply.take().map(|reply| answer_to(reply, take));
+        Body::Message {
+            variant,
+            args: std::mem::take(&mut self.buf),
+            answer,
+        }
+    }
+}
+
+impl<R> ArgWriter<R> {
+    fn with(count: u32, reply: Option<ReplySender<R>>) -> Self {
+        let mut buf = Vec::with_capacity(16);
+        // Writing to a `Vec` cannot fail.
+        let _ = rmp::encode::write_array_len(&mut buf, count);
+        ArgWriter {
+            buf,
+            reply,
+            error: None,
+        }
+    }
+
+    /// Where the next argument is written.
+    pub fn out(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Passes `result` on, remembering its error (if any) to answer the reply with
+    /// when the writer is dropped.
+    ///
+    /// # Errors
+    ///
+    /// `result`'s error.
+    pub fn record<T>(&mut self, result: Result<T, SpeechError>) -> Result<T, SpeechError> {
+        if let Err(error) = &result {
+            self.error.get_or_insert_with(|| error.clone());
+        }
+        result
+    }
+}
+
+impl<R> Drop for ArgWriter<R> {
+    fn drop(&mut self) {
+        let Some(reply) = self.reply.take() else {
+            return;
+        };
+        let error = self
+            .error
+            .take()
+            .unwrap_or_else(|| wire_error("the message could not be encoded"));
+        reply.fail(error);
+    }
+}
+
+impl<R> fmt::Debug for ArgWriter<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArgWriter")
+            .field("len", &self.buf.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Encodes one value with rmp-serde (structs as arrays, the crate's default).
+pub(crate) fn encode_value<T: crate::actor::Portable>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), SpeechError> {
+    value
+        .ser(&mut rmp_serde::Serializer::new(out))
+        .map_err(wire_error)
+}
+
+/// Reads a message's arguments, as an [`ArgWriter`] wrote them.
+pub struct ArgReader<'a> {
+    decoder: Decoder<'a>,
+}
+
+impl<'a> ArgReader<'a> {
+    /// A reader of `bytes`, which must hold exactly `count` arguments.
+    ///
+    /// # Errors
+    ///
+    /// `Failed(Wire)` when `bytes` does not start with an array of `count` elements.
+    pub fn new(mut bytes: &'a [u8], count: u32) -> Result<Self, SpeechError> {
+        let found = rmp::decode::read_array_len(&mut bytes).map_err(wire_error)?;
+        if found != count {
+            return Err(wire_error(format_args!(
+                "the handler takes {count} arguments, the message carries {found}"
+            )));
+        }
+        Ok(ArgReader {
+            decoder: Decoder::new(bytes),
+        })
+    }
+
+    /// Where the next argument is read from (by `Wire::take`).
+    pub fn decoder(&mut self) -> &mut Decoder<'a> {
+        &mut self.decoder
+    }
+
+    /// Checks that nothing follows the last argument.
+    ///
+    /// # Errors
+    ///
+    /// `Failed(Wire)` when bytes are left over.
+    pub fn finish(self) -> Result<(), SpeechError> {
+        self.decoder.finish()
+    }
+}
+
+impl fmt::Debug for ArgReader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ArgReader")
+    }
+}
+
+/// A MessagePack decoder over a byte slice, for `Wire::take`.
+pub struct Decoder<'a> {
+    de: rmp_serde::Deserializer<rmp_serde::decode::ReadReader<&'a [u8]>>,
+}
+
+impl<'a> Decoder<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Decoder {
+            de: rmp_serde::Deserializer::new(bytes),
+        }
+    }
+
+    /// Decodes one value with rmp-serde.
+    pub(crate) fn value<T: crate::actor::Portable>(&mut self) -> Result<T, SpeechError> {
+        T::de(&mut self.de).map_err(wire_error)
+    }
+
+    fn finish(self) -> Result<(), SpeechError> {
+        match self.de.get_ref().len() {
+            0 => Ok(()),
+            left => Err(wire_error(format_args!(
+                "{left} bytes follow the last value"
+            ))),
+        }
+    }
+}
+
+impl fmt::Debug for Decoder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Decoder")
+    }
+}
+
+/// Decodes one value (`take`: the actor's `Wire::take` for its type) from the
+/// serialiser's output.
+pub type Take<R> = fn(&mut Decoder<'_>) -> Result<R, SpeechError>;
+
+/// Encodes one value (`put`: the actor's `Wire::put` for its type).
+pub type Put<R> = fn(&R, &mut Vec<u8>) -> Result<(), SpeechError>;
+
+/// Decodes a whole answer with `take`.
+fn decode_answer<R>(bytes: &[u8], take: Take<R>) -> Result<R, SpeechError> {
+    let mut decoder = Decoder::new(bytes);
+    let value = take(&mut decoder)?;
+    decoder.finish()?;
+    Ok(value)
+}
+
+/// The sending side's answer for `reply`: decodes an `R` into it with `take`.
+fn answer_to<R: Send + 'static>(reply: ReplySender<R>, take: Take<R>) -> Answer {
+    Answer(Box::new(move |result| {
+        reply.complete(result.and_then(|bytes| decode_answer(bytes, take)))
+    }))
+}
+
+fn answer_to_unit(reply: ReplySender<()>) -> Answer {
+    Answer(Box::new(move |result| reply.complete(result.map(drop))))
+}
+
+/// The receiving side of a query or request: a reply sender whose answer is encoded
+/// and handed to the responder, which is taken from `incoming`. A query sent without
+/// a reply is refused.
+///
+/// # Errors
+///
+/// `Failed(Wire)` when the message came without a responder.
+pub fn respond_with<R: Send + 'static>(
+    incoming: &mut Option<Incoming>,
+    put: Put<R>,
+) -> Result<ReplySender<R>, SpeechError> {
+    let Some(Incoming { respond, stage }) = incoming.take() else {
+        return Err(wire_error("a query or request arrived without a reply"));
+    };
+    let (tx, reply) = reply_pair::<R>();
+    stage.spawn_future(async move {
+        let answer = reply.await.and_then(|value| {
+            let mut out = Vec::new();
+            put(&value, &mut out).map(|()| out)
+        });
+        respond.respond(answer);
+    });
+    Ok(tx)
+}
+
+fn respond_with_unit(respond: Respond, stage: Arc<Shared>) -> ReplySender<()> {
+    let (tx, reply) = reply_pair::<()>();
+    stage.spawn_future(async move {
+        respond.respond(reply.await.map(|()| Vec::new()));
+    });
+    tx
+}
+
+/// The error for a message naming a handler the actor does not have.
+pub fn unknown_variant(variant: u16) -> SpeechError {
+    wire_error(format_args!(
+        "no handler numbered {variant}: the theatres run different code"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::{Local, Mobile, Wire};
+
+    #[test]
+    fn arguments_round_trip_and_lengths_are_checked() {
+        let mut w = ArgWriter::new(2);
+        <Mobile as Wire<String>>::put(&"hi".to_owned(), &mut w).unwrap();
+        <Mobile as Wire<(u8, i64)>>::put(&(7, -3), &mut w).unwrap();
+        let Body::Message { args: bytes, .. } = w.tell(0) else {
+            unreachable!()
+        };
+        let mut r = ArgReader::new(&bytes, 2).unwrap();
+        assert_eq!(<Mobile as Wire<String>>::take(r.decoder()).unwrap(), "hi");
+        assert_eq!(
+            <Mobile as Wire<(u8, i64)>>::take(r.decoder()).unwrap(),
+            (7, -3)
+        );
+        r.finish().unwrap();
+        assert!(ArgReader::new(&bytes, 3).is_err());
+        let mut r = ArgReader::new(&bytes, 2).unwrap();
+        assert!(<Mobile as Wire<u64>>::take(r.decoder()).is_err());
+    }
+
+    #[test]
+    fn local_actors_refuse_the_wire() {
+        let mut w = ArgWriter::new(1);
+        let error = <Local as Wire<u8>>::put(&1, &mut w).unwrap_err();
+        assert!(matches!(
+            error,
+            SpeechError::Failed(Failure::NotPortable(_))
+        ));
+    }
+
+    #[test]
+    fn a_writer_dropped_on_an_error_answers_the_reply_with_it() {
+        let (tx, reply) = reply_pair::<u8>();
+        let mut w = ArgWriter::ask(1, tx);
+        assert!(<Local as Wire<u8>>::put(&1, &mut w).is_err());
+        drop(w);
+        assert!(matches!(
+            reply.wait(),
+            Err(SpeechError::Failed(Failure::NotPortable(_)))
+        ));
+    }
+
+    #[test]
+    fn trailing_bytes_are_an_error() {
+        let mut bytes = Vec::new();
+        encode_value(&5u32, &mut bytes).unwrap();
+        let take = <Mobile as Wire<u32>>::taker().unwrap();
+        assert_eq!(decode_answer(&bytes, take), Ok(5));
+        bytes.push(0);
+        assert!(decode_answer(&bytes, take).is_err());
+    }
+}
