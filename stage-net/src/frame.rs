@@ -1,0 +1,361 @@
+//! The wire format: each frame is a 4-byte big-endian length and a MessagePack body
+//! (rmp-serde) of one [`Frame`].
+//!
+//! The length is checked against the connection's limit before anything is
+//! allocated for the body, so a peer cannot make a theatre reserve memory by
+//! announcing a large frame. A body that does not decode as a `Frame` is an error of
+//! that connection only.
+
+use std::io::{self, Read, Write};
+
+use serde::{Deserialize, Serialize};
+use stage_runtime::{Failure, Reason, SpeechError};
+
+/// The protocol version this build speaks; the handshake refuses any other.
+pub const VERSION: u32 = 1;
+
+/// The default largest frame body accepted: 4 MiB.
+pub const DEFAULT_FRAME_LIMIT: u32 = 4 << 20;
+
+/// One unit on the wire between two theatres.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Frame {
+    /// Handshake, first step (the connecting side): who it is and its challenge.
+    Hello {
+        /// [`VERSION`] of the sender.
+        version: u32,
+        /// The sender's theatre identity.
+        theatre: u64,
+        /// Where the sender listens (`stage://host:port`).
+        locator: String,
+        /// A fresh random challenge.
+        #[serde(with = "serde_bytes")]
+        nonce: Vec<u8>,
+    },
+    /// Handshake, second step (the accepting side): who it is, its own challenge,
+    /// and its proof that it holds the cookie, bound to both challenges.
+    Challenge {
+        /// [`VERSION`] of the sender.
+        version: u32,
+        /// The sender's theatre identity.
+        theatre: u64,
+        /// Where the sender listens.
+        locator: String,
+        /// A fresh random challenge.
+        #[serde(with = "serde_bytes")]
+        nonce: Vec<u8>,
+        /// HMAC-SHA256 over the transcript (see `handshake`).
+        #[serde(with = "serde_bytes")]
+        proof: Vec<u8>,
+    },
+    /// Handshake, third step (the connecting side): its proof.
+    Response {
+        /// HMAC-SHA256 over the transcript.
+        #[serde(with = "serde_bytes")]
+        proof: Vec<u8>,
+    },
+    /// Handshake, last step: the accepting side took the proof, and the other
+    /// theatres it knows of (so that the newcomer meets them all).
+    Welcome {
+        /// Locators of the other members.
+        members: Vec<String>,
+    },
+    /// The handshake failed; the connection closes after this frame.
+    Refused {
+        /// Why, for the log of the refused side.
+        reason: String,
+    },
+    /// `notify!` to an actor exported by the receiver.
+    Tell {
+        /// The actor's number on the receiver.
+        to: u64,
+        /// Its type's tag, checked against the exported actor's.
+        tag: u64,
+        /// The handler, by position.
+        variant: u16,
+        /// The encoded arguments.
+        #[serde(with = "serde_bytes")]
+        args: Vec<u8>,
+    },
+    /// `query!` or `request!` to an actor exported by the receiver.
+    Ask {
+        /// The actor's number on the receiver.
+        to: u64,
+        /// Its type's tag.
+        tag: u64,
+        /// The handler, by position.
+        variant: u16,
+        /// The encoded arguments.
+        #[serde(with = "serde_bytes")]
+        args: Vec<u8>,
+        /// The sender's number for the answer.
+        call: u64,
+    },
+    /// `Addr::stop` for an actor exported by the receiver.
+    Stop {
+        /// The actor's number on the receiver.
+        to: u64,
+        /// Its type's tag.
+        tag: u64,
+        /// The sender's number for the acknowledgement.
+        call: u64,
+    },
+    /// The answer to an `Ask` or `Stop`.
+    Answer {
+        /// The number the asker gave.
+        call: u64,
+        /// The encoded answer, or why there is none.
+        result: Result<serde_bytes::ByteBuf, WireError>,
+    },
+    /// Where is the actor bound to `name` on the receiver?
+    Lookup {
+        /// The universal name.
+        name: String,
+        /// The sender's number for the reply.
+        call: u64,
+    },
+    /// The reply to a `Lookup`: the actor's number and type tag, if bound.
+    Found {
+        /// The number the asker gave.
+        call: u64,
+        /// The actor's number and its type's tag and name.
+        actor: Option<(u64, u64, String)>,
+    },
+    /// Liveness, sent when a connection has been quiet.
+    Ping,
+}
+
+/// A [`SpeechError`] as it crosses the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireError {
+    /// `Denied(Busy)`.
+    Busy,
+    /// `Denied(NoPermission)`.
+    NoPermission,
+    /// `Failed(Panicked)`.
+    Panicked,
+    /// `Failed(Dead)`.
+    Dead,
+    /// `Failed(TimedOut)`.
+    TimedOut,
+    /// `Failed(Deadlock)`: the cycle's identities are local to the other theatre,
+    /// so only the fact crosses.
+    Deadlock,
+    /// `Failed(Unreachable)`: the answering theatre could not reach a third one.
+    Unreachable,
+    /// `Failed(NotPortable)`.
+    NotPortable(String),
+    /// `Failed(Wire)`, or any failure this version does not know.
+    Wire(String),
+}
+
+impl From<&SpeechError> for WireError {
+    fn from(error: &SpeechError) -> Self {
+        match error {
+            SpeechError::Denied(Reason::Busy) => WireError::Busy,
+            SpeechError::Denied(Reason::NoPermission) => WireError::NoPermission,
+            SpeechError::Failed(Failure::Panicked) => WireError::Panicked,
+            SpeechError::Failed(Failure::Dead) => WireError::Dead,
+            SpeechError::Failed(Failure::TimedOut) => WireError::TimedOut,
+            SpeechError::Failed(Failure::Deadlock(_)) => WireError::Deadlock,
+            SpeechError::Failed(Failure::Unreachable) => WireError::Unreachable,
+            SpeechError::Failed(Failure::NotPortable(why)) => WireError::NotPortable(why.clone()),
+            SpeechError::Failed(Failure::Wire(why)) => WireError::Wire(why.clone()),
+            other => WireError::Wire(other.to_string()),
+        }
+    }
+}
+
+impl From<WireError> for SpeechError {
+    fn from(error: WireError) -> Self {
+        match error {
+            WireError::Busy => SpeechError::Denied(Reason::Busy),
+            WireError::NoPermission => SpeechError::Denied(Reason::NoPermission),
+            WireError::Panicked => SpeechError::Failed(Failure::Panicked),
+            WireError::Dead => SpeechError::Failed(Failure::Dead),
+            WireError::TimedOut => SpeechError::Failed(Failure::TimedOut),
+            WireError::Deadlock => SpeechError::Failed(Failure::Wire(
+                "the answering actor was refused a wait that would have deadlocked".into(),
+            )),
+            WireError::Unreachable => SpeechError::Failed(Failure::Unreachable),
+            WireError::NotPortable(why) => SpeechError::Failed(Failure::NotPortable(why)),
+            WireError::Wire(why) => SpeechError::Failed(Failure::Wire(why)),
+        }
+    }
+}
+
+/// Why a frame could not be read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The connection failed or closed.
+    Io(io::Error),
+    /// The announced length is over the limit; nothing was allocated for it.
+    TooLong {
+        /// The announced length.
+        len: u32,
+        /// The connection's limit.
+        limit: u32,
+    },
+    /// The body is not a frame.
+    Malformed(String),
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::Io(error) => write!(f, "connection error: {error}"),
+            FrameError::TooLong { len, limit } => {
+                write!(f, "a frame of {len} bytes is over the limit of {limit}")
+            }
+            FrameError::Malformed(why) => write!(f, "malformed frame: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FrameError::Io(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for FrameError {
+    fn from(error: io::Error) -> Self {
+        FrameError::Io(error)
+    }
+}
+
+/// Appends `frame`, with its length prefix, to `out`.
+///
+/// # Errors
+///
+/// When the frame does not serialise (it always does for the frames this crate
+/// builds) or is longer than `u32::MAX`.
+pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), FrameError> {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    rmp_serde::encode::write(out, frame).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    let len = u32::try_from(out.len() - start - 4)
+        .map_err(|_| FrameError::Malformed("frame longer than 4 GiB".into()))?;
+    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    Ok(())
+}
+
+/// Writes one frame.
+///
+/// # Errors
+///
+/// As [`encode`], and the writer's errors.
+pub fn write(writer: &mut impl Write, frame: &Frame) -> Result<(), FrameError> {
+    let mut buf = Vec::new();
+    encode(frame, &mut buf)?;
+    writer.write_all(&buf)?;
+    Ok(())
+}
+
+/// Reads one frame whose body is at most `limit` bytes long.
+///
+/// # Errors
+///
+/// [`FrameError::TooLong`] before reading (or allocating) the body of a longer one;
+/// [`FrameError::Malformed`] for a body that is not a frame; the reader's errors.
+pub fn read(reader: &mut impl Read, limit: u32) -> Result<Frame, FrameError> {
+    let mut prefix = [0; 4];
+    reader.read_exact(&mut prefix)?;
+    let len = u32::from_be_bytes(prefix);
+    if len > limit {
+        return Err(FrameError::TooLong { len, limit });
+    }
+    let mut body = vec![0; len as usize];
+    reader.read_exact(&mut body)?;
+    decode(&body)
+}
+
+/// Decodes a frame body (without its length prefix).
+///
+/// # Errors
+///
+/// [`FrameError::Malformed`] for bytes that are not exactly one frame.
+pub fn decode(body: &[u8]) -> Result<Frame, FrameError> {
+    let mut de = rmp_serde::Deserializer::new(body);
+    let frame = Frame::deserialize(&mut de).map_err(|e| FrameError::Malformed(e.to_string()))?;
+    if !de.get_ref().is_empty() {
+        return Err(FrameError::Malformed(format!(
+            "{} bytes follow the frame",
+            de.get_ref().len()
+        )));
+    }
+    Ok(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip() {
+        let frames = [
+            Frame::Tell {
+                to: 3,
+                tag: 9,
+                variant: 1,
+                args: vec![0x91, 0x05],
+            },
+            Frame::Answer {
+                call: 4,
+                result: Err(WireError::Dead),
+            },
+            Frame::Welcome {
+                members: vec!["stage://127.0.0.1:1".into()],
+            },
+            Frame::Ping,
+        ];
+        let mut buf = Vec::new();
+        for frame in &frames {
+            encode(frame, &mut buf).unwrap();
+        }
+        let mut reader = &buf[..];
+        for frame in &frames {
+            assert_eq!(&read(&mut reader, DEFAULT_FRAME_LIMIT).unwrap(), frame);
+        }
+        assert!(reader.is_empty());
+    }
+
+    #[test]
+    fn an_oversized_length_is_refused_before_the_body_is_read() {
+        // Announces 4 GiB and sends nothing more: refused at once, not after
+        // allocating or waiting for 4 GiB.
+        let bytes = u32::MAX.to_be_bytes();
+        let error = read(&mut &bytes[..], DEFAULT_FRAME_LIMIT).unwrap_err();
+        assert!(matches!(error, FrameError::TooLong { len: u32::MAX, .. }));
+    }
+
+    #[test]
+    fn garbage_is_malformed_and_trailing_bytes_too() {
+        assert!(matches!(
+            decode(&[0xc1, 0xff, 0x00]),
+            Err(FrameError::Malformed(_))
+        ));
+        let mut buf = Vec::new();
+        encode(&Frame::Ping, &mut buf).unwrap();
+        let mut body = buf[4..].to_vec();
+        body.push(0);
+        assert!(matches!(decode(&body), Err(FrameError::Malformed(_))));
+    }
+
+    #[test]
+    fn errors_cross_and_come_back_the_same() {
+        for error in [
+            SpeechError::Denied(Reason::Busy),
+            SpeechError::Failed(Failure::Panicked),
+            SpeechError::Failed(Failure::Unreachable),
+            SpeechError::Failed(Failure::NotPortable("x".into())),
+            SpeechError::Failed(Failure::Wire("y".into())),
+        ] {
+            assert_eq!(SpeechError::from(WireError::from(&error)), error);
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! One connection to a peer theatre: a writer thread that coalesces frames, a reader
+//! thread that delivers them, the table of calls awaiting an answer, and the
+//! failure detector (a connection silent for longer than `down_after` is closed,
+//! and every call pending on it fails with `Failed(Unreachable)`).
+
+use std::collections::HashMap;
+use std::io::{BufReader, ErrorKind, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::time::Duration;
+
+use stage_runtime::remote::{Answer, Body, Delivery, Link, Respond};
+use stage_runtime::{Failure, SpeechError};
+
+use crate::frame::{self, Frame, FrameError, WireError};
+use crate::theatre::Inner;
+
+/// Flush the writer's buffer once it holds this much, even with more frames queued.
+const WRITE_BATCH: usize = 64 << 10;
+
+fn unreachable() -> SpeechError {
+    SpeechError::Failed(Failure::Unreachable)
+}
+
+/// A call awaiting its reply on a connection.
+pub(crate) enum Pending {
+    /// A query, request or stop: the caller's reply.
+    Answer(Answer),
+    /// A name lookup: what to do with the result (`None`: not bound there, or
+    /// the peer could not be asked).
+    Lookup(Box<LookupFn>),
+}
+
+/// The continuation of a lookup: the actor's number, type tag and type name.
+pub(crate) type LookupFn = dyn FnOnce(Option<(u64, u64, String)>) + Send;
+
+impl Pending {
+    fn fail(self) {
+        match self {
+            Pending::Answer(answer) => answer.fail(unreachable()),
+            Pending::Lookup(then) => then(None),
+        }
+    }
+}
+
+/// A live connection.
+pub(crate) struct Conn {
+    out: mpsc::Sender<Frame>,
+    pending: Mutex<HashMap<u64, Pending>>,
+    next_call: AtomicU64,
+    alive: AtomicBool,
+    stream: TcpStream,
+    /// Whether this theatre opened the connection (for the tie-break between two
+    /// connections opened at once).
+    pub(crate) initiated: bool,
+}
+
+impl Conn {
+    pub(crate) fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::SeqCst)
+    }
+
+    /// Queues a frame for the writer.
+    fn push(&self, frame: Frame) -> Result<(), SpeechError> {
+        if !self.is_alive() {
+            return Err(unreachable());
+        }
+        self.out.send(frame).map_err(|_| unreachable())
+    }
+
+    /// Sends a frame that expects a reply, registered under a fresh call number.
+    pub(crate) fn call(
+        &self,
+        pending: Pending,
+        frame: impl FnOnce(u64) -> Frame,
+    ) -> Result<(), SpeechError> {
+        let call = self.next_call.fetch_add(1, Ordering::Relaxed);
+        self.lock_pending().insert(call, pending);
+        // `close` sets `alive` before it drains `pending`: either it drains this
+        // call, or this sees the connection dead and takes the call back itself.
+        let sent = if self.is_alive() {
+            self.push(frame(call))
+        } else {
+            Err(unreachable())
+        };
+        if sent.is_err() {
+            if let Some(pending) = self.lock_pending().remove(&call) {
+                pending.fail();
+            }
+        }
+        sent
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Pending>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Closes the connection: no more frames either way, every pending call fails
+    /// with `Failed(Unreachable)`. Idempotent.
+    pub(crate) fn close(&self, reason: &str, peer: &str) {
+        if !self.alive.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        log::warn!("stage-net: closing the connection to {peer}: {reason}");
+        let _ = self.stream.shutdown(Shutdown::Both);
+        let pending: Vec<Pending> = self.lock_pending().drain().map(|(_, p)| p).collect();
+        for call in pending {
+            call.fail();
+        }
+    }
+}
+
+/// A peer theatre, as addresses of its actors see it: persistent while this
+/// theatre knows the peer, over whichever connection is current.
+pub(crate) struct Peer {
+    pub(crate) theatre: u64,
+    pub(crate) locator: String,
+    pub(crate) conn: RwLock<Option<Arc<Conn>>>,
+}
+
+impl Peer {
+    pub(crate) fn new(theatre: u64, locator: String) -> Self {
+        Peer {
+            theatre,
+            locator,
+            conn: RwLock::new(None),
+        }
+    }
+
+    /// The current connection, if it is alive.
+    pub(crate) fn live(&self) -> Option<Arc<Conn>> {
+        let conn = self.conn.read().unwrap_or_else(PoisonError::into_inner);
+        conn.as_ref().filter(|c| c.is_alive()).cloned()
+    }
+}
+
+impl Link for Peer {
+    fn send(&self, actor: u64, tag: u64, body: Body) -> Result<(), SpeechError> {
+        let Some(conn) = self.live() else {
+            if let Body::Message {
+                answer: Some(answer),
+                ..
+            }
+            | Body::Stop { answer } = body
+            {
+                answer.fail(unreachable());
+            }
+            return Err(unreachable());
+        };
+        match body {
+            Body::Message {
+                variant,
+                args,
+                answer: None,
+            } => conn.push(Frame::Tell {
+                to: actor,
+                tag,
+                variant,
+                args,
+            }),
+            Body::Message {
+                variant,
+                args,
+                answer: Some(answer),
+            } => conn.call(Pending::Answer(answer), |call| Frame::Ask {
+                to: actor,
+                tag,
+                variant,
+                args,
+                call,
+            }),
+            Body::Stop { answer } => conn.call(Pending::Answer(answer), |call| Frame::Stop {
+                to: actor,
+                tag,
+                call,
+            }),
+        }
+    }
+
+    fn locator(&self) -> &str {
+        &self.locator
+    }
+
+    fn theatre(&self) -> u64 {
+        self.theatre
+    }
+}
+
+/// Starts the threads of a connection whose handshake succeeded, and returns it.
+pub(crate) fn start(
+    stream: TcpStream,
+    initiated: bool,
+    peer: Arc<Peer>,
+    home: Weak<Inner>,
+    frame_limit: u32,
+    down_after: Duration,
+) -> std::io::Result<Arc<Conn>> {
+    let (out, rx) = mpsc::channel();
+    stream.set_nodelay(true)?;
+    // The failure detector: a live peer sends something (a ping at least) every
+    // quarter of `down_after`.
+    stream.set_read_timeout(Some(down_after))?;
+    stream.set_write_timeout(Some(down_after))?;
+    let conn = Arc::new(Conn {
+        out,
+        pending: Mutex::new(HashMap::new()),
+        next_call: AtomicU64::new(1),
+        alive: AtomicBool::new(true),
+        stream: stream.try_clone()?,
+        initiated,
+    });
+    let writer = stream.try_clone()?;
+    let heartbeat = down_after / 4;
+    {
+        let conn = Arc::clone(&conn);
+        let peer = Arc::clone(&peer);
+        std::thread::Builder::new()
+            .name(format!("stage-net-write-{}", peer.locator))
+            .spawn(move || write_loop(writer, rx, &conn, &peer.locator, heartbeat))?;
+    }
+    {
+        let conn = Arc::clone(&conn);
+        std::thread::Builder::new()
+            .name(format!("stage-net-read-{}", peer.locator))
+            .spawn(move || read_loop(stream, &conn, &peer, &home, frame_limit))?;
+    }
+    Ok(conn)
+}
+
+/// Writes queued frames, as many as are waiting into one buffer and one system
+/// call; sends a ping when nothing has been sent for `heartbeat`.
+fn write_loop(
+    mut stream: TcpStream,
+    rx: mpsc::Receiver<Frame>,
+    conn: &Conn,
+    peer: &str,
+    heartbeat: Duration,
+) {
+    let mut buf = Vec::with_capacity(WRITE_BATCH);
+    loop {
+        let first = match rx.recv_timeout(heartbeat) {
+            Ok(frame) => frame,
+            Err(RecvTimeoutError::Timeout) => Frame::Ping,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        if !conn.is_alive() {
+            return;
+        }
+        let mut next = Some(first);
+        while let Some(frame) = next {
+            if let Err(error) = frame::encode(&frame, &mut buf) {
+                log::warn!("stage-net: a frame for {peer} did not encode: {error}");
+            }
+            if buf.len() >= WRITE_BATCH {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if let Err(error) = stream.write_all(&buf) {
+            conn.close(&format!("write failed: {error}"), peer);
+            return;
+        }
+        buf.clear();
+    }
+}
+
+/// Reads and dispatches frames until the connection fails, closes, goes quiet for
+/// too long, or sends a bad frame; then closes it.
+fn read_loop(
+    stream: TcpStream,
+    conn: &Arc<Conn>,
+    peer: &Arc<Peer>,
+    home: &Weak<Inner>,
+    limit: u32,
+) {
+    let mut reader = BufReader::with_capacity(64 << 10, stream);
+    let reason = loop {
+        let frame = match frame::read(&mut reader, limit) {
+            Ok(frame) => frame,
+            Err(FrameError::Io(error))
+                if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+            {
+                break "the peer went silent for longer than the failure detector allows"
+                    .to_owned();
+            }
+            Err(error) => break error.to_string(),
+        };
+        if !conn.is_alive() {
+            return;
+        }
+        let Some(home) = home.upgrade() else {
+            break "this theatre has shut down".to_owned();
+        };
+        if let Err(reason) = dispatch(frame, conn, &home) {
+            break reason;
+        }
+    };
+    conn.close(&reason, &peer.locator);
+}
+
+/// Acts on one frame. An error closes the connection.
+fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Inner) -> Result<(), String> {
+    match frame {
+        Frame::Tell {
+            to,
+            tag,
+            variant,
+            args,
+        } => {
+            let Some(inbound) = home.exported(to) else {
+                log::debug!("stage-net: an event for actor {to}, which is not exported here");
+                return Ok(());
+            };
+            if inbound.type_tag() != tag {
+                return Err(format!("an event for actor {to} names another type"));
+            }
+            if let Err(error) = inbound.deliver(Delivery::Message {
+                variant,
+                args: &args,
+                respond: None,
+            }) {
+                log::debug!("stage-net: an event for actor {to} was refused: {error}");
+            }
+        }
+        Frame::Ask {
+            to,
+            tag,
+            variant,
+            args,
+            call,
+        } => {
+            let respond = responder(conn, call);
+            match home.exported(to) {
+                None => respond_now(conn, call, &SpeechError::Failed(Failure::Dead)),
+                Some(inbound) if inbound.type_tag() != tag => {
+                    return Err(format!("a question for actor {to} names another type"));
+                }
+                // A refusal has answered the responder already.
+                Some(inbound) => {
+                    let _ = inbound.deliver(Delivery::Message {
+                        variant,
+                        args: &args,
+                        respond: Some(respond),
+                    });
+                }
+            }
+        }
+        Frame::Stop { to, tag, call } => match home.exported(to) {
+            None => respond_now(conn, call, &SpeechError::Failed(Failure::Dead)),
+            Some(inbound) if inbound.type_tag() != tag => {
+                return Err(format!("a stop for actor {to} names another type"));
+            }
+            Some(inbound) => {
+                let _ = inbound.deliver(Delivery::Stop {
+                    respond: responder(conn, call),
+                });
+            }
+        },
+        Frame::Answer { call, result } => match conn.lock_pending().remove(&call) {
+            Some(Pending::Answer(answer)) => {
+                answer.answer(
+                    result
+                        .as_ref()
+                        .map(|bytes| &bytes[..])
+                        .map_err(|e| SpeechError::from(e.clone())),
+                );
+            }
+            Some(Pending::Lookup(_)) => return Err("an answer to a lookup".into()),
+            None => return Err(format!("an answer to call {call}, which was not asked")),
+        },
+        Frame::Lookup { name, call } => {
+            let actor = home.bound(&name);
+            conn.push(Frame::Found { call, actor })
+                .map_err(|e| e.to_string())?;
+        }
+        Frame::Found { call, actor } => match conn.lock_pending().remove(&call) {
+            Some(Pending::Lookup(then)) => then(actor),
+            Some(Pending::Answer(_)) => return Err("a lookup result for a question".into()),
+            None => {
+                return Err(format!(
+                    "a lookup result for call {call}, which was not asked"
+                ))
+            }
+        },
+        Frame::Ping => {}
+        Frame::Hello { .. }
+        | Frame::Challenge { .. }
+        | Frame::Response { .. }
+        | Frame::Welcome { .. }
+        | Frame::Refused { .. } => return Err("a handshake frame after the handshake".into()),
+    }
+    Ok(())
+}
+
+/// Sends the answer to `call` back over `conn` when the actor gives it.
+fn responder(conn: &Arc<Conn>, call: u64) -> Respond {
+    let conn = Arc::downgrade(conn);
+    Respond::new(move |result| {
+        if let Some(conn) = conn.upgrade() {
+            let result = result
+                .map(serde_bytes::ByteBuf::from)
+                .map_err(|e| WireError::from(&e));
+            // A closed connection has failed the caller's side already.
+            let _ = conn.push(Frame::Answer { call, result });
+        }
+    })
+}
+
+fn respond_now(conn: &Conn, call: u64, error: &SpeechError) {
+    let _ = conn.push(Frame::Answer {
+        call,
+        result: Err(WireError::from(error)),
+    });
+}

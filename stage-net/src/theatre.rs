@@ -1,0 +1,529 @@
+//! A theatre: a stage reachable over TCP at a locator, its peers, the actors it
+//! exports and the names bound on it.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use stage_runtime::remote::{self, Inbound};
+use stage_runtime::{Actor, Addr, Stage};
+
+use crate::frame::{Frame, DEFAULT_FRAME_LIMIT};
+use crate::handshake::{self, HandshakeError, Identity};
+use crate::link::{self, Conn, Peer, Pending};
+use crate::NetError;
+
+/// How long a handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A name bound on this theatre: the actor's inbound side and its typed address.
+struct Binding {
+    inbound: Arc<dyn Inbound>,
+    addr: Box<dyn Any + Send + Sync>,
+}
+
+pub(crate) struct Inner {
+    id: u64,
+    locator: String,
+    cookie: Vec<u8>,
+    frame_limit: u32,
+    down_after: Duration,
+    stage: Stage,
+    exports: Mutex<HashMap<u64, Arc<dyn Inbound>>>,
+    names: Mutex<HashMap<String, Binding>>,
+    peers: Mutex<HashMap<u64, Arc<Peer>>>,
+    closed: AtomicBool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Inner {
+    pub(crate) fn exported(&self, actor: u64) -> Option<Arc<dyn Inbound>> {
+        lock(&self.exports).get(&actor).cloned()
+    }
+
+    /// The actor bound to `name` here: number, type tag, type name.
+    pub(crate) fn bound(&self, name: &str) -> Option<(u64, u64, String)> {
+        lock(&self.names).get(name).map(|b| {
+            (
+                b.inbound.id().as_u64(),
+                b.inbound.type_tag(),
+                b.inbound.type_name().to_owned(),
+            )
+        })
+    }
+
+    fn identity(&self) -> Identity<'_> {
+        Identity {
+            theatre: self.id,
+            locator: &self.locator,
+            cookie: &self.cookie,
+        }
+    }
+
+    fn members(&self) -> Vec<String> {
+        lock(&self.peers)
+            .values()
+            .filter(|p| p.live().is_some())
+            .map(|p| p.locator.clone())
+            .collect()
+    }
+
+    fn live_peers(&self) -> Vec<Arc<Peer>> {
+        lock(&self.peers)
+            .values()
+            .filter(|p| p.live().is_some())
+            .cloned()
+            .collect()
+    }
+
+    /// Takes a connection whose handshake succeeded. Of two live connections to
+    /// the same theatre, both ends keep the one opened by the theatre with the
+    /// smaller identity, so that two theatres dialling each other at once agree.
+    fn attach(
+        self: &Arc<Self>,
+        stream: TcpStream,
+        initiated: bool,
+        theatre: u64,
+        locator: String,
+    ) -> Result<Arc<Peer>, NetError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(NetError::Handshake(HandshakeError::Refused(
+                "this theatre has shut down".into(),
+            )));
+        }
+        let peer = Arc::clone(
+            lock(&self.peers)
+                .entry(theatre)
+                .or_insert_with(|| Arc::new(Peer::new(theatre, locator))),
+        );
+        let mut current = peer.conn.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(existing) = current.as_ref().filter(|c| c.is_alive()) {
+            let opened_by_smaller = |initiated: bool| initiated == (self.id < theatre);
+            if opened_by_smaller(existing.initiated) || !opened_by_smaller(initiated) {
+                return Ok(Arc::clone(&peer));
+            }
+            existing.close("replaced by the connection both ends keep", &peer.locator);
+        }
+        let conn: Arc<Conn> = link::start(
+            stream,
+            initiated,
+            Arc::clone(&peer),
+            Arc::downgrade(self),
+            self.frame_limit,
+            self.down_after,
+        )?;
+        *current = Some(conn);
+        Ok(Arc::clone(&peer))
+    }
+
+    /// Dials `locator`, shakes hands, and attaches the connection; then meets the
+    /// members the peer told of.
+    fn connect(self: &Arc<Self>, locator: &str) -> Result<Arc<Peer>, NetError> {
+        let address = parse_locator(locator)?;
+        let mut stream = connect_any(&address)?;
+        stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+        stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
+        let met = handshake::connect(&mut stream, &self.identity())?;
+        if met.theatre == self.id {
+            return Err(NetError::Handshake(HandshakeError::Refused(
+                "that locator is this theatre".into(),
+            )));
+        }
+        let peer = self.attach(stream, true, met.theatre, met.locator)?;
+        for member in met.members {
+            let known = lock(&self.peers)
+                .values()
+                .any(|p| p.locator == member && p.live().is_some());
+            if member != self.locator && !known {
+                if let Err(error) = self.connect(&member) {
+                    log::warn!("stage-net: could not meet member {member}: {error}");
+                }
+            }
+        }
+        Ok(peer)
+    }
+
+    fn accept(self: &Arc<Self>, mut stream: TcpStream) {
+        let setup = stream
+            .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
+            .and_then(|()| stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT)));
+        if let Err(error) = setup {
+            log::warn!("stage-net: refused a connection: {error}");
+            return;
+        }
+        let inner = Arc::clone(self);
+        match handshake::accept(&mut stream, &self.identity(), move || inner.members()) {
+            Ok(met) => {
+                if let Err(error) = self.attach(stream, false, met.theatre, met.locator) {
+                    log::warn!("stage-net: could not take a connection: {error}");
+                }
+            }
+            Err(error) => log::warn!("stage-net: refused a connection: {error}"),
+        }
+    }
+}
+
+fn connect_any(address: &str) -> Result<TcpStream, NetError> {
+    let mut last = None;
+    for socket in address.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&socket, HANDSHAKE_TIMEOUT) {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.map_or_else(|| NetError::BadLocator(address.to_owned()), NetError::Io))
+}
+
+/// `stage://host:port` or `host:port` to `host:port`.
+fn parse_locator(locator: &str) -> Result<String, NetError> {
+    let address = locator.strip_prefix("stage://").unwrap_or(locator);
+    match address.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+            Ok(address.to_owned())
+        }
+        _ => Err(NetError::BadLocator(locator.to_owned())),
+    }
+}
+
+/// A theatre: a [`Stage`] whose actors other theatres can reach over TCP.
+///
+/// Start one with [`Theatre::builder`]. Cheap to clone; every clone is the same
+/// theatre. Bind an actor to a universal name with [`Theatre::bind`]; another
+/// theatre of the cluster finds it with [`Theatre::lookup`] and gets an
+/// [`Addr`] used exactly like a local one.
+///
+/// # Examples
+///
+/// ```
+/// use stage_net::Theatre;
+/// use stage_runtime::prelude::*;
+///
+/// #[actor(mobile)]
+/// struct Counter { n: u64 }
+///
+/// #[behaviour]
+/// impl Counter {
+///     #[on(add)]
+///     fn add(&mut self, k: u64) { self.n += k; }
+///     #[query]
+///     fn total(&self) -> u64 { self.n }
+/// }
+///
+/// let here = Theatre::builder().listen("127.0.0.1:0").cookie("s3cret").start()?;
+/// let there = Theatre::builder()
+///     .listen("127.0.0.1:0")
+///     .cookie("s3cret")
+///     .join([here.locator()])
+///     .start()?;
+///
+/// here.bind("counter", &here.spawn(Counter { n: 0 }))?;
+/// let counter = there.lookup::<Counter>("counter")?;
+/// notify!(counter, add(2));
+/// notify!(counter, add(3));
+/// assert_eq!(query!(counter, total()).wait(), Ok(5));
+/// # Ok::<(), stage_net::NetError>(())
+/// ```
+#[derive(Clone)]
+pub struct Theatre {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Theatre {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Theatre")
+            .field("locator", &self.inner.locator)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures and starts a [`Theatre`].
+#[derive(Debug)]
+#[must_use]
+pub struct TheatreBuilder {
+    listen: String,
+    cookie: Option<Vec<u8>>,
+    seeds: Vec<String>,
+    frame_limit: u32,
+    down_after: Duration,
+    stage: Option<Stage>,
+}
+
+impl TheatreBuilder {
+    /// Where to listen: `host:port` or `stage://host:port`; port 0 picks a free one.
+    /// Default `127.0.0.1:0`.
+    pub fn listen(mut self, address: impl Into<String>) -> Self {
+        self.listen = address.into();
+        self
+    }
+
+    /// The cluster cookie: the shared secret each theatre proves it holds. Required.
+    pub fn cookie(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.cookie = Some(secret.as_ref().to_vec());
+        self
+    }
+
+    /// Theatres to join at start: the theatre connects to each, and to every
+    /// member they tell it of.
+    pub fn join<S: Into<String>>(mut self, seeds: impl IntoIterator<Item = S>) -> Self {
+        self.seeds.extend(seeds.into_iter().map(Into::into));
+        self
+    }
+
+    /// The largest frame body accepted from a peer (default 4 MiB). A longer one
+    /// closes that connection before anything is allocated for it.
+    pub fn frame_limit(mut self, bytes: u32) -> Self {
+        self.frame_limit = bytes;
+        self
+    }
+
+    /// How long a peer may stay silent before it is declared down (default 2 s).
+    /// Live connections send a ping every quarter of it when idle; when a peer is
+    /// declared down every reply pending on it resolves to `Failed(Unreachable)`.
+    pub fn down_after(mut self, after: Duration) -> Self {
+        self.down_after = after.max(Duration::from_millis(40));
+        self
+    }
+
+    /// The stage that runs this theatre's actors (default: a new one).
+    pub fn stage(mut self, stage: Stage) -> Self {
+        self.stage = Some(stage);
+        self
+    }
+
+    /// Binds the listener, starts accepting, and joins the seeds.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::NoCookie`] without a cookie; the listener's I/O error; when seeds
+    /// were given and none of them could be joined, the last seed's error.
+    pub fn start(self) -> Result<Theatre, NetError> {
+        let cookie = self.cookie.ok_or(NetError::NoCookie)?;
+        let address = parse_locator(&self.listen)?;
+        let listener = TcpListener::bind(&address)?;
+        let local = listener.local_addr()?;
+        let mut id = [0u8; 8];
+        getrandom::getrandom(&mut id).map_err(std::io::Error::other)?;
+        let inner = Arc::new(Inner {
+            id: u64::from_le_bytes(id),
+            locator: format!("stage://{local}"),
+            cookie,
+            frame_limit: self.frame_limit,
+            down_after: self.down_after,
+            stage: self.stage.unwrap_or_default(),
+            exports: Mutex::new(HashMap::new()),
+            names: Mutex::new(HashMap::new()),
+            peers: Mutex::new(HashMap::new()),
+            closed: AtomicBool::new(false),
+        });
+        let weak: Weak<Inner> = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name(format!("stage-net-accept-{local}"))
+            .spawn(move || accept_loop(&listener, &weak))?;
+        let theatre = Theatre { inner };
+        let mut last_error = None;
+        let mut joined = self.seeds.is_empty();
+        for seed in &self.seeds {
+            match theatre.inner.connect(seed) {
+                Ok(_) => joined = true,
+                Err(error) => {
+                    log::warn!("stage-net: could not join {seed}: {error}");
+                    last_error = Some(error);
+                }
+            }
+        }
+        match (joined, last_error) {
+            (false, Some(error)) => Err(error),
+            _ => Ok(theatre),
+        }
+    }
+}
+
+fn accept_loop(listener: &TcpListener, home: &Weak<Inner>) {
+    for stream in listener.incoming() {
+        let Some(inner) = home.upgrade() else { return };
+        if inner.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        match stream {
+            // Each handshake on a thread of its own: a slow or silent peer must not
+            // hold up the others.
+            Ok(stream) => {
+                let spawned = std::thread::Builder::new()
+                    .name("stage-net-handshake".into())
+                    .spawn(move || inner.accept(stream));
+                if let Err(error) = spawned {
+                    log::warn!("stage-net: no thread for a handshake: {error}");
+                }
+            }
+            Err(error) => log::warn!("stage-net: accept failed: {error}"),
+        }
+    }
+}
+
+impl Theatre {
+    /// A builder with the defaults: listen on `127.0.0.1:0`, no seeds, 4 MiB
+    /// frames, peers declared down after 2 s of silence. A cookie is required.
+    pub fn builder() -> TheatreBuilder {
+        TheatreBuilder {
+            listen: "127.0.0.1:0".into(),
+            cookie: None,
+            seeds: Vec::new(),
+            frame_limit: DEFAULT_FRAME_LIMIT,
+            down_after: Duration::from_secs(2),
+            stage: None,
+        }
+    }
+
+    /// Where this theatre listens: `stage://host:port`.
+    pub fn locator(&self) -> &str {
+        &self.inner.locator
+    }
+
+    /// This theatre's identity (random, fresh at each start).
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The stage running this theatre's actors.
+    pub fn stage(&self) -> &Stage {
+        &self.inner.stage
+    }
+
+    /// Creates an actor on this theatre's stage.
+    pub fn spawn<A: Actor>(&self, actor: A) -> Addr<A> {
+        self.inner.stage.spawn(actor)
+    }
+
+    /// Connects to the theatre at `locator` (and the members it knows), if not
+    /// connected already.
+    ///
+    /// # Errors
+    ///
+    /// A bad locator, the connection's error, or the handshake's.
+    pub fn connect(&self, locator: &str) -> Result<(), NetError> {
+        let known = lock(&self.inner.peers)
+            .values()
+            .any(|p| p.locator == locator && p.live().is_some());
+        if !known {
+            self.inner.connect(locator)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the listener and every connection. Replies pending on other theatres
+    /// resolve to `Failed(Unreachable)`; other theatres see this one go down. The
+    /// stage and its actors carry on, reachable locally. Calling it again does
+    /// nothing.
+    pub fn shutdown(&self) {
+        if self.inner.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // Wakes the accepting thread, which sees `closed` and ends.
+        if let Ok(address) = parse_locator(&self.inner.locator) {
+            let _ = TcpStream::connect(address);
+        }
+        let peers: Vec<Arc<Peer>> = lock(&self.inner.peers).values().cloned().collect();
+        for peer in peers {
+            if let Some(conn) = peer.live() {
+                conn.close("this theatre shut down", &peer.locator);
+            }
+        }
+    }
+
+    /// The locators of the theatres this one is connected to.
+    pub fn peers(&self) -> Vec<String> {
+        self.inner.members()
+    }
+
+    /// Binds `name` to the actor at `addr`, which must live on this theatre, and
+    /// makes it reachable from the others (Stage's rendezvous, SALSA's universal
+    /// names).
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::NameTaken`] if `name` is bound here already;
+    /// [`NetError::NotLocal`] for the address of an actor on another theatre.
+    pub fn bind<A: Actor>(&self, name: &str, addr: &Addr<A>) -> Result<(), NetError> {
+        let inbound = remote::export(addr).ok_or(NetError::NotLocal)?;
+        let mut names = lock(&self.inner.names);
+        if names.contains_key(name) {
+            return Err(NetError::NameTaken(name.to_owned()));
+        }
+        lock(&self.inner.exports).insert(addr.id().as_u64(), Arc::clone(&inbound));
+        names.insert(
+            name.to_owned(),
+            Binding {
+                inbound,
+                addr: Box::new(addr.clone()),
+            },
+        );
+        Ok(())
+    }
+
+    /// Removes the binding of `name` on this theatre; `true` if there was one.
+    /// Addresses already looked up keep working while the actor lives.
+    pub fn unbind(&self, name: &str) -> bool {
+        lock(&self.inner.names).remove(name).is_some()
+    }
+
+    /// The actor bound to `name`, here or on a connected theatre, as an address of
+    /// type `A`.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::WrongType`] when the name is bound to an actor of another type;
+    /// [`NetError::NotFound`] when no theatre answers that it is bound there within
+    /// the failure detector's time.
+    pub fn lookup<A: Actor>(&self, name: &str) -> Result<Addr<A>, NetError> {
+        if let Some(binding) = lock(&self.inner.names).get(name) {
+            return binding
+                .addr
+                .downcast_ref::<Addr<A>>()
+                .cloned()
+                .ok_or_else(|| NetError::WrongType {
+                    name: name.to_owned(),
+                    expected: std::any::type_name::<A>(),
+                    found: binding.inbound.type_name().to_owned(),
+                });
+        }
+        let (tx, rx) = mpsc::channel();
+        for peer in self.inner.live_peers() {
+            let Some(conn) = peer.live() else { continue };
+            let answers = tx.clone();
+            let pending = Pending::Lookup(Box::new(move |found| {
+                let _ = answers.send(found.map(|found| (Arc::clone(&peer), found)));
+            }));
+            // A peer that cannot be asked answers "not here" through `pending`.
+            let _ = conn.call(pending, |call| Frame::Lookup {
+                name: name.to_owned(),
+                call,
+            });
+        }
+        drop(tx);
+        let deadline = Instant::now() + self.inner.down_after;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(Some((peer, (actor, tag, type_name)))) => {
+                    if tag != remote::type_tag::<A>() {
+                        return Err(NetError::WrongType {
+                            name: name.to_owned(),
+                            expected: std::any::type_name::<A>(),
+                            found: type_name,
+                        });
+                    }
+                    return Ok(remote::remote::<A>(peer, actor));
+                }
+                Ok(None) => continue,
+                // Every peer answered "not here", or the time is up.
+                Err(_) => return Err(NetError::NotFound(name.to_owned())),
+            }
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! Theatres over real TCP sockets on loopback, several in one process.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use stage_net::frame::{self, Frame};
+use stage_net::handshake::{self, Identity};
+use stage_net::{NetError, Theatre};
+use stage_runtime::prelude::*;
+
+const COOKIE: &str = "test-cookie";
+
+#[actor(mobile)]
+struct Account {
+    balance: i64,
+    log: Vec<(u32, u32)>,
+}
+
+#[behaviour]
+impl Account {
+    #[on(deposit)]
+    fn credit(&mut self, amount: i64) {
+        self.balance += amount;
+    }
+
+    /// Records (sender, sequence) pairs, for the ordering test.
+    #[on(mark)]
+    fn mark(&mut self, sender: u32, seq: u32) {
+        self.log.push((sender, seq));
+    }
+
+    #[query]
+    fn balance(&self) -> i64 {
+        self.balance
+    }
+
+    #[request]
+    fn withdraw(&mut self, amount: i64) -> Result<i64, String> {
+        if amount > self.balance {
+            return Err(format!("only {} left", self.balance));
+        }
+        self.balance -= amount;
+        Ok(self.balance)
+    }
+
+    #[query]
+    fn log(&self) -> Vec<(u32, u32)> {
+        self.log.clone()
+    }
+
+    #[request]
+    fn nap(&mut self, millis: u64) {
+        std::thread::sleep(Duration::from_millis(millis));
+    }
+}
+
+#[actor(mobile)]
+struct Other;
+
+#[behaviour]
+impl Other {
+    #[query]
+    fn hello(&self) -> String {
+        "hello".into()
+    }
+}
+
+fn theatre(seeds: &[&Theatre]) -> Theatre {
+    Theatre::builder()
+        .listen("127.0.0.1:0")
+        .cookie(COOKIE)
+        .join(seeds.iter().map(|t| t.locator().to_owned()))
+        .start()
+        .expect("theatre starts")
+}
+
+fn account() -> Account {
+    Account {
+        balance: 0,
+        log: Vec::new(),
+    }
+}
+
+#[test]
+fn speech_acts_cross_between_three_theatres() {
+    let a = theatre(&[]);
+    let b = theatre(&[&a]);
+    // `c` joins through `b` only and meets `a` through it.
+    let c = theatre(&[&b]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.peers().len() < 2 || a.peers().len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "c did not meet a: {:?}",
+            c.peers()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    a.bind("bank/acct", &a.spawn(account())).unwrap();
+    let from_b = b.lookup::<Account>("bank/acct").unwrap();
+    let from_c = c.lookup::<Account>("bank/acct").unwrap();
+    assert!(!from_b.is_local());
+
+    // Order holds per sender and receiver: each theatre's query follows its own
+    // events (b's and c's events travel on different connections).
+    notify!(from_b, deposit(100));
+    assert_eq!(query!(from_b, balance()).wait(), Ok(100));
+    notify!(from_c with 50 on deposit);
+    assert_eq!(query!(from_c, balance()).wait(), Ok(150));
+    assert_eq!(request!(from_c, withdraw(30)).wait(), Ok(Ok(120)));
+    assert_eq!(
+        request!(from_b, withdraw(500)).wait(),
+        Ok(Err("only 120 left".to_owned()))
+    );
+    // A continuation across the wire: the second ask waits for the first's answer.
+    let chained = query!(from_b, balance()).then({
+        let from_c = from_c.clone();
+        move |balance| request!(from_c, withdraw(balance / 2))
+    });
+    assert_eq!(chained.wait(), Ok(Ok(60)));
+    // Star forms are not carried yet, and say so.
+    let star = query!(from_b 's balance with balance() * 2).wait();
+    assert!(
+        matches!(&star, Err(SpeechError::Failed(Failure::NotPortable(_)))),
+        "{star:?}"
+    );
+    // Stopping from afar.
+    assert_eq!(from_c.stop().wait(), Ok(()));
+    assert_eq!(
+        query!(from_b, balance()).wait(),
+        Err(SpeechError::Failed(Failure::Dead))
+    );
+}
+
+#[test]
+fn lookup_checks_the_type_and_unbind_forgets() {
+    let a = theatre(&[]);
+    let b = theatre(&[&a]);
+    let other = a.spawn(Other);
+    a.bind("svc", &other).unwrap();
+    assert!(matches!(
+        a.bind("svc", &other),
+        Err(NetError::NameTaken(name)) if name == "svc"
+    ));
+    // Wrong type, here and there: an error, not a crash.
+    let here = a.lookup::<Account>("svc").unwrap_err();
+    assert!(matches!(here, NetError::WrongType { .. }), "{here}");
+    let there = b.lookup::<Account>("svc").unwrap_err();
+    assert!(
+        there.to_string().contains("Other") && there.to_string().contains("Account"),
+        "{there}"
+    );
+    let right = b.lookup::<Other>("svc").unwrap();
+    assert_eq!(query!(right, hello()).wait().as_deref(), Ok("hello"));
+    assert!(a.unbind("svc"));
+    assert!(matches!(
+        b.lookup::<Other>("svc"),
+        Err(NetError::NotFound(_))
+    ));
+    // A remote address cannot be bound: only local actors.
+    assert!(matches!(b.bind("again", &right), Err(NetError::NotLocal)));
+}
+
+#[test]
+fn fifo_per_sender_across_the_wire_with_four_senders() {
+    const SENDERS: u32 = 4;
+    const EACH: u32 = 25_000;
+    let a = theatre(&[]);
+    let b = theatre(&[&a]);
+    a.bind("log", &a.spawn(account())).unwrap();
+    let log = b.lookup::<Account>("log").unwrap();
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|sender| {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for seq in 0..EACH {
+                    notify!(log, mark(sender, seq));
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    // The query travels after every event on the one connection.
+    let seen = query!(log, log()).wait().unwrap();
+    assert_eq!(seen.len(), (SENDERS * EACH) as usize, "nothing lost");
+    let mut next = vec![0; SENDERS as usize];
+    for (sender, seq) in seen {
+        assert_eq!(seq, next[sender as usize], "sender {sender} out of order");
+        next[sender as usize] += 1;
+    }
+}
+
+#[test]
+fn a_wrong_cookie_is_refused_and_nothing_is_delivered() {
+    let a = theatre(&[]);
+    a.bind("acct", &a.spawn(account())).unwrap();
+    let intruder = Theatre::builder()
+        .cookie("not-the-cookie")
+        .join([a.locator()])
+        .start()
+        .unwrap_err();
+    assert!(
+        intruder.to_string().contains("cookie"),
+        "the refusal says why: {intruder}"
+    );
+    assert!(a.peers().is_empty());
+
+    // By hand: a raw client with the wrong cookie, then a frame anyway.
+    let mut stream = TcpStream::connect(a.locator().trim_start_matches("stage://")).unwrap();
+    let me = Identity {
+        theatre: 99,
+        locator: "stage://127.0.0.1:1",
+        cookie: b"wrong",
+    };
+    assert!(handshake::connect(&mut stream, &me).is_err());
+    let _ = frame::write(
+        &mut stream,
+        &Frame::Tell {
+            to: 1,
+            tag: 0,
+            variant: 0,
+            args: vec![0x91, 0x05],
+        },
+    );
+    let local = a.lookup::<Account>("acct").unwrap();
+    assert_eq!(query!(local, balance()).wait(), Ok(0));
+}
+
+/// Records what one side writes, to replay it later.
+struct Recorder {
+    stream: TcpStream,
+    written: Vec<u8>,
+}
+
+impl Read for Recorder {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.stream.read(buf)
+    }
+}
+
+impl Write for Recorder {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.written.extend_from_slice(buf);
+        self.stream.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+fn raw(theatre: &Theatre) -> TcpStream {
+    let stream = TcpStream::connect(theatre.locator().trim_start_matches("stage://")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+}
+
+/// Reads until the peer closes; the frames it sent on the way.
+fn until_closed(stream: &mut TcpStream) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    loop {
+        match frame::read(stream, 1 << 20) {
+            Ok(frame) => frames.push(frame),
+            Err(_) => return frames,
+        }
+    }
+}
+
+#[test]
+fn a_replayed_handshake_is_refused() {
+    let a = theatre(&[]);
+    let me = Identity {
+        theatre: 7,
+        locator: "stage://127.0.0.1:1",
+        cookie: COOKIE.as_bytes(),
+    };
+    // A genuine handshake, recorded.
+    let mut recorder = Recorder {
+        stream: raw(&a),
+        written: Vec::new(),
+    };
+    handshake::connect(&mut recorder, &me).expect("the genuine handshake succeeds");
+    // The same bytes on a new connection: the listener's fresh challenge makes the
+    // recorded proof worthless.
+    let mut replay = raw(&a);
+    replay.write_all(&recorder.written).unwrap();
+    let frames = until_closed(&mut replay);
+    assert!(
+        frames
+            .iter()
+            .any(|f| matches!(f, Frame::Refused { reason } if reason.contains("cookie"))),
+        "{frames:?}"
+    );
+    assert!(!frames.iter().any(|f| matches!(f, Frame::Welcome { .. })));
+}
+
+#[test]
+fn bad_input_on_a_connection_closes_only_that_connection() {
+    let a = theatre(&[]);
+    let b = theatre(&[&a]);
+    a.bind("acct", &a.spawn(account())).unwrap();
+    let acct = b.lookup::<Account>("acct").unwrap();
+    notify!(acct, deposit(1));
+
+    // Garbage before any handshake.
+    let mut garbage = raw(&a);
+    garbage
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let _ = until_closed(&mut garbage);
+
+    // An authenticated peer announcing a 3 GiB frame: refused on the length alone.
+    let me = Identity {
+        theatre: 8,
+        locator: "stage://127.0.0.1:1",
+        cookie: COOKIE.as_bytes(),
+    };
+    let mut big = raw(&a);
+    handshake::connect(&mut big, &me).unwrap();
+    big.write_all(&(3u32 << 30).to_be_bytes()).unwrap();
+    let started = Instant::now();
+    let _ = until_closed(&mut big);
+    assert!(started.elapsed() < Duration::from_secs(2), "closed at once");
+
+    // An authenticated peer sending a body that is not a frame.
+    let mut malformed = raw(&a);
+    handshake::connect(&mut malformed, &me).unwrap();
+    malformed
+        .write_all(&[0, 0, 0, 3, 0xc1, 0xc1, 0xc1])
+        .unwrap();
+    let _ = until_closed(&mut malformed);
+
+    // The theatre, its actors and its other connection carry on.
+    notify!(acct, deposit(2));
+    assert_eq!(query!(acct, balance()).wait(), Ok(3));
+}
+
+#[test]
+fn a_peer_that_goes_silent_fails_pending_replies_within_the_detector_time() {
+    let down_after = Duration::from_millis(600);
+    let a = Theatre::builder()
+        .cookie(COOKIE)
+        .down_after(down_after)
+        .start()
+        .unwrap();
+    // A hand-made peer: shakes hands, answers one lookup, then goes silent.
+    let mut peer = TcpStream::connect(a.locator().trim_start_matches("stage://")).unwrap();
+    let me = Identity {
+        theatre: 9,
+        locator: "stage://127.0.0.1:1",
+        cookie: COOKIE.as_bytes(),
+    };
+    handshake::connect(&mut peer, &me).unwrap();
+    let mut reader = peer.try_clone().unwrap();
+    let tag = stage_runtime::remote::type_tag::<Account>();
+    let answering = std::thread::spawn(move || loop {
+        match frame::read(&mut reader, 1 << 20) {
+            Ok(Frame::Lookup { call, .. }) => {
+                let found = Frame::Found {
+                    call,
+                    actor: Some((1, tag, "Account".into())),
+                };
+                frame::write(&mut peer, &found).unwrap();
+            }
+            Ok(Frame::Ask { .. }) => return (peer, reader),
+            Ok(_) => {}
+            Err(error) => panic!("{error}"),
+        }
+    });
+    let far = a.lookup::<Account>("anything").unwrap();
+    let started = Instant::now();
+    let pending = query!(far, balance());
+    let _silent = answering.join().unwrap();
+    assert_eq!(
+        pending.wait(),
+        Err(SpeechError::Failed(Failure::Unreachable))
+    );
+    let took = started.elapsed();
+    assert!(took >= down_after / 2, "declared down too early: {took:?}");
+    assert!(
+        took < down_after * 3,
+        "declared down too late: {took:?} for {down_after:?}"
+    );
+    // Sends to it now fail fast.
+    assert_eq!(
+        notify!(far, deposit(1)).err(),
+        Some(SpeechError::Failed(Failure::Unreachable))
+    );
+}
+
+#[test]
+fn a_theatre_that_shuts_down_fails_pending_replies_at_once() {
+    let a = theatre(&[]);
+    let b = theatre(&[&a]);
+    a.bind("acct", &a.spawn(account())).unwrap();
+    let acct = b.lookup::<Account>("acct").unwrap();
+    let pending = request!(acct, nap(2_000));
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    a.shutdown();
+    assert_eq!(
+        pending.wait(),
+        Err(SpeechError::Failed(Failure::Unreachable))
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn a_theatre_without_a_cookie_or_with_a_bad_locator_is_refused() {
+    assert!(matches!(
+        Theatre::builder().start(),
+        Err(NetError::NoCookie)
+    ));
+    assert!(matches!(
+        Theatre::builder().cookie("x").listen("nowhere").start(),
+        Err(NetError::BadLocator(_))
+    ));
+}
