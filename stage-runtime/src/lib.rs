@@ -96,8 +96,8 @@ pub use supervision::{Down, DownReason, Policy, Strategy};
 /// serde's field attributes such as `#[serde(skip)]` work) and requires every type
 /// its handlers take or answer to be serialisable, each checked at the type. A field
 /// or a type that is not serialisable is a compile error there. This is what
-/// theatres need to carry the actor's messages and, later, the actor itself;
-/// `stage-net`, which does, is not part of this release yet.
+/// theatres (`stage-net`) need to carry the actor's messages to it from other
+/// theatres; a message to an actor that is not mobile never leaves its process.
 ///
 /// # Examples
 ///

@@ -1,0 +1,123 @@
+//! Two theatres in separate processes: this test binary starts itself again as the
+//! second theatre (selected by an environment variable), talks to it over loopback,
+//! then kills it and watches the pending reply fail.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use stage_net::Theatre;
+use stage_runtime::prelude::*;
+
+const COOKIE: &str = "two-processes";
+const CHILD: &str = "STAGE_NET_TEST_CHILD";
+
+#[actor(mobile)]
+struct Counter {
+    n: u64,
+}
+
+#[behaviour]
+impl Counter {
+    #[on(add)]
+    fn add(&mut self, k: u64) {
+        self.n += k;
+    }
+
+    #[query]
+    fn total(&self) -> u64 {
+        self.n
+    }
+
+    #[query]
+    fn pid(&self) -> u32 {
+        std::process::id()
+    }
+
+    #[request]
+    fn nap(&mut self, millis: u64) {
+        std::thread::sleep(Duration::from_millis(millis));
+    }
+}
+
+/// The child's side: a theatre with a bound counter; prints its locator, then
+/// serves until killed.
+fn child() {
+    let theatre = Theatre::builder()
+        .cookie(COOKIE)
+        .start()
+        .expect("child theatre");
+    theatre
+        .bind("counter", &theatre.spawn(Counter { n: 0 }))
+        .expect("bind");
+    println!("{}", theatre.locator());
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_child() -> (Killed, String) {
+    let exe = std::env::current_exe().expect("test binary");
+    let mut child = Command::new(exe)
+        .args(["--exact", "a_theatre_in_another_process", "--nocapture"])
+        .env(CHILD, "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("child starts");
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let locator = lines
+        .find_map(|line| line.ok().filter(|l| l.starts_with("stage://")))
+        .expect("the child prints its locator");
+    (Killed(child), locator)
+}
+
+#[test]
+fn a_theatre_in_another_process() {
+    if std::env::var_os(CHILD).is_some() {
+        child();
+        return;
+    }
+    let (mut child, locator) = start_child();
+    let down_after = Duration::from_millis(800);
+    let here = Theatre::builder()
+        .cookie(COOKIE)
+        .down_after(down_after)
+        .join([locator.as_str()])
+        .start()
+        .expect("joins the child");
+    let counter = here.lookup::<Counter>("counter").expect("lookup");
+    assert_ne!(query!(counter, pid()).wait(), Ok(std::process::id()));
+    for k in 1..=100 {
+        notify!(counter, add(k));
+    }
+    assert_eq!(query!(counter, total()).wait(), Ok(5050));
+
+    // Kill the other theatre while a request is pending there.
+    let pending = request!(counter, nap(10_000));
+    std::thread::sleep(Duration::from_millis(100));
+    let killed = Instant::now();
+    child.0.kill().expect("kill");
+    assert_eq!(
+        pending.wait(),
+        Err(SpeechError::Failed(Failure::Unreachable))
+    );
+    assert!(
+        killed.elapsed() < down_after * 2,
+        "took {:?}",
+        killed.elapsed()
+    );
+    assert_eq!(
+        query!(counter, total()).wait(),
+        Err(SpeechError::Failed(Failure::Unreachable))
+    );
+}
