@@ -159,8 +159,10 @@ impl From<&SpeechError> for WireError {
             SpeechError::Failed(Failure::TimedOut) => WireError::TimedOut,
             SpeechError::Failed(Failure::Deadlock(_)) => WireError::Deadlock,
             SpeechError::Failed(Failure::Unreachable) => WireError::Unreachable,
-            SpeechError::Failed(Failure::NotPortable(why)) => WireError::NotPortable(why.clone()),
-            SpeechError::Failed(Failure::Wire(why)) => WireError::Wire(why.clone()),
+            SpeechError::Failed(Failure::NotPortable(why)) => {
+                WireError::NotPortable(why.to_string())
+            }
+            SpeechError::Failed(Failure::Wire(why)) => WireError::Wire(why.to_string()),
             other => WireError::Wire(other.to_string()),
         }
     }
@@ -178,8 +180,8 @@ impl From<WireError> for SpeechError {
                 "the answering actor was refused a wait that would have deadlocked".into(),
             )),
             WireError::Unreachable => SpeechError::Failed(Failure::Unreachable),
-            WireError::NotPortable(why) => SpeechError::Failed(Failure::NotPortable(why)),
-            WireError::Wire(why) => SpeechError::Failed(Failure::Wire(why)),
+            WireError::NotPortable(why) => SpeechError::Failed(Failure::NotPortable(why.into())),
+            WireError::Wire(why) => SpeechError::Failed(Failure::Wire(why.into())),
         }
     }
 }

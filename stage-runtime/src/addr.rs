@@ -96,13 +96,14 @@ impl<A: Actor> Addr<A> {
     }
 
     /// Delivers a letter; a refused letter has its reply answered with the error.
+    #[inline]
     fn deliver(&self, letter: Letter<A>) -> Result<(), SpeechError> {
         match &self.target {
-            Target::Local(cell) => cell.send(letter).map_err(|(letter, error)| {
-                letter.refuse(error.clone());
-                error
-            }),
-            Target::Remote(actor) => actor.send(letter),
+            Target::Local(cell) => match cell.send(letter) {
+                Ok(()) => Ok(()),
+                Err((letter, error)) => Err(refuse(letter, error)),
+            },
+            Target::Remote(actor) => send_remote(actor, letter),
         }
     }
 
@@ -211,6 +212,23 @@ impl<A: Actor> Addr<A> {
     {
         self.deliver(Letter::Star(Box::new(NotifyCall { f })))
     }
+}
+
+/// Answers a refused letter's reply with `error`, which is returned. Out of line:
+/// the send path stays small.
+#[cold]
+#[inline(never)]
+fn refuse<A: Actor>(letter: Letter<A>, error: SpeechError) -> SpeechError {
+    letter.refuse(error.clone());
+    error
+}
+
+/// Encodes a letter for an actor on another theatre. Out of line, for the same
+/// reason.
+#[cold]
+#[inline(never)]
+fn send_remote<A: Actor>(actor: &RemoteActor, letter: Letter<A>) -> Result<(), SpeechError> {
+    actor.send(letter)
 }
 
 impl<A: Actor> Reply<Addr<A>> {

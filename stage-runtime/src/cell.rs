@@ -98,13 +98,16 @@ pub(crate) struct ActorCell<A: Actor> {
     state: UnsafeCell<State<A>>,
     /// Who is told when this actor ends.
     watchers: Watchers,
-    /// An actor, counted by its stage (a promise is not).
-    is_actor: bool,
-    /// For a promise (an address made from a `Reply<Addr<A>>`): the actor it resolved
-    /// to, to which every letter is forwarded in order.
+    /// What only a promise has (`None` for an actor): boxed, so that an actor does
+    /// not carry it.
+    promise: Option<Box<Promised<A>>>,
+}
+
+/// A promise's own state (an address made from a `Reply<Addr<A>>`).
+struct Promised<A: Actor> {
+    /// The actor the reply resolved to, to which every letter is forwarded in order.
     forward: OnceLock<Addr<A>>,
-    /// Why letters are refused once the mailbox is closed, when not `Failed(Dead)`: a
-    /// promise whose reply failed refuses with that reply's error.
+    /// Why letters are refused once the reply has failed: that reply's error.
     refusal: OnceLock<SpeechError>,
 }
 
@@ -149,9 +152,7 @@ impl<A: Actor> ActorCell<A> {
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), parent),
             }),
             watchers: Watchers::default(),
-            is_actor: true,
-            forward: OnceLock::new(),
-            refusal: OnceLock::new(),
+            promise: None,
         });
         // The birth counts as one unit of work until it has run.
         stage.add_work(1);
@@ -180,15 +181,18 @@ impl<A: Actor> ActorCell<A> {
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), None),
             }),
             watchers: Watchers::default(),
-            is_actor: false,
-            forward: OnceLock::new(),
-            refusal: OnceLock::new(),
+            promise: Some(Box::new(Promised {
+                forward: OnceLock::new(),
+                refusal: OnceLock::new(),
+            })),
         });
         let promised = Arc::clone(&cell);
         stage.spawn_future(async move {
             match reply.await {
                 Ok(target) => {
-                    let _ = promised.forward.set(target);
+                    if let Some(promise) = &promised.promise {
+                        let _ = promise.forward.set(target);
+                    }
                     promised.wake_pending();
                 }
                 Err(error) => promised.refuse_all(error),
@@ -208,7 +212,7 @@ impl<A: Actor> ActorCell<A> {
     /// The actor has ended: its watchers are told, and the stage counts one actor
     /// fewer. Only the first call counts.
     fn ended(&self, reason: DownReason) {
-        if self.watchers.end(self.id, reason) && self.is_actor {
+        if self.watchers.end(self.id, reason) && self.promise.is_none() {
             self.stage.actor_ended();
         }
     }
@@ -220,7 +224,9 @@ impl<A: Actor> ActorCell<A> {
 
     /// Closes the mailbox for good and refuses everything in it with `error`.
     fn refuse_all(&self, error: SpeechError) {
-        let _ = self.refusal.set(error.clone());
+        if let Some(promise) = &self.promise {
+            let _ = promise.refusal.set(error.clone());
+        }
         self.status.store(STOPPED, Ordering::SeqCst);
         self.ended(DownReason::Stopped);
         // SAFETY: a promise whose reply failed never runs a turn (it stays parked, now
@@ -287,9 +293,9 @@ impl<A: Actor> ActorCell<A> {
                 PushError::Full(e) => (e, SpeechError::Denied(Reason::Busy)),
                 PushError::Closed(e) => (
                     e,
-                    self.refusal
-                        .get()
-                        .cloned()
+                    self.promise
+                        .as_ref()
+                        .and_then(|p| p.refusal.get().cloned())
                         .unwrap_or(SpeechError::Failed(Failure::Dead)),
                 ),
             };
@@ -370,7 +376,7 @@ impl<A: Actor> ActorCell<A> {
     }
 
     fn work(self: &Arc<Self>, books: &mut Bookkeeping<A>) -> TurnEnd {
-        if let Some(target) = self.forward.get() {
+        if let Some(target) = self.promise.as_ref().and_then(|p| p.forward.get()) {
             return self.forward_letters(target);
         }
         for _ in 0..TURN_BUDGET {

@@ -270,11 +270,11 @@ impl RemoteActor {
 }
 
 fn not_portable(why: &str) -> SpeechError {
-    SpeechError::Failed(Failure::NotPortable(why.to_owned()))
+    SpeechError::Failed(Failure::NotPortable(why.into()))
 }
 
 fn wire_error(why: impl fmt::Display) -> SpeechError {
-    SpeechError::Failed(Failure::Wire(why.to_string()))
+    SpeechError::Failed(Failure::Wire(why.to_string().into()))
 }
 
 /// The error `Wire` gives for an actor that is not mobile.

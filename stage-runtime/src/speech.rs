@@ -94,10 +94,10 @@ pub enum Failure {
     /// The message cannot cross the wire: the actor lives on another theatre and is
     /// not `#[actor(mobile)]`, or the speech form cannot be carried there. The text
     /// says which.
-    NotPortable(String),
+    NotPortable(std::sync::Arc<str>),
     /// A message or an answer could not be encoded or decoded on its way between
     /// theatres (the two ends run different code, or a value refused to serialise).
-    Wire(String),
+    Wire(std::sync::Arc<str>),
 }
 
 /// The actors of a wait cycle, starting with the one whose await was refused and
