@@ -250,6 +250,10 @@ impl<A: Actor> Ctx<A> {
     /// Watches `other`: when it ends, this actor's `#[down]` hook receives a
     /// [`Down`] with the reason (at once, if it has ended already). Watching does not
     /// keep either actor alive.
+    ///
+    /// Not yet across theatres: monitoring the address of an actor on another
+    /// theatre registers nothing, and no `#[down]` comes for it (`stage-net` does
+    /// not carry end-of-actor notices in this release).
     pub fn monitor<B: Actor>(&mut self, other: &Addr<B>) {
         other.watch(notice_to(self.cell.clone()));
     }
