@@ -164,6 +164,22 @@ fn refuse(stream: &mut impl Write, error: HandshakeError) -> HandshakeError {
     error
 }
 
+/// Checks the peer's version and challenge, refusing it (and telling it why) when
+/// either is wrong.
+fn check(stream: &mut impl Write, version: u32, nonce: &[u8]) -> Result<(), HandshakeError> {
+    if version != VERSION {
+        let error = HandshakeError::Version {
+            ours: VERSION,
+            theirs: version,
+        };
+        return Err(refuse(stream, error));
+    }
+    if nonce.len() != NONCE_LEN {
+        return Err(refuse(stream, HandshakeError::BadNonce));
+    }
+    Ok(())
+}
+
 /// The connecting side's handshake.
 ///
 /// # Errors
@@ -192,23 +208,12 @@ pub fn connect(
             nonce,
             proof,
         } => {
-            if version != VERSION {
-                return Err(refuse(
-                    stream,
-                    HandshakeError::Version {
-                        ours: VERSION,
-                        theirs: version,
-                    },
-                ));
-            }
+            check(stream, version, &nonce)?;
             (theatre, locator, nonce, proof)
         }
         Frame::Refused { reason } => return Err(HandshakeError::Refused(reason)),
         _ => return Err(refuse(stream, HandshakeError::Unexpected("a challenge"))),
     };
-    if n_s.len() != NONCE_LEN {
-        return Err(refuse(stream, HandshakeError::BadNonce));
-    }
     let transcript = (&n_c[..], &n_s[..], me.theatre, id_s);
     if let Err(error) = verify(me.cookie, b"S", transcript, &claimed) {
         return Err(refuse(stream, error));
@@ -250,22 +255,11 @@ pub fn accept(
             locator,
             nonce,
         } => {
-            if version != VERSION {
-                return Err(refuse(
-                    stream,
-                    HandshakeError::Version {
-                        ours: VERSION,
-                        theirs: version,
-                    },
-                ));
-            }
+            check(stream, version, &nonce)?;
             (theatre, locator, nonce)
         }
         _ => return Err(refuse(stream, HandshakeError::Unexpected("a hello"))),
     };
-    if n_c.len() != NONCE_LEN {
-        return Err(refuse(stream, HandshakeError::BadNonce));
-    }
     let n_s = nonce()?;
     frame::write(
         stream,
