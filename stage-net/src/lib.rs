@@ -50,6 +50,8 @@ pub enum NetError {
     },
     /// Only an actor of this theatre can be bound here.
     NotLocal,
+    /// The stage given to `TheatreBuilder::stage` serves another theatre already.
+    StageTaken,
 }
 
 impl std::fmt::Display for NetError {
@@ -74,6 +76,9 @@ impl std::fmt::Display for NetError {
                 "the name `{name}` is bound to a `{found}`, not a `{expected}`"
             ),
             NetError::NotLocal => f.write_str("only an actor of this theatre can be bound on it"),
+            NetError::StageTaken => f.write_str(
+                "that stage serves another theatre already: give each theatre its own stage",
+            ),
         }
     }
 }

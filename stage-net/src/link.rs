@@ -11,7 +11,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
-use stage_runtime::remote::{Answer, Body, Delivery, Link, Respond};
+use stage_runtime::remote::{self, Answer, Body, Delivery, Link, Respond};
 use stage_runtime::{Failure, SpeechError};
 
 use crate::frame::{self, Frame, FrameError, WireError};
@@ -269,6 +269,20 @@ fn write_loop(
 /// Reads and dispatches frames until the connection fails, closes, goes quiet for
 /// too long, or sends a bad frame; then closes it.
 fn read_loop(
+    stream: TcpStream,
+    conn: &Arc<Conn>,
+    peer: &Arc<Peer>,
+    home: &Weak<Inner>,
+    limit: u32,
+) {
+    let Some(fabric) = home.upgrade().map(|inner| Arc::clone(&inner.fabric)) else {
+        conn.close("this theatre has shut down", &peer.locator);
+        return;
+    };
+    remote::decoding_for(fabric, || read_frames(stream, conn, peer, home, limit));
+}
+
+fn read_frames(
     stream: TcpStream,
     conn: &Arc<Conn>,
     peer: &Arc<Peer>,

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use stage_runtime::remote::{self, Inbound};
+use stage_runtime::remote::{self, Fabric, Inbound, Link};
 use stage_runtime::{Actor, Addr, Stage};
 
 use crate::frame::{Frame, DEFAULT_FRAME_LIMIT};
@@ -36,6 +36,43 @@ pub(crate) struct Inner {
     names: Mutex<HashMap<String, Binding>>,
     peers: Mutex<HashMap<u64, Arc<Peer>>>,
     closed: AtomicBool,
+    /// What the runtime and the reader threads use to send and receive addresses.
+    pub(crate) fabric: Arc<dyn Fabric>,
+}
+
+/// The theatre as the runtime sees it when addresses cross the wire.
+struct NetFabric {
+    id: u64,
+    locator: String,
+    home: Weak<Inner>,
+}
+
+impl Fabric for NetFabric {
+    fn theatre(&self) -> u64 {
+        self.id
+    }
+
+    fn locator(&self) -> &str {
+        &self.locator
+    }
+
+    fn export(&self, inbound: Arc<dyn Inbound>) {
+        if let Some(inner) = self.home.upgrade() {
+            inner.export(inbound);
+        }
+    }
+
+    fn exported(&self, actor: u64) -> Option<Arc<dyn Inbound>> {
+        self.home.upgrade()?.exported(actor)
+    }
+
+    fn link(&self, theatre: u64, locator: &str) -> Result<Arc<dyn Link>, String> {
+        let inner = self
+            .home
+            .upgrade()
+            .ok_or_else(|| "this theatre has shut down".to_owned())?;
+        inner.link(theatre, locator).map_err(|e| e.to_string())
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -45,6 +82,56 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Inner {
     pub(crate) fn exported(&self, actor: u64) -> Option<Arc<dyn Inbound>> {
         lock(&self.exports).get(&actor).cloned()
+    }
+
+    /// Makes a local actor reachable by number from peers until it ends.
+    fn export(self: &Arc<Self>, inbound: Arc<dyn Inbound>) {
+        let actor = inbound.id().as_u64();
+        {
+            let mut exports = lock(&self.exports);
+            if exports.contains_key(&actor) {
+                return;
+            }
+            exports.insert(actor, Arc::clone(&inbound));
+        }
+        let home = Arc::downgrade(self);
+        inbound.on_end(Box::new(move || {
+            if let Some(inner) = home.upgrade() {
+                lock(&inner.exports).remove(&actor);
+            }
+        }));
+    }
+
+    /// The peer with identity `theatre`, listening at `locator`. A theatre not met
+    /// yet is met in the background (the caller may be a reader thread, which must
+    /// not wait for a handshake); until then, sends to it fail fast with
+    /// `Failed(Unreachable)`.
+    fn link(self: &Arc<Self>, theatre: u64, locator: &str) -> Result<Arc<dyn Link>, NetError> {
+        parse_locator(locator)?;
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(NetError::Handshake(HandshakeError::Refused(
+                "this theatre has shut down".into(),
+            )));
+        }
+        let peer = {
+            let mut peers = lock(&self.peers);
+            if let Some(peer) = peers.get(&theatre) {
+                return Ok(Arc::clone(peer) as Arc<dyn Link>);
+            }
+            let peer = Arc::new(Peer::new(theatre, locator.to_owned()));
+            peers.insert(theatre, Arc::clone(&peer));
+            peer
+        };
+        let inner = Arc::clone(self);
+        let locator = locator.to_owned();
+        std::thread::Builder::new()
+            .name("stage-net-meet".into())
+            .spawn(move || {
+                if let Err(error) = inner.connect(&locator) {
+                    log::warn!("stage-net: could not meet {locator}: {error}");
+                }
+            })?;
+        Ok(peer)
     }
 
     /// The actor bound to `name` here: number, type tag, type name.
@@ -290,7 +377,9 @@ impl TheatreBuilder {
         self
     }
 
-    /// The stage that runs this theatre's actors (default: a new one).
+    /// The stage that runs this theatre's actors (default: a new one). A stage
+    /// serves one theatre: addresses of its actors sent to peers are exported
+    /// through it. `start` fails with [`NetError::StageTaken`] otherwise.
     pub fn stage(mut self, stage: Stage) -> Self {
         self.stage = Some(stage);
         self
@@ -300,8 +389,9 @@ impl TheatreBuilder {
     ///
     /// # Errors
     ///
-    /// [`NetError::NoCookie`] without a cookie; the listener's I/O error; when seeds
-    /// were given and none of them could be joined, the last seed's error.
+    /// [`NetError::NoCookie`] without a cookie; [`NetError::StageTaken`] for a stage
+    /// that serves another theatre; the listener's I/O error; when seeds were given
+    /// and none of them could be joined, the last seed's error.
     pub fn start(self) -> Result<Theatre, NetError> {
         let cookie = self.cookie.ok_or(NetError::NoCookie)?;
         let address = parse_locator(&self.listen)?;
@@ -309,18 +399,29 @@ impl TheatreBuilder {
         let local = listener.local_addr()?;
         let mut id = [0u8; 8];
         getrandom::getrandom(&mut id).map_err(std::io::Error::other)?;
-        let inner = Arc::new(Inner {
-            id: u64::from_le_bytes(id),
-            locator: format!("stage://{local}"),
+        let id = u64::from_le_bytes(id);
+        let locator = format!("stage://{local}");
+        let stage = self.stage.unwrap_or_default();
+        let inner = Arc::new_cyclic(|home: &Weak<Inner>| Inner {
+            id,
+            locator: locator.clone(),
             cookie,
             frame_limit: self.frame_limit,
             down_after: self.down_after,
-            stage: self.stage.unwrap_or_default(),
+            stage: stage.clone(),
             exports: Mutex::new(HashMap::new()),
             names: Mutex::new(HashMap::new()),
             peers: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
+            fabric: Arc::new(NetFabric {
+                id,
+                locator,
+                home: home.clone(),
+            }),
         });
+        if !remote::attach(&stage, Arc::clone(&inner.fabric)) {
+            return Err(NetError::StageTaken);
+        }
         let weak: Weak<Inner> = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name(format!("stage-net-accept-{local}"))
@@ -455,7 +556,7 @@ impl Theatre {
         if names.contains_key(name) {
             return Err(NetError::NameTaken(name.to_owned()));
         }
-        lock(&self.inner.exports).insert(addr.id().as_u64(), Arc::clone(&inbound));
+        self.inner.export(Arc::clone(&inbound));
         names.insert(
             name.to_owned(),
             Binding {

@@ -156,6 +156,147 @@ pub trait Inbound: Send + Sync + 'static {
     /// A decode error (`Failed(Wire)`) or the actor's refusal. The responder, if any,
     /// has been answered with the same error.
     fn deliver(&self, delivery: Delivery<'_>) -> Result<(), SpeechError>;
+    /// Runs `then` once the actor has ended (at once if it has already).
+    fn on_end(&self, then: Box<dyn FnOnce() + Send>);
+    /// The exported actor, for turning it back into a typed address.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// What a network layer offers the runtime so that addresses can travel inside
+/// messages: a theatre's table of exported actors and its links to peers.
+pub trait Fabric: Send + Sync + 'static {
+    /// This theatre's identity.
+    fn theatre(&self) -> u64;
+    /// This theatre's locator (`stage://host:port`).
+    fn locator(&self) -> &str;
+    /// Makes a local actor reachable from peers; exporting one twice keeps the first.
+    fn export(&self, inbound: Arc<dyn Inbound>);
+    /// The exported actor numbered `actor`.
+    fn exported(&self, actor: u64) -> Option<Arc<dyn Inbound>>;
+    /// A link to the theatre `theatre`, which listens at `locator`.
+    ///
+    /// # Errors
+    ///
+    /// Why no link can be made (for the decoding error).
+    fn link(&self, theatre: u64, locator: &str) -> Result<Arc<dyn Link>, String>;
+}
+
+/// Makes `stage` part of the theatre behind `fabric`: addresses of its actors sent
+/// to other theatres are exported through it. `false` if the stage belongs to a
+/// theatre already (a stage serves one theatre).
+pub fn attach(stage: &crate::Stage, fabric: Arc<dyn Fabric>) -> bool {
+    stage.shared().fabric.set(fabric).is_ok()
+}
+
+thread_local! {
+    /// The theatre whose peer's bytes this thread is decoding, for addresses inside
+    /// them.
+    static DECODING: std::cell::RefCell<Option<Arc<dyn Fabric>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `fabric` as the theatre that addresses decoded on this thread
+/// belong to (a network layer wraps its reading of a peer's frames in this).
+pub fn decoding_for<R>(fabric: Arc<dyn Fabric>, f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<Arc<dyn Fabric>>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            DECODING.with(|d| *d.borrow_mut() = previous);
+        }
+    }
+    let previous = DECODING.with(|d| d.borrow_mut().replace(fabric));
+    let _reset = Reset(previous);
+    f()
+}
+
+/// An address on the wire: the actor's theatre (identity and locator), its number
+/// there, and its type's tag.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WireAddr<'a> {
+    theatre: u64,
+    #[serde(borrow)]
+    locator: std::borrow::Cow<'a, str>,
+    actor: u64,
+    tag: u64,
+}
+
+/// An address sent to another theatre: a local actor is exported through its
+/// stage's theatre; a remote one is sent as the location it already holds.
+impl<A: Actor> serde::Serialize for Addr<A> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let wire = match self.remote_actor() {
+            Some(remote) => WireAddr {
+                theatre: remote.link.theatre(),
+                locator: remote.link.locator().into(),
+                actor: remote.actor,
+                tag: type_tag::<A>(),
+            },
+            None => {
+                let Some(cell) = self.local_cell() else {
+                    return Err(S::Error::custom("an address with no actor"));
+                };
+                let Some(fabric) = cell.stage().fabric.get() else {
+                    return Err(S::Error::custom(format_args!(
+                        "an address of a `{}` cannot leave its process: its stage is not \
+                         part of a theatre",
+                        std::any::type_name::<A>()
+                    )));
+                };
+                let actor = cell.id().as_u64();
+                if fabric.exported(actor).is_none() {
+                    let exported: Arc<dyn Inbound> = Arc::new(Exported { addr: self.clone() });
+                    fabric.export(exported);
+                }
+                WireAddr {
+                    theatre: fabric.theatre(),
+                    locator: fabric.locator().to_owned().into(),
+                    actor,
+                    tag: type_tag::<A>(),
+                }
+            }
+        };
+        wire.serialize(serializer)
+    }
+}
+
+/// An address received from another theatre: one of this theatre's own actors
+/// becomes a local address again; any other, an address through the link to its
+/// theatre.
+impl<'de, A: Actor> serde::Deserialize<'de> for Addr<A> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let wire = WireAddr::deserialize(deserializer)?;
+        if wire.tag != type_tag::<A>() {
+            return Err(D::Error::custom(format_args!(
+                "an address of another actor type where a `{}` was expected",
+                std::any::type_name::<A>()
+            )));
+        }
+        let Some(fabric) = DECODING.with(|d| d.borrow().clone()) else {
+            return Err(D::Error::custom(
+                "an address arrived outside any theatre (nothing to reach it through)",
+            ));
+        };
+        if wire.theatre == fabric.theatre() {
+            let inbound = fabric.exported(wire.actor).ok_or_else(|| {
+                D::Error::custom(format_args!(
+                    "actor {} of this theatre is no longer exported",
+                    wire.actor
+                ))
+            })?;
+            return inbound
+                .as_any()
+                .downcast_ref::<Exported<A>>()
+                .map(|exported| exported.addr.clone())
+                .ok_or_else(|| D::Error::custom("an exported actor of another type"));
+        }
+        let link = fabric
+            .link(wire.theatre, &wire.locator)
+            .map_err(D::Error::custom)?;
+        Ok(remote::<A>(link, wire.actor))
+    }
 }
 
 /// The inbound side of a local actor.
@@ -207,6 +348,14 @@ impl<A: Actor> Inbound for Exported<A> {
                 Err(error)
             }
         }
+    }
+
+    fn on_end(&self, then: Box<dyn FnOnce() + Send>) {
+        self.addr.watch(Box::new(move |_| then()));
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 

@@ -93,6 +93,9 @@ pub(crate) struct Shared {
     owner: OnceLock<Weak<Owner>>,
     quiet: Mutex<()>,
     quiet_cv: Condvar,
+    /// The theatre this stage belongs to, if any: how a local address is sent to
+    /// another theatre.
+    pub(crate) fabric: OnceLock<Arc<dyn crate::remote::Fabric>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -165,6 +168,7 @@ impl Shared {
             owner: OnceLock::new(),
             quiet: Mutex::new(()),
             quiet_cv: Condvar::new(),
+            fabric: OnceLock::new(),
         });
         let deques: Vec<Deque<Task>> = (0..workers).map(|_| Deque::new_fifo()).collect();
         let _ = shared
