@@ -236,18 +236,21 @@ pub fn connect(
     }
 }
 
-/// The accepting side's handshake. `members` lists the other theatres to tell a
-/// newcomer of.
+/// The frame that ends a handshake the accepting side has passed: `members` are the
+/// other theatres for the newcomer to meet.
+pub fn welcome(members: Vec<String>) -> Frame {
+    Frame::Welcome { members }
+}
+
+/// The accepting side's handshake, up to the proof of the peer: the caller then
+/// takes the connection and sends [`welcome`] as its first frame, so that by the
+/// time the peer's `connect` returns, this side has the connection in place.
 ///
 /// # Errors
 ///
 /// Any [`HandshakeError`]; the peer has been sent a `Refused` frame where it could
 /// be, and the caller closes the connection.
-pub fn accept(
-    stream: &mut (impl Read + Write),
-    me: &Identity<'_>,
-    members: impl FnOnce() -> Vec<String>,
-) -> Result<Peer, HandshakeError> {
+pub fn accept(stream: &mut (impl Read + Write), me: &Identity<'_>) -> Result<Peer, HandshakeError> {
     let (id_c, locator, n_c) = match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
         Frame::Hello {
             version,
@@ -281,14 +284,6 @@ pub fn accept(
     if let Err(error) = verify(me.cookie, b"C", transcript, &claimed) {
         return Err(refuse(stream, error));
     }
-    let members = members();
-    frame::write(
-        stream,
-        &Frame::Welcome {
-            members: members.clone(),
-        },
-    )?;
-    stream.flush()?;
     Ok(Peer {
         theatre: id_c,
         locator,

@@ -188,10 +188,11 @@ impl Link for Peer {
     }
 }
 
-/// Starts the threads of a connection whose handshake succeeded, and returns it.
+/// Starts the threads of a connection whose handshake succeeded, and returns it;
+/// `welcome` (the accepting side's last handshake frame) is written first.
 pub(crate) fn start(
     stream: TcpStream,
-    initiated: bool,
+    welcome: Option<Frame>,
     peer: Arc<Peer>,
     home: Weak<Inner>,
     frame_limit: u32,
@@ -209,8 +210,12 @@ pub(crate) fn start(
         next_call: AtomicU64::new(1),
         alive: AtomicBool::new(true),
         stream: stream.try_clone()?,
-        initiated,
+        initiated: welcome.is_none(),
     });
+    if let Some(welcome) = welcome {
+        // First in the queue, before the connection is visible to any sender.
+        let _ = conn.out.send(welcome);
+    }
     let writer = stream.try_clone()?;
     let heartbeat = down_after / 4;
     {

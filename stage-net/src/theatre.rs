@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use stage_runtime::remote::{self, Fabric, Inbound, Link};
 use stage_runtime::{Actor, Addr, Stage};
 
-use crate::frame::{Frame, DEFAULT_FRAME_LIMIT};
+use crate::frame::{self, Frame, DEFAULT_FRAME_LIMIT};
 use crate::handshake::{self, HandshakeError, Identity};
 use crate::link::{self, Conn, Peer, Pending};
 use crate::NetError;
@@ -50,6 +50,12 @@ struct NetFabric {
 impl Fabric for NetFabric {
     fn theatre(&self) -> u64 {
         self.id
+    }
+
+    fn is_open(&self) -> bool {
+        self.home
+            .upgrade()
+            .is_some_and(|inner| !inner.closed.load(Ordering::SeqCst))
     }
 
     fn locator(&self) -> &str {
@@ -169,16 +175,19 @@ impl Inner {
             .collect()
     }
 
-    /// Takes a connection whose handshake succeeded. Of two live connections to
-    /// the same theatre, both ends keep the one opened by the theatre with the
-    /// smaller identity, so that two theatres dialling each other at once agree.
+    /// Takes a connection whose handshake succeeded; `welcome` is the accepting
+    /// side's last handshake frame (`None` on the connecting side), sent before any
+    /// other. Of two live connections to the same theatre, both ends keep the one
+    /// opened by the theatre with the smaller identity, so that two theatres
+    /// dialling each other at once agree.
     fn attach(
         self: &Arc<Self>,
-        stream: TcpStream,
-        initiated: bool,
+        mut stream: TcpStream,
+        welcome: Option<Frame>,
         theatre: u64,
         locator: String,
     ) -> Result<Arc<Peer>, NetError> {
+        let initiated = welcome.is_none();
         if self.closed.load(Ordering::SeqCst) {
             return Err(NetError::Handshake(HandshakeError::Refused(
                 "this theatre has shut down".into(),
@@ -193,13 +202,17 @@ impl Inner {
         if let Some(existing) = current.as_ref().filter(|c| c.is_alive()) {
             let opened_by_smaller = |initiated: bool| initiated == (self.id < theatre);
             if opened_by_smaller(existing.initiated) || !opened_by_smaller(initiated) {
+                // The peer drops this connection too once its handshake ends.
+                if let Some(welcome) = welcome {
+                    frame::write(&mut stream, &welcome).map_err(handshake::HandshakeError::from)?;
+                }
                 return Ok(Arc::clone(&peer));
             }
             existing.close("replaced by the connection both ends keep", &peer.locator);
         }
         let conn: Arc<Conn> = link::start(
             stream,
-            initiated,
+            welcome,
             Arc::clone(&peer),
             Arc::downgrade(self),
             self.frame_limit,
@@ -222,7 +235,7 @@ impl Inner {
                 "that locator is this theatre".into(),
             )));
         }
-        let peer = self.attach(stream, true, met.theatre, met.locator)?;
+        let peer = self.attach(stream, None, met.theatre, met.locator)?;
         for member in met.members {
             let known = lock(&self.peers)
                 .values()
@@ -244,10 +257,10 @@ impl Inner {
             log::warn!("stage-net: refused a connection: {error}");
             return;
         }
-        let inner = Arc::clone(self);
-        match handshake::accept(&mut stream, &self.identity(), move || inner.members()) {
+        match handshake::accept(&mut stream, &self.identity()) {
             Ok(met) => {
-                if let Err(error) = self.attach(stream, false, met.theatre, met.locator) {
+                let welcome = handshake::welcome(self.members());
+                if let Err(error) = self.attach(stream, Some(welcome), met.theatre, met.locator) {
                     log::warn!("stage-net: could not take a connection: {error}");
                 }
             }
@@ -439,7 +452,11 @@ impl TheatreBuilder {
             }
         }
         match (joined, last_error) {
-            (false, Some(error)) => Err(error),
+            (false, Some(error)) => {
+                // Frees the port and the stage.
+                theatre.shutdown();
+                Err(error)
+            }
             _ => Ok(theatre),
         }
     }

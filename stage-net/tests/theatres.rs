@@ -505,7 +505,7 @@ fn an_address_of_a_stage_outside_any_theatre_does_not_travel() {
     // The event is not sent: its argument cannot be encoded.
     let sent = notify!(keeper, keep(stray)).result();
     assert!(
-        matches!(&sent, Err(SpeechError::Failed(Failure::Wire(why))) if why.contains("not part of a theatre")),
+        matches!(&sent, Err(SpeechError::Failed(Failure::Wire(why))) if why.contains("not part of an open theatre")),
         "{sent:?}"
     );
     assert_eq!(query!(keeper, kept()).wait().map(|k| k.is_none()), Ok(true));
@@ -515,4 +515,22 @@ fn keeper_on(theatre: &Theatre) {
     theatre
         .bind("keeper", &theatre.spawn(Keeper { kept: None }))
         .unwrap();
+}
+
+#[test]
+fn a_stage_serves_one_open_theatre_at_a_time() {
+    let stage = Stage::new();
+    let first = Theatre::builder()
+        .cookie(COOKIE)
+        .stage(stage.clone())
+        .start()
+        .unwrap();
+    let second = Theatre::builder()
+        .cookie(COOKIE)
+        .stage(stage.clone())
+        .start();
+    assert!(matches!(second, Err(NetError::StageTaken)), "{second:?}");
+    first.shutdown();
+    let second = Theatre::builder().cookie(COOKIE).stage(stage).start();
+    assert!(second.is_ok(), "{second:?}");
 }

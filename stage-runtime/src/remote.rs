@@ -167,6 +167,8 @@ pub trait Inbound: Send + Sync + 'static {
 pub trait Fabric: Send + Sync + 'static {
     /// This theatre's identity.
     fn theatre(&self) -> u64;
+    /// `false` once the theatre has shut down (its stage may then join another).
+    fn is_open(&self) -> bool;
     /// This theatre's locator (`stage://host:port`).
     fn locator(&self) -> &str;
     /// Makes a local actor reachable from peers; exporting one twice keeps the first.
@@ -182,10 +184,28 @@ pub trait Fabric: Send + Sync + 'static {
 }
 
 /// Makes `stage` part of the theatre behind `fabric`: addresses of its actors sent
-/// to other theatres are exported through it. `false` if the stage belongs to a
-/// theatre already (a stage serves one theatre).
+/// to other theatres are exported through it. `false` if the stage belongs to an
+/// open theatre already (a stage serves one theatre at a time).
 pub fn attach(stage: &crate::Stage, fabric: Arc<dyn Fabric>) -> bool {
-    stage.shared().fabric.set(fabric).is_ok()
+    let mut slot = stage
+        .shared()
+        .fabric
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if slot.as_ref().is_some_and(|current| current.is_open()) {
+        return false;
+    }
+    *slot = Some(fabric);
+    true
+}
+
+/// The open theatre `stage` belongs to.
+fn fabric_of(stage: &Shared) -> Option<Arc<dyn Fabric>> {
+    let slot = stage
+        .fabric
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    slot.as_ref().filter(|fabric| fabric.is_open()).cloned()
 }
 
 thread_local! {
@@ -237,10 +257,10 @@ impl<A: Actor> serde::Serialize for Addr<A> {
                 let Some(cell) = self.local_cell() else {
                     return Err(S::Error::custom("an address with no actor"));
                 };
-                let Some(fabric) = cell.stage().fabric.get() else {
+                let Some(fabric) = fabric_of(cell.stage()) else {
                     return Err(S::Error::custom(format_args!(
                         "an address of a `{}` cannot leave its process: its stage is not \
-                         part of a theatre",
+                         part of an open theatre",
                         std::any::type_name::<A>()
                     )));
                 };

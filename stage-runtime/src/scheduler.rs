@@ -95,7 +95,7 @@ pub(crate) struct Shared {
     quiet_cv: Condvar,
     /// The theatre this stage belongs to, if any: how a local address is sent to
     /// another theatre.
-    pub(crate) fabric: OnceLock<Arc<dyn crate::remote::Fabric>>,
+    pub(crate) fabric: std::sync::RwLock<Option<Arc<dyn crate::remote::Fabric>>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -168,7 +168,7 @@ impl Shared {
             owner: OnceLock::new(),
             quiet: Mutex::new(()),
             quiet_cv: Condvar::new(),
-            fabric: OnceLock::new(),
+            fabric: std::sync::RwLock::new(None),
         });
         let deques: Vec<Deque<Task>> = (0..workers).map(|_| Deque::new_fifo()).collect();
         let _ = shared
