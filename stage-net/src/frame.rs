@@ -121,6 +121,23 @@ pub enum Frame {
         /// The actor's number and its type's tag and name.
         actor: Option<(u64, u64, String)>,
     },
+    /// Start the actor of type `tag` named `name` on the receiver, if it is not
+    /// running there yet (activation on demand; the receiver is the name's home).
+    Activate {
+        /// The universal name.
+        name: String,
+        /// The actor type's tag.
+        tag: u64,
+        /// The sender's number for the reply.
+        call: u64,
+    },
+    /// The reply to an `Activate`: the actor's number, or why it cannot run.
+    Activated {
+        /// The number the asker gave.
+        call: u64,
+        /// The actor's number on the receiver, or the reason.
+        result: Result<u64, String>,
+    },
     /// Liveness, sent when a connection has been quiet.
     Ping,
 }

@@ -17,6 +17,7 @@
 pub mod frame;
 pub mod handshake;
 mod link;
+mod named;
 mod theatre;
 
 pub use theatre::{Theatre, TheatreBuilder};

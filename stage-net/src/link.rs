@@ -31,16 +31,23 @@ pub(crate) enum Pending {
     /// A name lookup: what to do with the result (`None`: not bound there, or
     /// the peer could not be asked).
     Lookup(Box<LookupFn>),
+    /// An activation on demand: what to do with the actor's number (or why there
+    /// is none).
+    Activate(Box<ActivateFn>),
 }
 
 /// The continuation of a lookup: the actor's number, type tag and type name.
 pub(crate) type LookupFn = dyn FnOnce(Option<(u64, u64, String)>) + Send;
+
+/// The continuation of an activation: the actor's number on the home theatre.
+pub(crate) type ActivateFn = dyn FnOnce(Result<u64, SpeechError>) + Send;
 
 impl Pending {
     fn fail(self) {
         match self {
             Pending::Answer(answer) => answer.fail(unreachable()),
             Pending::Lookup(then) => then(None),
+            Pending::Activate(then) => then(Err(unreachable())),
         }
     }
 }
@@ -93,6 +100,12 @@ impl Conn {
         sent
     }
 
+    /// Takes the call awaiting `call`'s reply. The table is unlocked again before
+    /// the caller runs it: a continuation may send on this connection.
+    fn take_pending(&self, call: u64) -> Option<Pending> {
+        self.lock_pending().remove(&call)
+    }
+
     fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Pending>> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -136,17 +149,22 @@ impl Peer {
     }
 }
 
+/// Answers `body`'s caller (if it waits for an answer) with `error`.
+pub(crate) fn fail_body(body: Body, error: SpeechError) {
+    if let Body::Message {
+        answer: Some(answer),
+        ..
+    }
+    | Body::Stop { answer } = body
+    {
+        answer.fail(error);
+    }
+}
+
 impl Link for Peer {
     fn send(&self, actor: u64, tag: u64, body: Body) -> Result<(), SpeechError> {
         let Some(conn) = self.live() else {
-            if let Body::Message {
-                answer: Some(answer),
-                ..
-            }
-            | Body::Stop { answer } = body
-            {
-                answer.fail(unreachable());
-            }
+            fail_body(body, unreachable());
             return Err(unreachable());
         };
         match body {
@@ -320,7 +338,7 @@ fn read_frames(
 }
 
 /// Acts on one frame. An error closes the connection.
-fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Inner) -> Result<(), String> {
+fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Arc<Inner>) -> Result<(), String> {
     match frame {
         Frame::Tell {
             to,
@@ -377,7 +395,7 @@ fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Inner) -> Result<(), String> 
                 });
             }
         },
-        Frame::Answer { call, result } => match conn.lock_pending().remove(&call) {
+        Frame::Answer { call, result } => match conn.take_pending(call) {
             Some(Pending::Answer(answer)) => {
                 answer.answer(
                     result
@@ -386,7 +404,9 @@ fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Inner) -> Result<(), String> 
                         .map_err(|e| SpeechError::from(e.clone())),
                 );
             }
-            Some(Pending::Lookup(_)) => return Err("an answer to a lookup".into()),
+            Some(Pending::Lookup(_) | Pending::Activate(_)) => {
+                return Err("an answer to a lookup or activation".into())
+            }
             None => return Err(format!("an answer to call {call}, which was not asked")),
         },
         Frame::Lookup { name, call } => {
@@ -394,12 +414,35 @@ fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Inner) -> Result<(), String> 
             conn.push(Frame::Found { call, actor })
                 .map_err(|e| e.to_string())?;
         }
-        Frame::Found { call, actor } => match conn.lock_pending().remove(&call) {
+        Frame::Found { call, actor } => match conn.take_pending(call) {
             Some(Pending::Lookup(then)) => then(actor),
-            Some(Pending::Answer(_)) => return Err("a lookup result for a question".into()),
+            Some(Pending::Answer(_) | Pending::Activate(_)) => {
+                return Err("a lookup result for another call".into())
+            }
             None => {
                 return Err(format!(
                     "a lookup result for call {call}, which was not asked"
+                ))
+            }
+        },
+        Frame::Activate { name, tag, call } => {
+            let result = home
+                .activate(&name, tag)
+                .map(|inbound| inbound.id().as_u64())
+                .map_err(|error| error.to_string());
+            conn.push(Frame::Activated { call, result })
+                .map_err(|e| e.to_string())?;
+        }
+        Frame::Activated { call, result } => match conn.take_pending(call) {
+            Some(Pending::Activate(then)) => {
+                then(result.map_err(|why| SpeechError::Failed(Failure::Wire(why.into()))));
+            }
+            Some(Pending::Answer(_) | Pending::Lookup(_)) => {
+                return Err("an activation result for another call".into())
+            }
+            None => {
+                return Err(format!(
+                    "an activation result for call {call}, which was not asked"
                 ))
             }
         },

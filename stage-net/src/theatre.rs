@@ -1,7 +1,6 @@
 //! A theatre: a stage reachable over TCP at a locator, its peers, the actors it
 //! exports and the names bound on it.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,21 +8,16 @@ use std::sync::{mpsc, Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use stage_runtime::remote::{self, Fabric, Inbound, Link};
-use stage_runtime::{Actor, Addr, Stage};
+use stage_runtime::{Actor, Addr, Failure, SpeechError, Stage};
 
 use crate::frame::{self, Frame, DEFAULT_FRAME_LIMIT};
 use crate::handshake::{self, HandshakeError, Identity};
 use crate::link::{self, Conn, Peer, Pending};
+use crate::named::{self, Factory, NamedLink};
 use crate::NetError;
 
 /// How long a handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// A name bound on this theatre: the actor's inbound side and its typed address.
-struct Binding {
-    inbound: Arc<dyn Inbound>,
-    addr: Box<dyn Any + Send + Sync>,
-}
 
 pub(crate) struct Inner {
     id: u64,
@@ -33,12 +27,22 @@ pub(crate) struct Inner {
     down_after: Duration,
     stage: Stage,
     exports: Mutex<HashMap<u64, Arc<dyn Inbound>>>,
-    names: Mutex<HashMap<String, Binding>>,
+    /// Names bound on this theatre, and their actors.
+    names: Mutex<HashMap<String, Arc<dyn Inbound>>>,
     peers: Mutex<HashMap<u64, Arc<Peer>>>,
     closed: AtomicBool,
+    /// How to start each actor type on demand, by type tag.
+    factories: HashMap<u64, Factory>,
+    /// Actors started on demand here (this theatre being their name's home).
+    activated: Mutex<HashMap<String, Slot>>,
+    /// The links behind this theatre's named addresses, one per name.
+    named: Mutex<HashMap<String, Arc<NamedLink>>>,
     /// What the runtime and the reader threads use to send and receive addresses.
     pub(crate) fabric: Arc<dyn Fabric>,
 }
+
+/// An actor started on demand, or none (not yet, or it has ended).
+type Slot = Arc<Mutex<Option<Arc<dyn Inbound>>>>;
 
 /// The theatre as the runtime sees it when addresses cross the wire.
 struct NetFabric {
@@ -78,6 +82,14 @@ impl Fabric for NetFabric {
             .upgrade()
             .ok_or_else(|| "this theatre has shut down".to_owned())?;
         inner.link(theatre, locator).map_err(|e| e.to_string())
+    }
+
+    fn named(&self, name: &str) -> Result<Arc<dyn Link>, String> {
+        let inner = self
+            .home
+            .upgrade()
+            .ok_or_else(|| "this theatre has shut down".to_owned())?;
+        Ok(inner.named_link(name))
     }
 }
 
@@ -140,15 +152,87 @@ impl Inner {
         Ok(peer)
     }
 
-    /// The actor bound to `name` here: number, type tag, type name.
+    /// The actor bound to `name` here, or started here on demand under it: number,
+    /// type tag, type name.
     pub(crate) fn bound(&self, name: &str) -> Option<(u64, u64, String)> {
-        lock(&self.names).get(name).map(|b| {
-            (
-                b.inbound.id().as_u64(),
-                b.inbound.type_tag(),
-                b.inbound.type_name().to_owned(),
-            )
-        })
+        let inbound = self.bound_here(name)?;
+        Some((
+            inbound.id().as_u64(),
+            inbound.type_tag(),
+            inbound.type_name().to_owned(),
+        ))
+    }
+
+    /// The actor bound to `name` here, or started here on demand under it.
+    fn bound_here(&self, name: &str) -> Option<Arc<dyn Inbound>> {
+        if let Some(inbound) = lock(&self.names).get(name) {
+            return Some(Arc::clone(inbound));
+        }
+        let slot = lock(&self.activated).get(name).cloned()?;
+        let inbound = lock(&slot).clone();
+        inbound
+    }
+
+    /// The home of `name` among the live members: `None` when it is this theatre.
+    pub(crate) fn home_of(&self, name: &str) -> Option<Arc<Peer>> {
+        let score = |theatre: u64| named::hash(&[name.as_bytes(), &theatre.to_le_bytes()]);
+        let best = self
+            .live_peers()
+            .into_iter()
+            .max_by_key(|peer| (score(peer.theatre), peer.theatre))?;
+        (score(best.theatre), best.theatre)
+            .gt(&(score(self.id), self.id))
+            .then_some(best)
+    }
+
+    /// The actor named `name` of the type tagged `tag`, started here if it is not
+    /// running: this theatre is the name's home. At most one runs per name.
+    pub(crate) fn activate(
+        self: &Arc<Self>,
+        name: &str,
+        tag: u64,
+    ) -> Result<Arc<dyn Inbound>, SpeechError> {
+        let refuse = |why: String| SpeechError::Failed(Failure::Wire(why.into()));
+        let factory = self.factories.get(&tag).ok_or_else(|| {
+            refuse(format!(
+                "theatre {} cannot start `{name}`: no factory for its actor type \
+                 (register one with `TheatreBuilder::activates` on every theatre)",
+                self.locator
+            ))
+        })?;
+        let slot = Arc::clone(lock(&self.activated).entry(name.to_owned()).or_default());
+        let mut running = lock(&slot);
+        if let Some(inbound) = running.as_ref() {
+            return if inbound.type_tag() == tag {
+                Ok(Arc::clone(inbound))
+            } else {
+                Err(refuse(format!(
+                    "`{name}` runs as a `{}`, another type than the one asked for",
+                    inbound.type_name()
+                )))
+            };
+        }
+        let inbound = factory(&self.stage, name)
+            .ok_or_else(|| refuse(format!("`{name}` could not be started")))?;
+        *running = Some(Arc::clone(&inbound));
+        drop(running);
+        self.export(Arc::clone(&inbound));
+        let ended = Arc::downgrade(&slot);
+        inbound.on_end(Box::new(move || {
+            if let Some(slot) = ended.upgrade() {
+                *lock(&slot) = None;
+            }
+        }));
+        Ok(inbound)
+    }
+
+    /// The link behind the named addresses of `name`.
+    pub(crate) fn named_link(self: &Arc<Self>, name: &str) -> Arc<dyn Link> {
+        let mut named = lock(&self.named);
+        let link = named
+            .entry(name.to_owned())
+            .or_insert_with(|| NamedLink::new(name, Arc::downgrade(self)));
+        Arc::clone(link) as Arc<dyn Link>
     }
 
     fn identity(&self) -> Identity<'_> {
@@ -343,7 +427,6 @@ impl std::fmt::Debug for Theatre {
 }
 
 /// Configures and starts a [`Theatre`].
-#[derive(Debug)]
 #[must_use]
 pub struct TheatreBuilder {
     listen: String,
@@ -352,9 +435,33 @@ pub struct TheatreBuilder {
     frame_limit: u32,
     down_after: Duration,
     stage: Option<Stage>,
+    factories: HashMap<u64, Factory>,
+}
+
+impl std::fmt::Debug for TheatreBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TheatreBuilder")
+            .field("listen", &self.listen)
+            .field("seeds", &self.seeds)
+            .field("frame_limit", &self.frame_limit)
+            .field("down_after", &self.down_after)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TheatreBuilder {
+    /// Lets this theatre start actors of type `A` on demand: when it is the home of
+    /// a name that a [`Theatre::named`] address speaks to, and no actor runs under
+    /// that name, it spawns `make(name)`. Register the same types on every theatre
+    /// of the cluster (any of them may be a name's home). `make` must not speak to
+    /// the very name it is starting.
+    pub fn activates<A: Actor>(mut self, make: impl Fn(&str) -> A + Send + Sync + 'static) -> Self {
+        let factory: Factory =
+            Arc::new(move |stage: &Stage, name: &str| remote::export(&stage.spawn(make(name))));
+        self.factories.insert(remote::type_tag::<A>(), factory);
+        self
+    }
+
     /// Where to listen: `host:port` or `stage://host:port`; port 0 picks a free one.
     /// Default `127.0.0.1:0`.
     pub fn listen(mut self, address: impl Into<String>) -> Self {
@@ -426,6 +533,9 @@ impl TheatreBuilder {
             names: Mutex::new(HashMap::new()),
             peers: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
+            factories: self.factories,
+            activated: Mutex::new(HashMap::new()),
+            named: Mutex::new(HashMap::new()),
             fabric: Arc::new(NetFabric {
                 id,
                 locator,
@@ -495,6 +605,7 @@ impl Theatre {
             frame_limit: DEFAULT_FRAME_LIMIT,
             down_after: Duration::from_secs(2),
             stage: None,
+            factories: HashMap::new(),
         }
     }
 
@@ -574,14 +685,28 @@ impl Theatre {
             return Err(NetError::NameTaken(name.to_owned()));
         }
         self.inner.export(Arc::clone(&inbound));
-        names.insert(
-            name.to_owned(),
-            Binding {
-                inbound,
-                addr: Box::new(addr.clone()),
-            },
-        );
+        names.insert(name.to_owned(), inbound);
         Ok(())
+    }
+
+    /// An address of the actor by universal name `name`, started on demand: the
+    /// first message to it starts the actor on the name's home theatre (chosen
+    /// among the live members by rendezvous hashing) with the factory registered by
+    /// [`TheatreBuilder::activates`], unless it runs there already. Messages sent
+    /// before the home has answered wait, in order, and follow.
+    ///
+    /// If the home becomes unreachable, letters in flight fail with
+    /// `Failed(Unreachable)` and the next one asks the name's home again, which
+    /// may now be another theatre (where a fresh actor starts). One actor runs per
+    /// name while the members agree on who they are; theatres that see different
+    /// members (during a join or a failure) can pick different homes.
+    ///
+    /// Two named addresses of the same name are equal; a named address is not
+    /// equal to one found by [`Theatre::lookup`]. It travels inside messages as
+    /// its name.
+    pub fn named<A: Actor>(&self, name: &str) -> Addr<A> {
+        let link = self.inner.named_link(name);
+        remote::remote::<A>(link, named::hash(&[name.as_bytes()]))
     }
 
     /// Removes the binding of `name` on this theatre; `true` if there was one.
@@ -599,16 +724,12 @@ impl Theatre {
     /// [`NetError::NotFound`] when no theatre answers that it is bound there within
     /// the failure detector's time.
     pub fn lookup<A: Actor>(&self, name: &str) -> Result<Addr<A>, NetError> {
-        if let Some(binding) = lock(&self.inner.names).get(name) {
-            return binding
-                .addr
-                .downcast_ref::<Addr<A>>()
-                .cloned()
-                .ok_or_else(|| NetError::WrongType {
-                    name: name.to_owned(),
-                    expected: std::any::type_name::<A>(),
-                    found: binding.inbound.type_name().to_owned(),
-                });
+        if let Some(inbound) = self.inner.bound_here(name) {
+            return remote::local_addr::<A>(&*inbound).ok_or_else(|| NetError::WrongType {
+                name: name.to_owned(),
+                expected: std::any::type_name::<A>(),
+                found: inbound.type_name().to_owned(),
+            });
         }
         let (tx, rx) = mpsc::channel();
         for peer in self.inner.live_peers() {

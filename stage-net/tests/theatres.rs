@@ -2,6 +2,8 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use stage_net::frame::{self, Frame};
@@ -533,4 +535,199 @@ fn a_stage_serves_one_open_theatre_at_a_time() {
     first.shutdown();
     let second = Theatre::builder().cookie(COOKIE).stage(stage).start();
     assert!(second.is_ok(), "{second:?}");
+}
+
+/// A room started on demand; each theatre counts the rooms it started.
+#[actor(mobile)]
+struct Room {
+    entered: Vec<u32>,
+}
+
+#[behaviour]
+impl Room {
+    #[on(enter)]
+    fn enter(&mut self, who: u32) {
+        self.entered.push(who);
+    }
+
+    #[query]
+    fn entered(&self) -> usize {
+        self.entered.len()
+    }
+}
+
+/// Enters a room it is given, from its own theatre.
+#[actor(mobile)]
+struct Porter;
+
+#[behaviour]
+impl Porter {
+    #[request]
+    fn usher(&mut self, room: Addr<Room>, who: u32) -> bool {
+        notify!(room, enter(who));
+        room.is_local()
+    }
+}
+
+/// A theatre that starts rooms on demand, and its count of rooms started.
+fn room_theatre(seeds: &[&Theatre]) -> (Theatre, Arc<AtomicUsize>) {
+    let started = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&started);
+    let theatre = Theatre::builder()
+        .cookie(COOKIE)
+        .down_after(Duration::from_millis(500))
+        .join(seeds.iter().map(|t| t.locator().to_owned()))
+        .activates(move |_name| {
+            count.fetch_add(1, Ordering::SeqCst);
+            Room {
+                entered: Vec::new(),
+            }
+        })
+        .start()
+        .expect("theatre starts");
+    (theatre, started)
+}
+
+fn full_mesh(theatres: &[&Theatre]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while theatres
+        .iter()
+        .any(|t| t.peers().len() < theatres.len() - 1)
+    {
+        assert!(Instant::now() < deadline, "no full mesh");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn activation_on_demand_starts_one_actor_when_a_hundred_first_messages_race() {
+    let (a, started_a) = room_theatre(&[]);
+    let (b, started_b) = room_theatre(&[&a]);
+    let (c, started_c) = room_theatre(&[&a]);
+    full_mesh(&[&a, &b, &c]);
+    let theatres = [a, b, c];
+    let gate = Arc::new(Barrier::new(100));
+    let racers: Vec<_> = (0..100u32)
+        .map(|i| {
+            let theatre = theatres[i as usize % 3].clone();
+            let gate = Arc::clone(&gate);
+            std::thread::spawn(move || {
+                gate.wait();
+                let lobby = theatre.named::<Room>("lobby");
+                notify!(lobby, enter(i)).result()
+            })
+        })
+        .collect();
+    for racer in racers {
+        assert_eq!(racer.join().unwrap(), Ok(()));
+    }
+    let lobby = theatres[0].named::<Room>("lobby");
+    wait_until("all 100 entered", || {
+        query!(lobby, entered()).wait() == Ok(100)
+    });
+    let started = [&started_a, &started_b, &started_c].map(|s| s.load(Ordering::SeqCst));
+    assert_eq!(
+        started.iter().sum::<usize>(),
+        1,
+        "started per theatre: {started:?}"
+    );
+    // Every theatre reaches the same actor, and a lookup finds it under its name.
+    for theatre in &theatres {
+        assert_eq!(
+            query!(theatre.named::<Room>("lobby"), entered()).wait(),
+            Ok(100)
+        );
+        assert!(theatre.lookup::<Room>("lobby").is_ok());
+    }
+    // A named address travels as its name, and still reaches the one room.
+    theatres[2]
+        .bind("porter", &theatres[2].spawn(Porter))
+        .unwrap();
+    let porter = theatres[0].lookup::<Porter>("porter").unwrap();
+    assert_eq!(
+        request!(porter, usher(lobby.clone(), 1000)).wait(),
+        Ok(false)
+    );
+    wait_until("the porter's guest entered", || {
+        query!(lobby, entered()).wait() == Ok(101)
+    });
+    let started = [&started_a, &started_b, &started_c].map(|s| s.load(Ordering::SeqCst));
+    assert_eq!(started.iter().sum::<usize>(), 1);
+    assert_eq!(
+        theatres[1].named::<Room>("lobby"),
+        theatres[1].named::<Room>("lobby")
+    );
+}
+
+#[test]
+fn a_named_actor_whose_home_leaves_starts_afresh_on_the_new_home() {
+    let (a, started_a) = room_theatre(&[]);
+    let (b, started_b) = room_theatre(&[&a]);
+    let (c, started_c) = room_theatre(&[&a]);
+    full_mesh(&[&a, &b, &c]);
+    let theatres = [a, b, c];
+    let started = [started_a, started_b, started_c];
+    let count = |started: &[Arc<AtomicUsize>]| {
+        started
+            .iter()
+            .map(|s| s.load(Ordering::SeqCst))
+            .collect::<Vec<_>>()
+    };
+    // Find a name whose home is not the first theatre, which stays to speak.
+    let (name, home) = (0..)
+        .map(|i| format!("room-{i}"))
+        .find_map(|name| {
+            let room = theatres[0].named::<Room>(&name);
+            notify!(room, enter(1));
+            assert_eq!(query!(room, entered()).wait(), Ok(1));
+            let home = started.iter().position(|s| s.load(Ordering::SeqCst) > 0)?;
+            let found = (home != 0).then(|| (name.clone(), home));
+            for s in &started {
+                s.store(0, Ordering::SeqCst);
+            }
+            found
+        })
+        .unwrap();
+    let room = theatres[0].named::<Room>(&name);
+    notify!(room, enter(2));
+    assert_eq!(query!(room, entered()).wait(), Ok(2));
+    assert_eq!(count(&started), vec![0, 0, 0], "already running");
+
+    theatres[home].shutdown();
+    wait_until("the home is gone", || theatres[0].peers().len() == 1);
+    // Whatever was in flight fails; then the name's new home starts a fresh room.
+    wait_until("a fresh room answers", || {
+        match query!(room, entered()).wait() {
+            Ok(entered) => {
+                assert_eq!(entered, 0, "a fresh room, not the old one");
+                true
+            }
+            Err(error) => {
+                assert_eq!(error, SpeechError::Failed(Failure::Unreachable));
+                false
+            }
+        }
+    });
+    let now = count(&started);
+    assert_eq!(now.iter().sum::<usize>(), 1, "{now:?}");
+    assert_eq!(now[home], 0);
+}
+
+#[test]
+fn activation_without_a_factory_fails_with_a_reason() {
+    let a = theatre(&[]);
+    let ghost = a.named::<Room>("ghost");
+    let answer = query!(ghost, entered()).wait();
+    assert!(
+        matches!(&answer, Err(SpeechError::Failed(Failure::Wire(why))) if why.contains("no factory")),
+        "{answer:?}"
+    );
 }

@@ -42,6 +42,12 @@ pub trait Link: Send + Sync + 'static {
 
     /// The peer theatre's identity, for address equality.
     fn theatre(&self) -> u64;
+
+    /// The universal name, for a link that reaches an actor by name wherever it
+    /// runs (activation on demand): such an address travels as its name.
+    fn name(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// An encoded letter for an actor on another theatre.
@@ -181,6 +187,12 @@ pub trait Fabric: Send + Sync + 'static {
     ///
     /// Why no link can be made (for the decoding error).
     fn link(&self, theatre: u64, locator: &str) -> Result<Arc<dyn Link>, String>;
+    /// A link to the actor by universal name `name` (activation on demand).
+    ///
+    /// # Errors
+    ///
+    /// Why no link can be made (for the decoding error).
+    fn named(&self, name: &str) -> Result<Arc<dyn Link>, String>;
 }
 
 /// Makes `stage` part of the theatre behind `fabric`: addresses of its actors sent
@@ -231,7 +243,7 @@ pub fn decoding_for<R>(fabric: Arc<dyn Fabric>, f: impl FnOnce() -> R) -> R {
 }
 
 /// An address on the wire: the actor's theatre (identity and locator), its number
-/// there, and its type's tag.
+/// there, and its type's tag; or, for an address by universal name, the name.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct WireAddr<'a> {
     theatre: u64,
@@ -239,6 +251,8 @@ struct WireAddr<'a> {
     locator: std::borrow::Cow<'a, str>,
     actor: u64,
     tag: u64,
+    #[serde(borrow)]
+    name: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// An address sent to another theatre: a local actor is exported through its
@@ -252,6 +266,7 @@ impl<A: Actor> serde::Serialize for Addr<A> {
                 locator: remote.link.locator().into(),
                 actor: remote.actor,
                 tag: type_tag::<A>(),
+                name: remote.link.name().map(Into::into),
             },
             None => {
                 let Some(cell) = self.local_cell() else {
@@ -274,6 +289,7 @@ impl<A: Actor> serde::Serialize for Addr<A> {
                     locator: fabric.locator().to_owned().into(),
                     actor,
                     tag: type_tag::<A>(),
+                    name: None,
                 }
             }
         };
@@ -299,6 +315,10 @@ impl<'de, A: Actor> serde::Deserialize<'de> for Addr<A> {
                 "an address arrived outside any theatre (nothing to reach it through)",
             ));
         };
+        if let Some(name) = wire.name {
+            let link = fabric.named(&name).map_err(D::Error::custom)?;
+            return Ok(remote::<A>(link, wire.actor));
+        }
         if wire.theatre == fabric.theatre() {
             let inbound = fabric.exported(wire.actor).ok_or_else(|| {
                 D::Error::custom(format_args!(
@@ -306,10 +326,7 @@ impl<'de, A: Actor> serde::Deserialize<'de> for Addr<A> {
                     wire.actor
                 ))
             })?;
-            return inbound
-                .as_any()
-                .downcast_ref::<Exported<A>>()
-                .map(|exported| exported.addr.clone())
+            return local_addr(&*inbound)
                 .ok_or_else(|| D::Error::custom("an exported actor of another type"));
         }
         let link = fabric
@@ -384,6 +401,14 @@ impl<A: Actor> Inbound for Exported<A> {
 pub fn export<A: Actor>(addr: &Addr<A>) -> Option<Arc<dyn Inbound>> {
     addr.local_cell()?;
     Some(Arc::new(Exported { addr: addr.clone() }))
+}
+
+/// The address of the local actor behind `inbound`, if it is an `A`.
+pub fn local_addr<A: Actor>(inbound: &dyn Inbound) -> Option<Addr<A>> {
+    inbound
+        .as_any()
+        .downcast_ref::<Exported<A>>()
+        .map(|exported| exported.addr.clone())
 }
 
 /// An address for the actor numbered `actor` on the theatre behind `link`.

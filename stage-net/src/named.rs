@@ -1,0 +1,207 @@
+//! Activation on demand: an address by universal name whose first message starts
+//! the actor on the name's home theatre if it is not running yet (Stage's
+//! auto-started servers, Orleans' virtual actors).
+//!
+//! A name's home is chosen among the live members by rendezvous hashing (each
+//! member scores `hash(name, member)`, the highest wins), so every theatre with the
+//! same view of the cluster picks the same home, and a member joining or leaving
+//! moves only the names it wins or held. The home starts the actor with the factory
+//! registered for its type ([`TheatreBuilder::activates`]) at most once per name
+//! while it runs.
+//!
+//! [`TheatreBuilder::activates`]: crate::TheatreBuilder::activates
+
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use stage_runtime::remote::{Answer, Body, Delivery, Inbound, Link, Respond};
+use stage_runtime::{Failure, SpeechError};
+
+use crate::frame::Frame;
+use crate::link::{fail_body, Peer, Pending};
+use crate::theatre::Inner;
+
+/// Starts an actor of one type on a stage, by name, and exports it.
+pub(crate) type Factory =
+    Arc<dyn Fn(&stage_runtime::Stage, &str) -> Option<Arc<dyn Inbound>> + Send + Sync>;
+
+/// 64-bit FNV-1a over `parts`, then a final mix so that close inputs spread.
+pub(crate) fn hash(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for &b in *part {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    // splitmix64's finaliser.
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// Where a named actor runs, once its home has answered.
+enum Resolved {
+    /// On this theatre.
+    Here(Arc<dyn Inbound>),
+    /// On a peer, under this number.
+    There(Arc<Peer>, u64),
+}
+
+enum State {
+    /// Not resolved: the next send asks the home.
+    Idle,
+    /// The home has been asked; letters wait here, in order.
+    Resolving(Vec<(u64, Body)>),
+    Ready(Arc<Resolved>),
+}
+
+/// The link behind a named address.
+pub(crate) struct NamedLink {
+    name: String,
+    home: Weak<Inner>,
+    state: Mutex<State>,
+    me: Weak<NamedLink>,
+}
+
+fn unreachable() -> SpeechError {
+    SpeechError::Failed(Failure::Unreachable)
+}
+
+impl NamedLink {
+    pub(crate) fn new(name: &str, home: Weak<Inner>) -> Arc<Self> {
+        Arc::new_cyclic(|me| NamedLink {
+            name: name.to_owned(),
+            home,
+            state: Mutex::new(State::Idle),
+            me: me.clone(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Asks the name's home for the actor; `settle` takes the answer.
+    fn resolve(&self, tag: u64) {
+        let Some(inner) = self.home.upgrade() else {
+            return self.settle(Err(unreachable()));
+        };
+        let Some(peer) = inner.home_of(&self.name) else {
+            let here = inner.activate(&self.name, tag).map(Resolved::Here);
+            return self.settle(here);
+        };
+        let Some(conn) = peer.live() else {
+            return self.settle(Err(unreachable()));
+        };
+        let me = self.me.clone();
+        let pending = Pending::Activate(Box::new(move |result| {
+            if let Some(me) = me.upgrade() {
+                me.settle(result.map(|actor| Resolved::There(peer, actor)));
+            }
+        }));
+        // A failed call runs `pending` with `Unreachable`.
+        let _ = conn.call(pending, |call| Frame::Activate {
+            name: self.name.clone(),
+            tag,
+            call,
+        });
+    }
+
+    /// Sends the waiting letters to where the home said, in order, or fails them.
+    fn settle(&self, result: Result<Resolved, SpeechError>) {
+        let mut state = self.lock();
+        let waiting = match std::mem::replace(&mut *state, State::Idle) {
+            State::Resolving(waiting) => waiting,
+            other => {
+                *state = other;
+                return;
+            }
+        };
+        match result {
+            Ok(resolved) => {
+                let resolved = Arc::new(resolved);
+                for (tag, body) in waiting {
+                    // A failed send has answered its caller.
+                    let _ = send_to(&resolved, tag, body);
+                }
+                *state = State::Ready(resolved);
+            }
+            // Left `Idle`: the next letter asks again.
+            Err(error) => {
+                for (_, body) in waiting {
+                    fail_body(body, error.clone());
+                }
+            }
+        }
+    }
+}
+
+impl Link for NamedLink {
+    fn send(&self, _actor: u64, tag: u64, body: Body) -> Result<(), SpeechError> {
+        let mut state = self.lock();
+        let resolved = match &mut *state {
+            State::Ready(resolved) => Arc::clone(resolved),
+            State::Resolving(waiting) => {
+                waiting.push((tag, body));
+                return Ok(());
+            }
+            State::Idle => {
+                *state = State::Resolving(vec![(tag, body)]);
+                drop(state);
+                self.resolve(tag);
+                return Ok(());
+            }
+        };
+        drop(state);
+        let sent = send_to(&resolved, tag, body);
+        if sent == Err(unreachable()) {
+            // The home is gone: the next letter asks the name's (new) home again.
+            let mut state = self.lock();
+            if matches!(&*state, State::Ready(r) if Arc::ptr_eq(r, &resolved)) {
+                *state = State::Idle;
+            }
+        }
+        sent
+    }
+
+    fn locator(&self) -> &str {
+        &self.name
+    }
+
+    /// Named addresses belong to no one theatre: theatre 0, numbered by a hash of
+    /// the name, so that two of the same name are equal.
+    fn theatre(&self) -> u64 {
+        0
+    }
+
+    fn name(&self) -> Option<&str> {
+        Some(&self.name)
+    }
+}
+
+fn send_to(resolved: &Resolved, tag: u64, body: Body) -> Result<(), SpeechError> {
+    match resolved {
+        Resolved::There(peer, actor) => peer.send(*actor, tag, body),
+        Resolved::Here(inbound) => match body {
+            Body::Message {
+                variant,
+                args,
+                answer,
+            } => inbound.deliver(Delivery::Message {
+                variant,
+                args: &args,
+                respond: answer.map(respond_to),
+            }),
+            Body::Stop { answer } => inbound.deliver(Delivery::Stop {
+                respond: respond_to(answer),
+            }),
+        },
+    }
+}
+
+/// A responder that hands the encoded answer straight to the caller's side.
+fn respond_to(answer: Answer) -> Respond {
+    Respond::new(move |result| match result {
+        Ok(bytes) => answer.answer(Ok(&bytes)),
+        Err(error) => answer.fail(error),
+    })
+}
