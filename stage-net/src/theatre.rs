@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,10 @@ use crate::NetError;
 /// How long a handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// At most this many incoming handshakes run at once; a connection beyond them is
+/// closed at once, so that a flood of connections cannot exhaust threads.
+const MAX_HANDSHAKES: usize = 64;
+
 pub(crate) struct Inner {
     id: u64,
     locator: String,
@@ -31,6 +35,8 @@ pub(crate) struct Inner {
     names: Mutex<HashMap<String, Arc<dyn Inbound>>>,
     peers: Mutex<HashMap<u64, Arc<Peer>>>,
     closed: AtomicBool,
+    /// Incoming handshakes in progress.
+    handshakes: AtomicUsize,
     /// How to start each actor type on demand, by type tag.
     factories: HashMap<u64, Factory>,
     /// Actors started on demand here (this theatre being their name's home).
@@ -533,6 +539,7 @@ impl TheatreBuilder {
             names: Mutex::new(HashMap::new()),
             peers: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
+            handshakes: AtomicUsize::new(0),
             factories: self.factories,
             activated: Mutex::new(HashMap::new()),
             named: Mutex::new(HashMap::new()),
@@ -580,12 +587,26 @@ fn accept_loop(listener: &TcpListener, home: &Weak<Inner>) {
         }
         match stream {
             // Each handshake on a thread of its own: a slow or silent peer must not
-            // hold up the others.
+            // hold up the others. Their number is capped.
             Ok(stream) => {
+                if inner.handshakes.fetch_add(1, Ordering::SeqCst) >= MAX_HANDSHAKES {
+                    inner.handshakes.fetch_sub(1, Ordering::SeqCst);
+                    log::warn!(
+                        "stage-net: refused a connection: {MAX_HANDSHAKES} handshakes are in progress"
+                    );
+                    continue;
+                }
                 let spawned = std::thread::Builder::new()
                     .name("stage-net-handshake".into())
-                    .spawn(move || inner.accept(stream));
+                    .spawn({
+                        let inner = Arc::clone(&inner);
+                        move || {
+                            inner.accept(stream);
+                            inner.handshakes.fetch_sub(1, Ordering::SeqCst);
+                        }
+                    });
                 if let Err(error) = spawned {
+                    inner.handshakes.fetch_sub(1, Ordering::SeqCst);
                     log::warn!("stage-net: no thread for a handshake: {error}");
                 }
             }

@@ -731,3 +731,95 @@ fn activation_without_a_factory_fails_with_a_reason() {
         "{answer:?}"
     );
 }
+
+#[test]
+fn a_peer_of_another_protocol_version_is_refused_with_a_clear_error() {
+    // A newer peer dials a theatre.
+    let a = theatre(&[]);
+    let mut newer = raw(&a);
+    let hello = Frame::Hello {
+        version: frame::VERSION + 1,
+        theatre: 5,
+        locator: "stage://127.0.0.1:1".into(),
+        nonce: vec![0; 32],
+    };
+    frame::write(&mut newer, &hello).unwrap();
+    let frames = until_closed(&mut newer);
+    assert!(
+        frames.iter().any(
+            |f| matches!(f, Frame::Refused { reason } if reason.contains(&format!("protocol version {}", frame::VERSION + 1)))
+        ),
+        "{frames:?}"
+    );
+
+    // A theatre dials a newer peer.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let newer = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let Ok(Frame::Hello { .. }) = frame::read(&mut stream, 1 << 16) else {
+            panic!("expected a hello");
+        };
+        let challenge = Frame::Challenge {
+            version: frame::VERSION + 1,
+            theatre: 6,
+            locator: format!("stage://127.0.0.1:{port}"),
+            nonce: vec![0; 32],
+            proof: vec![0; 32],
+        };
+        frame::write(&mut stream, &challenge).unwrap();
+        until_closed(&mut stream)
+    });
+    let error = a.connect(&format!("stage://127.0.0.1:{port}")).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            NetError::Handshake(handshake::HandshakeError::Version { theirs, .. })
+                if *theirs == frame::VERSION + 1
+        ),
+        "{error}"
+    );
+    let says = format!("protocol version {}", frame::VERSION + 1);
+    assert!(error.to_string().contains(&says), "{error}");
+    let told = newer.join().unwrap();
+    assert!(
+        told.iter()
+            .any(|f| matches!(f, Frame::Refused { reason } if reason.contains("version"))),
+        "{told:?}"
+    );
+    assert!(a.peers().is_empty());
+}
+
+#[test]
+fn a_flood_of_silent_connections_is_capped_and_the_theatre_carries_on() {
+    let a = theatre(&[]);
+    let silent: Vec<TcpStream> = (0..64).map(|_| raw(&a)).collect();
+    // Give the accepting thread time to start all 64 handshakes.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut one_more = raw(&a);
+    let started = Instant::now();
+    let mut byte = [0u8; 1];
+    let read = one_more.read(&mut byte);
+    assert!(
+        matches!(read, Ok(0)) || read.is_err(),
+        "the 65th connection was served: {read:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "not closed at once"
+    );
+    // Once the silent peers go (their handshakes end as they close), theatres
+    // join again.
+    drop(silent);
+    let mut joined = None;
+    wait_until("a theatre can join again", || {
+        joined = Theatre::builder()
+            .cookie(COOKIE)
+            .join([a.locator()])
+            .start()
+            .ok();
+        joined.is_some()
+    });
+    let b = joined.unwrap();
+    assert_eq!(b.peers(), vec![a.locator().to_owned()]);
+}
