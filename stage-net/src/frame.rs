@@ -131,12 +131,15 @@ pub enum Frame {
         /// The sender's number for the reply.
         call: u64,
     },
-    /// The reply to an `Activate`: the actor's number, or why it cannot run.
+    /// The reply to an `Activate`: where the actor runs (usually the receiver, or
+    /// a theatre that started it while the members saw another home), or why it
+    /// cannot run.
     Activated {
         /// The number the asker gave.
         call: u64,
-        /// The actor's number on the receiver, or the reason.
-        result: Result<u64, String>,
+        /// The actor's theatre identity, that theatre's locator, and the actor's
+        /// number there; or the reason.
+        result: Result<(u64, String, u64), String>,
     },
     /// Liveness, sent when a connection has been quiet.
     Ping,

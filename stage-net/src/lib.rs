@@ -15,6 +15,8 @@
 //! release carries and what it does not yet.
 
 pub mod frame;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handshake;
 mod link;
 mod named;

@@ -39,8 +39,9 @@ pub(crate) enum Pending {
 /// The continuation of a lookup: the actor's number, type tag and type name.
 pub(crate) type LookupFn = dyn FnOnce(Option<(u64, u64, String)>) + Send;
 
-/// The continuation of an activation: the actor's number on the home theatre.
-pub(crate) type ActivateFn = dyn FnOnce(Result<u64, SpeechError>) + Send;
+/// The continuation of an activation: where the actor runs (theatre, locator,
+/// number there).
+pub(crate) type ActivateFn = dyn FnOnce(Result<(u64, String, u64), SpeechError>) + Send;
 
 impl Pending {
     fn fail(self) {
@@ -426,12 +427,24 @@ fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Arc<Inner>) -> Result<(), Str
             }
         },
         Frame::Activate { name, tag, call } => {
-            let result = home
-                .activate(&name, tag)
-                .map(|inbound| inbound.id().as_u64())
-                .map_err(|error| error.to_string());
-            conn.push(Frame::Activated { call, result })
-                .map_err(|e| e.to_string())?;
+            // Finding or starting the actor may ask the other peers, whose answers
+            // this reader thread may have to deliver: off it.
+            let home = Arc::clone(home);
+            let answer_on = Arc::clone(conn);
+            let spawned = std::thread::Builder::new()
+                .name("stage-net-activate".into())
+                .spawn(move || {
+                    let result = home
+                        .locate_or_start(&name, tag)
+                        .map(|located| home.whereabouts(&located))
+                        .map_err(|error| error.to_string());
+                    let _ = answer_on.push(Frame::Activated { call, result });
+                });
+            if let Err(error) = spawned {
+                let result = Err(format!("no thread to start the actor: {error}"));
+                conn.push(Frame::Activated { call, result })
+                    .map_err(|e| e.to_string())?;
+            }
         }
         Frame::Activated { call, result } => match conn.take_pending(call) {
             Some(Pending::Activate(then)) => {

@@ -17,8 +17,8 @@ use stage_runtime::remote::{Answer, Body, Delivery, Inbound, Link, Respond};
 use stage_runtime::{Failure, SpeechError};
 
 use crate::frame::Frame;
-use crate::link::{fail_body, Peer, Pending};
-use crate::theatre::Inner;
+use crate::link::{fail_body, Pending};
+use crate::theatre::{Inner, Located};
 
 /// Starts an actor of one type on a stage, by name, and exports it.
 pub(crate) type Factory =
@@ -38,20 +38,12 @@ pub(crate) fn hash(parts: &[&[u8]]) -> u64 {
     h ^ (h >> 31)
 }
 
-/// Where a named actor runs, once its home has answered.
-enum Resolved {
-    /// On this theatre.
-    Here(Arc<dyn Inbound>),
-    /// On a peer, under this number.
-    There(Arc<Peer>, u64),
-}
-
 enum State {
     /// Not resolved: the next send asks the home.
     Idle,
     /// The home has been asked; letters wait here, in order.
     Resolving(Vec<(u64, Body)>),
-    Ready(Arc<Resolved>),
+    Ready(Arc<Located>),
 }
 
 /// The link behind a named address.
@@ -80,23 +72,40 @@ impl NamedLink {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Asks the name's home for the actor; `settle` takes the answer.
+    /// Asks the name's home for the actor; `settle` takes the answer. Never
+    /// blocks: the sender may be an actor's turn.
     fn resolve(&self, tag: u64) {
         let Some(inner) = self.home.upgrade() else {
             return self.settle(Err(unreachable()));
         };
         let Some(peer) = inner.home_of(&self.name) else {
-            let here = inner.activate(&self.name, tag).map(Resolved::Here);
-            return self.settle(here);
+            // This theatre is the home: finding or starting asks the peers first.
+            let me = self.me.clone();
+            let name = self.name.clone();
+            let spawned = std::thread::Builder::new()
+                .name("stage-net-activate".into())
+                .spawn(move || {
+                    let located = inner.locate_or_start(&name, tag);
+                    if let Some(me) = me.upgrade() {
+                        me.settle(located);
+                    }
+                });
+            if let Err(error) = spawned {
+                let why = format!("no thread to start the actor: {error}");
+                self.settle(Err(SpeechError::Failed(Failure::Wire(why.into()))));
+            }
+            return;
         };
         let Some(conn) = peer.live() else {
             return self.settle(Err(unreachable()));
         };
         let me = self.me.clone();
+        let home = self.home.clone();
         let pending = Pending::Activate(Box::new(move |result| {
-            if let Some(me) = me.upgrade() {
-                me.settle(result.map(|actor| Resolved::There(peer, actor)));
-            }
+            let (Some(me), Some(inner)) = (me.upgrade(), home.upgrade()) else {
+                return;
+            };
+            me.settle(result.and_then(|whereabouts| inner.located(whereabouts)));
         }));
         // A failed call runs `pending` with `Unreachable`.
         let _ = conn.call(pending, |call| Frame::Activate {
@@ -107,7 +116,7 @@ impl NamedLink {
     }
 
     /// Sends the waiting letters to where the home said, in order, or fails them.
-    fn settle(&self, result: Result<Resolved, SpeechError>) {
+    fn settle(&self, result: Result<Located, SpeechError>) {
         let mut state = self.lock();
         let waiting = match std::mem::replace(&mut *state, State::Idle) {
             State::Resolving(waiting) => waiting,
@@ -178,10 +187,10 @@ impl Link for NamedLink {
     }
 }
 
-fn send_to(resolved: &Resolved, tag: u64, body: Body) -> Result<(), SpeechError> {
-    match resolved {
-        Resolved::There(peer, actor) => peer.send(*actor, tag, body),
-        Resolved::Here(inbound) => match body {
+fn send_to(located: &Located, tag: u64, body: Body) -> Result<(), SpeechError> {
+    match located {
+        Located::There(peer, actor) => peer.send(*actor, tag, body),
+        Located::Here(inbound) => match body {
             Body::Message {
                 variant,
                 args,

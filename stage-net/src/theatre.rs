@@ -47,6 +47,14 @@ pub(crate) struct Inner {
     pub(crate) fabric: Arc<dyn Fabric>,
 }
 
+/// Where a named actor runs.
+pub(crate) enum Located {
+    /// On this theatre.
+    Here(Arc<dyn Inbound>),
+    /// On a peer, under this number.
+    There(Arc<Peer>, u64),
+}
+
 /// An actor started on demand, or none (not yet, or it has ended).
 type Slot = Arc<Mutex<Option<Arc<dyn Inbound>>>>;
 
@@ -179,6 +187,69 @@ impl Inner {
         inbound
     }
 
+    /// Where `located` is, as an `Activated` frame carries it: theatre, locator,
+    /// actor number.
+    pub(crate) fn whereabouts(&self, located: &Located) -> (u64, String, u64) {
+        match located {
+            Located::Here(inbound) => (self.id, self.locator.clone(), inbound.id().as_u64()),
+            Located::There(peer, actor) => (peer.theatre, peer.locator.clone(), *actor),
+        }
+    }
+
+    /// Where an `Activated` frame says the actor is, from this theatre.
+    pub(crate) fn located(
+        self: &Arc<Self>,
+        (theatre, locator, actor): (u64, String, u64),
+    ) -> Result<Located, SpeechError> {
+        let wire = |why: String| SpeechError::Failed(Failure::Wire(why.into()));
+        if theatre == self.id {
+            return self
+                .exported(actor)
+                .map(Located::Here)
+                .ok_or_else(|| SpeechError::Failed(Failure::Dead));
+        }
+        let known = lock(&self.peers).get(&theatre).cloned();
+        match known {
+            Some(peer) => Ok(Located::There(peer, actor)),
+            None => {
+                self.link(theatre, &locator)
+                    .map_err(|e| wire(e.to_string()))?;
+                let peer = lock(&self.peers).get(&theatre).cloned();
+                peer.map(|peer| Located::There(peer, actor))
+                    .ok_or_else(|| SpeechError::Failed(Failure::Unreachable))
+            }
+        }
+    }
+
+    /// Asks every live peer for `name`; the first that has it bound (or started)
+    /// answers. `None` when all say no, or none answers within `down_after`.
+    fn ask_peers(&self, name: &str) -> Option<(Arc<Peer>, (u64, u64, String))> {
+        let (tx, rx) = mpsc::channel();
+        for peer in self.live_peers() {
+            let Some(conn) = peer.live() else { continue };
+            let answers = tx.clone();
+            let pending = Pending::Lookup(Box::new(move |found| {
+                let _ = answers.send(found.map(|found| (Arc::clone(&peer), found)));
+            }));
+            // A peer that cannot be asked answers "not here" through `pending`.
+            let _ = conn.call(pending, |call| Frame::Lookup {
+                name: name.to_owned(),
+                call,
+            });
+        }
+        drop(tx);
+        let deadline = Instant::now() + self.down_after;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(Some(found)) => return Some(found),
+                Ok(None) => continue,
+                // Every peer answered "not here", or the time is up.
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// The home of `name` among the live members: `None` when it is this theatre.
     pub(crate) fn home_of(&self, name: &str) -> Option<Arc<Peer>> {
         let score = |theatre: u64| named::hash(&[name.as_bytes(), &theatre.to_le_bytes()]);
@@ -191,14 +262,39 @@ impl Inner {
             .then_some(best)
     }
 
-    /// The actor named `name` of the type tagged `tag`, started here if it is not
-    /// running: this theatre is the name's home. At most one runs per name.
-    pub(crate) fn activate(
+    /// Where the actor named `name` of the type tagged `tag` runs, this theatre
+    /// being the name's home: here if it runs here; on a peer if one has it (it
+    /// started there while the members saw another home); else started here now.
+    /// Activations of one name at this home are serialised, so at most one starts.
+    /// Blocks for a round of questions to the peers: never call it on a reader
+    /// thread or an actor's turn.
+    pub(crate) fn locate_or_start(
         self: &Arc<Self>,
         name: &str,
         tag: u64,
-    ) -> Result<Arc<dyn Inbound>, SpeechError> {
+    ) -> Result<Located, SpeechError> {
         let refuse = |why: String| SpeechError::Failed(Failure::Wire(why.into()));
+        let other_type = |found: &str| {
+            refuse(format!(
+                "`{name}` runs as a `{found}`, another type than the one asked for"
+            ))
+        };
+        let slot = Arc::clone(lock(&self.activated).entry(name.to_owned()).or_default());
+        let mut running = lock(&slot);
+        if let Some(inbound) = running.as_ref() {
+            return if inbound.type_tag() == tag {
+                Ok(Located::Here(Arc::clone(inbound)))
+            } else {
+                Err(other_type(inbound.type_name()))
+            };
+        }
+        if let Some((peer, (actor, found_tag, type_name))) = self.ask_peers(name) {
+            return if found_tag == tag {
+                Ok(Located::There(peer, actor))
+            } else {
+                Err(other_type(&type_name))
+            };
+        }
         let factory = self.factories.get(&tag).ok_or_else(|| {
             refuse(format!(
                 "theatre {} cannot start `{name}`: no factory for its actor type \
@@ -206,18 +302,6 @@ impl Inner {
                 self.locator
             ))
         })?;
-        let slot = Arc::clone(lock(&self.activated).entry(name.to_owned()).or_default());
-        let mut running = lock(&slot);
-        if let Some(inbound) = running.as_ref() {
-            return if inbound.type_tag() == tag {
-                Ok(Arc::clone(inbound))
-            } else {
-                Err(refuse(format!(
-                    "`{name}` runs as a `{}`, another type than the one asked for",
-                    inbound.type_name()
-                )))
-            };
-        }
         let inbound = factory(&self.stage, name)
             .ok_or_else(|| refuse(format!("`{name}` could not be started")))?;
         *running = Some(Arc::clone(&inbound));
@@ -229,7 +313,7 @@ impl Inner {
                 *lock(&slot) = None;
             }
         }));
-        Ok(inbound)
+        Ok(Located::Here(inbound))
     }
 
     /// The link behind the named addresses of `name`.
@@ -752,38 +836,18 @@ impl Theatre {
                 found: inbound.type_name().to_owned(),
             });
         }
-        let (tx, rx) = mpsc::channel();
-        for peer in self.inner.live_peers() {
-            let Some(conn) = peer.live() else { continue };
-            let answers = tx.clone();
-            let pending = Pending::Lookup(Box::new(move |found| {
-                let _ = answers.send(found.map(|found| (Arc::clone(&peer), found)));
-            }));
-            // A peer that cannot be asked answers "not here" through `pending`.
-            let _ = conn.call(pending, |call| Frame::Lookup {
-                name: name.to_owned(),
-                call,
-            });
-        }
-        drop(tx);
-        let deadline = Instant::now() + self.inner.down_after;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(Some((peer, (actor, tag, type_name)))) => {
-                    if tag != remote::type_tag::<A>() {
-                        return Err(NetError::WrongType {
-                            name: name.to_owned(),
-                            expected: std::any::type_name::<A>(),
-                            found: type_name,
-                        });
-                    }
-                    return Ok(remote::remote::<A>(peer, actor));
+        match self.inner.ask_peers(name) {
+            Some((peer, (actor, tag, type_name))) => {
+                if tag != remote::type_tag::<A>() {
+                    return Err(NetError::WrongType {
+                        name: name.to_owned(),
+                        expected: std::any::type_name::<A>(),
+                        found: type_name,
+                    });
                 }
-                Ok(None) => continue,
-                // Every peer answered "not here", or the time is up.
-                Err(_) => return Err(NetError::NotFound(name.to_owned())),
+                Ok(remote::remote::<A>(peer, actor))
             }
+            None => Err(NetError::NotFound(name.to_owned())),
         }
     }
 }

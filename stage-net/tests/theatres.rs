@@ -823,3 +823,24 @@ fn a_flood_of_silent_connections_is_capped_and_the_theatre_carries_on() {
     let b = joined.unwrap();
     assert_eq!(b.peers(), vec![a.locator().to_owned()]);
 }
+
+#[test]
+fn a_named_actor_started_before_a_join_is_found_by_the_new_member() {
+    let (a, started_a) = room_theatre(&[]);
+    let names: Vec<String> = (0..8).map(|i| format!("early-{i}")).collect();
+    for name in &names {
+        let room = a.named::<Room>(name);
+        notify!(room, enter(1));
+        assert_eq!(query!(room, entered()).wait(), Ok(1));
+    }
+    assert_eq!(started_a.load(Ordering::SeqCst), 8);
+    // With b in, about half of the names have b as their home; b finds the rooms
+    // a started rather than starting its own.
+    let (b, started_b) = room_theatre(&[&a]);
+    for name in &names {
+        let room = b.named::<Room>(name);
+        notify!(room, enter(2));
+        assert_eq!(query!(room, entered()).wait(), Ok(2), "{name}");
+    }
+    assert_eq!(started_b.load(Ordering::SeqCst), 0);
+}
