@@ -206,7 +206,7 @@ impl Inner {
             return self
                 .exported(actor)
                 .map(Located::Here)
-                .ok_or_else(|| SpeechError::Failed(Failure::Dead));
+                .ok_or(SpeechError::Failed(Failure::Dead));
         }
         let known = lock(&self.peers).get(&theatre).cloned();
         match known {
@@ -216,7 +216,7 @@ impl Inner {
                     .map_err(|e| wire(e.to_string()))?;
                 let peer = lock(&self.peers).get(&theatre).cloned();
                 peer.map(|peer| Located::There(peer, actor))
-                    .ok_or_else(|| SpeechError::Failed(Failure::Unreachable))
+                    .ok_or(SpeechError::Failed(Failure::Unreachable))
             }
         }
     }
