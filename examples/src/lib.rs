@@ -11,6 +11,8 @@ pub mod chatty;
 pub mod fibonacci;
 pub mod hello;
 pub mod multicast;
+pub mod net_bank;
+pub mod net_chat;
 pub mod sieve;
 pub mod stocker;
 pub mod stop_go;

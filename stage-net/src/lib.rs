@@ -14,6 +14,7 @@
 //! See [`Theatre`] for an example, and the crate's README section for what this
 //! release carries and what it does not yet.
 
+pub mod cli;
 pub mod frame;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -55,6 +56,9 @@ pub enum NetError {
     NotLocal,
     /// The stage given to `TheatreBuilder::stage` serves another theatre already.
     StageTaken,
+    /// A command line that [`cli::Options::parse`] cannot take; the text says why
+    /// and how to write it.
+    Usage(String),
 }
 
 impl std::fmt::Display for NetError {
@@ -79,6 +83,7 @@ impl std::fmt::Display for NetError {
                 "the name `{name}` is bound to a `{found}`, not a `{expected}`"
             ),
             NetError::NotLocal => f.write_str("only an actor of this theatre can be bound on it"),
+            NetError::Usage(why) => f.write_str(why),
             NetError::StageTaken => f.write_str(
                 "that stage serves another theatre already: give each theatre its own stage",
             ),

@@ -13,7 +13,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use stage_runtime::remote::{Answer, Body, Delivery, Inbound, Link, Respond};
+use stage_runtime::remote::{self, Answer, Body, Delivery, Fabric, Inbound, Link, Respond};
 use stage_runtime::{Failure, SpeechError};
 
 use crate::frame::Frame;
@@ -130,7 +130,7 @@ impl NamedLink {
                 let resolved = Arc::new(resolved);
                 for (tag, body) in waiting {
                     // A failed send has answered its caller.
-                    let _ = send_to(&resolved, tag, body);
+                    let _ = self.send_to(&resolved, tag, body);
                 }
                 *state = State::Ready(resolved);
             }
@@ -161,7 +161,7 @@ impl Link for NamedLink {
             }
         };
         drop(state);
-        let sent = send_to(&resolved, tag, body);
+        let sent = self.send_to(&resolved, tag, body);
         if sent == Err(unreachable()) {
             // The home is gone: the next letter asks the name's (new) home again.
             let mut state = self.lock();
@@ -187,10 +187,20 @@ impl Link for NamedLink {
     }
 }
 
-fn send_to(located: &Located, tag: u64, body: Body) -> Result<(), SpeechError> {
-    match located {
-        Located::There(peer, actor) => peer.send(*actor, tag, body),
-        Located::Here(inbound) => match body {
+impl NamedLink {
+    fn send_to(&self, located: &Located, tag: u64, body: Body) -> Result<(), SpeechError> {
+        let inbound = match located {
+            Located::There(peer, actor) => return peer.send(*actor, tag, body),
+            Located::Here(inbound) => inbound,
+        };
+        let Some(inner) = self.home.upgrade() else {
+            fail_body(body, unreachable());
+            return Err(unreachable());
+        };
+        // Addresses inside the message, and inside its answer, belong to this
+        // theatre.
+        let fabric = Arc::clone(&inner.fabric);
+        remote::decoding_for(Arc::clone(&fabric), || match body {
             Body::Message {
                 variant,
                 args,
@@ -198,19 +208,21 @@ fn send_to(located: &Located, tag: u64, body: Body) -> Result<(), SpeechError> {
             } => inbound.deliver(Delivery::Message {
                 variant,
                 args: &args,
-                respond: answer.map(respond_to),
+                respond: answer.map(|answer| respond_to(answer, fabric)),
             }),
             Body::Stop { answer } => inbound.deliver(Delivery::Stop {
-                respond: respond_to(answer),
+                respond: respond_to(answer, fabric),
             }),
-        },
+        })
     }
 }
 
 /// A responder that hands the encoded answer straight to the caller's side.
-fn respond_to(answer: Answer) -> Respond {
-    Respond::new(move |result| match result {
-        Ok(bytes) => answer.answer(Ok(&bytes)),
-        Err(error) => answer.fail(error),
+fn respond_to(answer: Answer, fabric: Arc<dyn Fabric>) -> Respond {
+    Respond::new(move |result| {
+        remote::decoding_for(fabric, || match result {
+            Ok(bytes) => answer.answer(Ok(&bytes)),
+            Err(error) => answer.fail(error),
+        })
     })
 }

@@ -305,6 +305,23 @@ async fn main() -> Result<(), SpeechError> {
         query!(acct, balance()).await
     );
 
+    step("theatres: three stages on loopback, an account on each of two, a teller on the third");
+    println!(
+        "    checking <- getBalance() @ savings <- transfer(token), with addresses found by name"
+    );
+    // The theatres' replies are waited for on a thread of their own, off this stage.
+    let bank = std::thread::spawn(|| {
+        stage_examples::net_bank::run(|line| println!("    {line}")).map_err(|e| e.to_string())
+    })
+    .join();
+    match bank {
+        Ok(Ok((checking, savings))) => {
+            println!("    balances now: checking {checking}, savings {savings}");
+        }
+        Ok(Err(error)) => println!("    the theatres could not run here: {error}"),
+        Err(_) => println!("    the bank's thread panicked"),
+    }
+
     step("quiescence: main returns, the stage waits until no work is left, then the program exits");
     Ok(())
 }

@@ -1,0 +1,140 @@
+//! The examples that run across theatres: SALSA's bank on loopback in one process,
+//! and Stage's chat with each user a separate `theatre` process.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+#[test]
+fn salsa_bank_moves_checking_to_savings_across_theatres() {
+    let mut said = Vec::new();
+    let balances = stage_examples::net_bank::run(|line| said.push(line)).unwrap();
+    assert_eq!(balances, (0, 1_250));
+    assert!(said[1].ends_with(": 1250"), "{said:?}");
+    assert!(said[2].ends_with(": 0"), "{said:?}");
+}
+
+/// A `theatre --chat` process: its input, and its output lines as they come.
+struct User {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl User {
+    fn start(name: &str, join: Option<&str>) -> User {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_theatre"));
+        command.args(["--cookie", "chat-test", "--name", name, "--chat"]);
+        if let Some(locator) = join {
+            command.args(["--join", locator]);
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the theatre binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        User {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a line containing `text`; returns it.
+    fn expect(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        if let Some(line) = self.seen.iter().find(|l| l.contains(text)) {
+            return line.clone();
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(text) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no line with {text:?}; saw {:?}", self.seen),
+            }
+        }
+    }
+
+    fn say(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("still typing");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Ends the input; the user leaves and the process ends well.
+    fn quit(&mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "{status}; saw {:?}", self.seen);
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "did not end; saw {:?}",
+                self.seen
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn chat_across_three_theatre_processes_with_the_room_found_by_name() {
+    let mut ann = User::start("ann", None);
+    let listening = ann.expect("listening on ");
+    let ann_at = listening.trim_start_matches("listening on ").to_owned();
+    ann.expect("ann is in the chat room (1 here)");
+
+    let mut bob = User::start("bob", Some(&ann_at));
+    // One room, started once, whichever theatre is its home.
+    bob.expect("bob is in the chat room (2 here)");
+    ann.expect("[ann] > bob entered");
+
+    bob.say("hello from bob");
+    ann.expect("[ann] > bob: hello from bob");
+    bob.expect("[bob] > bob: hello from bob");
+
+    // carol joins through bob, and meets ann through it.
+    let bob_at = bob
+        .expect("listening on ")
+        .trim_start_matches("listening on ")
+        .to_owned();
+    let mut carol = User::start("carol", Some(&bob_at));
+    carol.expect("carol is in the chat room (3 here)");
+    carol.say("hi both");
+    ann.expect("[ann] > carol: hi both");
+    bob.expect("[bob] > carol: hi both");
+    carol.expect("[carol] > carol: hi both");
+
+    carol.quit();
+    ann.expect("[ann] > carol left");
+    bob.quit();
+    ann.quit();
+}

@@ -1,0 +1,193 @@
+//! The command line of a standalone theatre: `--listen`, `--join`, `--cookie` or
+//! `--cookie-file`, `--name`.
+//!
+//! Any binary can run as a theatre of a cluster with the same flags:
+//!
+//! ```
+//! use stage_net::cli::Options;
+//!
+//! let options = Options::parse(
+//!     ["--listen", "127.0.0.1:0", "--cookie", "s3cret", "--name", "ann", "--chat"]
+//!         .map(String::from),
+//! )?;
+//! assert_eq!(options.name.as_deref(), Some("ann"));
+//! assert_eq!(options.rest, ["--chat"]);
+//! let theatre = options.builder().start()?;
+//! assert!(theatre.locator().starts_with("stage://127.0.0.1:"));
+//! # Ok::<(), stage_net::NetError>(())
+//! ```
+
+use crate::{NetError, Theatre, TheatreBuilder};
+
+/// What the command line says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// `--listen host:port` (default `127.0.0.1:0`: a free port on loopback).
+    pub listen: String,
+    /// `--join locator`, once per seed.
+    pub join: Vec<String>,
+    /// The cluster cookie, from `--cookie secret` or the contents of
+    /// `--cookie-file path` (a trailing newline is not part of it).
+    pub cookie: Vec<u8>,
+    /// `--name name`: this theatre's name, for the program to use.
+    pub name: Option<String>,
+    /// Every other argument, in order, for the program.
+    pub rest: Vec<String>,
+}
+
+/// The usage line, for error messages and `--help`.
+pub const USAGE: &str = "--cookie SECRET | --cookie-file PATH  [--listen HOST:PORT] \
+                         [--join stage://HOST:PORT]...  [--name NAME]";
+
+fn usage(why: impl std::fmt::Display) -> NetError {
+    NetError::Usage(format!("{why}; usage: {USAGE}"))
+}
+
+impl Options {
+    /// Reads the flags from `args` (without the program's name).
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::Usage`] for a flag without its value, no cookie, both a cookie
+    /// and a cookie file, or an empty cookie; [`NetError::Io`] for a cookie file
+    /// that cannot be read.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, NetError> {
+        let mut args = args.into_iter();
+        let mut listen = None;
+        let mut join = Vec::new();
+        let mut cookie = None;
+        let mut cookie_file = None;
+        let mut name = None;
+        let mut rest = Vec::new();
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value)),
+                _ => (arg.clone(), None),
+            };
+            let slot = match flag.as_str() {
+                "--listen" => &mut listen,
+                "--cookie" => &mut cookie,
+                "--cookie-file" => &mut cookie_file,
+                "--name" => &mut name,
+                "--join" => {
+                    let value = match inline {
+                        Some(value) => value.to_owned(),
+                        None => args
+                            .next()
+                            .ok_or_else(|| usage("`--join` needs a locator"))?,
+                    };
+                    join.push(value);
+                    continue;
+                }
+                _ => {
+                    rest.push(arg);
+                    continue;
+                }
+            };
+            let value = match inline {
+                Some(value) => value.to_owned(),
+                None => args
+                    .next()
+                    .ok_or_else(|| usage(format_args!("`{flag}` needs a value")))?,
+            };
+            if slot.replace(value).is_some() {
+                return Err(usage(format_args!("`{flag}` is given twice")));
+            }
+        }
+        let cookie = match (cookie, cookie_file) {
+            (Some(_), Some(_)) => {
+                return Err(usage("give `--cookie` or `--cookie-file`, not both"));
+            }
+            (Some(secret), None) => secret.into_bytes(),
+            (None, Some(path)) => {
+                let mut bytes = std::fs::read(&path)?;
+                while bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+                    bytes.pop();
+                }
+                bytes
+            }
+            (None, None) => return Err(usage("a cluster cookie is required")),
+        };
+        if cookie.is_empty() {
+            return Err(usage("the cluster cookie is empty"));
+        }
+        Ok(Options {
+            listen: listen.unwrap_or_else(|| "127.0.0.1:0".to_owned()),
+            join,
+            cookie,
+            name,
+            rest,
+        })
+    }
+
+    /// Reads the flags from the process's arguments.
+    ///
+    /// # Errors
+    ///
+    /// As [`Options::parse`].
+    pub fn from_env() -> Result<Options, NetError> {
+        Options::parse(std::env::args().skip(1))
+    }
+
+    /// A builder configured by these options; add actor factories and start it.
+    pub fn builder(&self) -> TheatreBuilder {
+        Theatre::builder()
+            .listen(self.listen.clone())
+            .cookie(&self.cookie)
+            .join(self.join.iter().cloned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, NetError> {
+        Options::parse(args.iter().map(|a| (*a).to_owned()))
+    }
+
+    #[test]
+    fn flags_with_values_inline_or_after() {
+        let o = parse(&[
+            "--listen=0.0.0.0:7000",
+            "--join",
+            "stage://a:1",
+            "--join=stage://b:2",
+            "--cookie",
+            "k",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(o.listen, "0.0.0.0:7000");
+        assert_eq!(o.join, ["stage://a:1", "stage://b:2"]);
+        assert_eq!(o.cookie, b"k");
+        assert_eq!(o.rest, ["x"]);
+    }
+
+    #[test]
+    fn bad_command_lines_say_what_is_wrong() {
+        let said = |args: &[&str]| match parse(args) {
+            Err(NetError::Usage(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(said(&[]).contains("cookie is required"));
+        assert!(said(&["--cookie"]).contains("`--cookie` needs a value"));
+        assert!(said(&["--cookie", "a", "--cookie", "b"]).contains("twice"));
+        assert!(said(&["--cookie", "a", "--cookie-file", "f"]).contains("not both"));
+        assert!(said(&["--cookie", ""]).contains("empty"));
+        assert!(matches!(
+            parse(&["--cookie-file", "/nonexistent/stage-cookie"]),
+            Err(NetError::Io(_))
+        ));
+    }
+
+    #[test]
+    fn a_cookie_file_loses_its_trailing_newline() {
+        let path = std::env::temp_dir().join(format!("stage-cookie-{}", std::process::id()));
+        std::fs::write(&path, "s3cret\n").unwrap();
+        let o = parse(&["--cookie-file", path.to_str().unwrap()]).unwrap();
+        assert_eq!(o.cookie, b"s3cret");
+        let _ = std::fs::remove_file(path);
+    }
+}
