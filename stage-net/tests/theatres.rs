@@ -122,6 +122,9 @@ fn speech_acts_cross_between_three_theatres() {
         move |balance| request!(from_c, withdraw(balance / 2))
     });
     assert_eq!(chained.wait(), Ok(Ok(60)));
+    // A join of answers from two theatres' connections.
+    let both = join!(query!(from_b, balance()), query!(from_c, balance()));
+    assert_eq!(both.wait(), Ok((60, 60)));
     // Star forms are not carried yet, and say so.
     let star = query!(from_b 's balance with balance() * 2).wait();
     assert!(
