@@ -9,7 +9,7 @@
 use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
-use stage_runtime::{Failure, Reason, SpeechError};
+use stage_runtime::{DownReason, Failure, Reason, SpeechError};
 
 /// The protocol version this build speaks; the handshake refuses any other.
 pub const VERSION: u32 = 1;
@@ -141,8 +141,50 @@ pub enum Frame {
         /// number there; or the reason.
         result: Result<(u64, String, u64), String>,
     },
+    /// Tell the sender when the actor ends (`ctx.monitor` across theatres).
+    Watch {
+        /// The actor's number on the receiver.
+        to: u64,
+        /// Its type's tag.
+        tag: u64,
+        /// The sender's number for the notice.
+        call: u64,
+    },
+    /// The actor watched under `call` has ended.
+    Ended {
+        /// The number the watcher gave.
+        call: u64,
+        /// How it ended ([`down_code`]).
+        reason: u8,
+    },
     /// Liveness, sent when a connection has been quiet.
     Ping,
+}
+
+/// How an actor ended, as an `Ended` frame carries it.
+pub fn down_code(reason: DownReason) -> u8 {
+    match reason {
+        DownReason::Panicked => 2,
+        DownReason::Escalated => 3,
+        DownReason::Dropped => 4,
+        DownReason::ShutDown => 5,
+        DownReason::Unreachable => 6,
+        // `Stopped`, and any reason a later release adds.
+        _ => 1,
+    }
+}
+
+/// The reason an `Ended` frame's code stands for (an unknown code reads as
+/// `Stopped`).
+pub fn down_reason(code: u8) -> DownReason {
+    match code {
+        2 => DownReason::Panicked,
+        3 => DownReason::Escalated,
+        4 => DownReason::Dropped,
+        5 => DownReason::ShutDown,
+        6 => DownReason::Unreachable,
+        _ => DownReason::Stopped,
+    }
 }
 
 /// A [`SpeechError`] as it crosses the wire.

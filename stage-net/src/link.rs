@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use stage_runtime::remote::{self, Answer, Body, Delivery, Link, Respond};
-use stage_runtime::{Failure, SpeechError};
+use stage_runtime::{DownReason, Failure, SpeechError};
 
 use crate::frame::{self, Frame, FrameError, WireError};
 use crate::theatre::Inner;
@@ -34,6 +34,8 @@ pub(crate) enum Pending {
     /// An activation on demand: what to do with the actor's number (or why there
     /// is none).
     Activate(Box<ActivateFn>),
+    /// A watch on a remote actor: what to do when it ends.
+    Watch(Box<dyn FnOnce(DownReason) + Send>),
 }
 
 /// The continuation of a lookup: the actor's number, type tag and type name.
@@ -49,6 +51,7 @@ impl Pending {
             Pending::Answer(answer) => answer.fail(unreachable()),
             Pending::Lookup(then) => then(None),
             Pending::Activate(then) => then(Err(unreachable())),
+            Pending::Watch(then) => then(DownReason::Unreachable),
         }
     }
 }
@@ -204,6 +207,20 @@ impl Link for Peer {
 
     fn theatre(&self) -> u64 {
         self.theatre
+    }
+
+    fn watch(&self, actor: u64, tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
+        match self.live() {
+            // A failed call runs `then` with `Unreachable`.
+            Some(conn) => {
+                let _ = conn.call(Pending::Watch(then), |call| Frame::Watch {
+                    to: actor,
+                    tag,
+                    call,
+                });
+            }
+            None => then(DownReason::Unreachable),
+        }
     }
 }
 
@@ -405,10 +422,7 @@ fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Arc<Inner>) -> Result<(), Str
                         .map_err(|e| SpeechError::from(e.clone())),
                 );
             }
-            Some(Pending::Lookup(_) | Pending::Activate(_)) => {
-                return Err("an answer to a lookup or activation".into())
-            }
-            None => return Err(format!("an answer to call {call}, which was not asked")),
+            other => return Err(mismatch(other, "an answer", call)),
         },
         Frame::Lookup { name, call } => {
             let actor = home.bound(&name);
@@ -417,14 +431,7 @@ fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Arc<Inner>) -> Result<(), Str
         }
         Frame::Found { call, actor } => match conn.take_pending(call) {
             Some(Pending::Lookup(then)) => then(actor),
-            Some(Pending::Answer(_) | Pending::Activate(_)) => {
-                return Err("a lookup result for another call".into())
-            }
-            None => {
-                return Err(format!(
-                    "a lookup result for call {call}, which was not asked"
-                ))
-            }
+            other => return Err(mismatch(other, "a lookup result", call)),
         },
         Frame::Activate { name, tag, call } => {
             // Finding or starting the actor may ask the other peers, whose answers
@@ -450,14 +457,30 @@ fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Arc<Inner>) -> Result<(), Str
             Some(Pending::Activate(then)) => {
                 then(result.map_err(|why| SpeechError::Failed(Failure::Wire(why.into()))));
             }
-            Some(Pending::Answer(_) | Pending::Lookup(_)) => {
-                return Err("an activation result for another call".into())
-            }
+            other => return Err(mismatch(other, "an activation result", call)),
+        },
+        Frame::Watch { to, tag, call } => match home.exported(to) {
             None => {
-                return Err(format!(
-                    "an activation result for call {call}, which was not asked"
-                ))
+                let reason = frame::down_code(DownReason::Stopped);
+                conn.push(Frame::Ended { call, reason })
+                    .map_err(|e| e.to_string())?;
             }
+            Some(inbound) if inbound.type_tag() != tag => {
+                return Err(format!("a watch on actor {to} names another type"));
+            }
+            Some(inbound) => {
+                let conn = Arc::downgrade(conn);
+                inbound.on_end(Box::new(move |reason| {
+                    if let Some(conn) = conn.upgrade() {
+                        let reason = frame::down_code(reason);
+                        let _ = conn.push(Frame::Ended { call, reason });
+                    }
+                }));
+            }
+        },
+        Frame::Ended { call, reason } => match conn.take_pending(call) {
+            Some(Pending::Watch(then)) => then(frame::down_reason(reason)),
+            other => return Err(mismatch(other, "an end notice", call)),
         },
         Frame::Ping => {}
         Frame::Hello { .. }
@@ -467,6 +490,19 @@ fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Arc<Inner>) -> Result<(), Str
         | Frame::Refused { .. } => return Err("a handshake frame after the handshake".into()),
     }
     Ok(())
+}
+
+/// The reason to close a connection whose peer replied with `what` to a call that
+/// awaits another kind of reply, or to none. A call taken by mistake is failed, so
+/// that its caller hears `Unreachable` like the others when the connection closes.
+fn mismatch(taken: Option<Pending>, what: &str, call: u64) -> String {
+    match taken {
+        Some(pending) => {
+            pending.fail();
+            format!("{what} for call {call}, which awaits another kind of reply")
+        }
+        None => format!("{what} for call {call}, which was not made"),
+    }
 }
 
 /// Sends the answer to `call` back over `conn` when the actor gives it.

@@ -14,7 +14,7 @@
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use stage_runtime::remote::{self, Answer, Body, Delivery, Fabric, Inbound, Link, Respond};
-use stage_runtime::{Failure, SpeechError};
+use stage_runtime::{DownReason, Failure, SpeechError};
 
 use crate::frame::Frame;
 use crate::link::{fail_body, Pending};
@@ -184,6 +184,19 @@ impl Link for NamedLink {
 
     fn name(&self) -> Option<&str> {
         Some(&self.name)
+    }
+
+    /// Watches the actor the name resolved to; before the first message has
+    /// resolved it, there is nothing to watch and `then` is dropped.
+    fn watch(&self, _actor: u64, tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
+        let located = match &*self.lock() {
+            State::Ready(located) => Arc::clone(located),
+            State::Idle | State::Resolving(_) => return,
+        };
+        match &*located {
+            Located::There(peer, actor) => peer.watch(*actor, tag, then),
+            Located::Here(inbound) => inbound.on_end(then),
+        }
     }
 }
 

@@ -127,7 +127,7 @@ impl Inner {
             exports.insert(actor, Arc::clone(&inbound));
         }
         let home = Arc::downgrade(self);
-        inbound.on_end(Box::new(move || {
+        inbound.on_end(Box::new(move |_| {
             if let Some(inner) = home.upgrade() {
                 lock(&inner.exports).remove(&actor);
             }
@@ -308,7 +308,7 @@ impl Inner {
         drop(running);
         self.export(Arc::clone(&inbound));
         let ended = Arc::downgrade(&slot);
-        inbound.on_end(Box::new(move || {
+        inbound.on_end(Box::new(move |_| {
             if let Some(slot) = ended.upgrade() {
                 *lock(&slot) = None;
             }

@@ -847,3 +847,57 @@ fn a_named_actor_started_before_a_join_is_found_by_the_new_member() {
     }
     assert_eq!(started_b.load(Ordering::SeqCst), 0);
 }
+
+/// Hears when the actors it watches end.
+#[actor]
+struct Watcher {
+    seen: Vec<DownReason>,
+}
+
+#[behaviour]
+impl Watcher {
+    #[request]
+    fn watch(&mut self, ctx: &mut Ctx<Self>, other: Addr<Account>) {
+        ctx.monitor(&other);
+    }
+
+    #[down]
+    fn gone(&mut self, down: Down) {
+        self.seen.push(down.reason);
+    }
+
+    #[query]
+    fn seen(&self) -> Vec<DownReason> {
+        self.seen.clone()
+    }
+}
+
+#[test]
+fn monitoring_an_actor_on_another_theatre_hears_its_end_or_its_theatre_going() {
+    let a = theatre(&[]);
+    let b = theatre(&[&a]);
+    b.bind("first", &b.spawn(account())).unwrap();
+    b.bind("second", &b.spawn(account())).unwrap();
+    let first = a.lookup::<Account>("first").unwrap();
+    let second = a.lookup::<Account>("second").unwrap();
+    let watcher = a.spawn(Watcher { seen: Vec::new() });
+    request!(watcher, watch(first.clone())).wait().unwrap();
+    request!(watcher, watch(second.clone())).wait().unwrap();
+    // The notice comes from b when the actor ends there.
+    first.stop().wait().unwrap();
+    wait_until("the first end is heard", || {
+        query!(watcher, seen()).wait() == Ok(vec![DownReason::Stopped])
+    });
+    // Watching an actor that has ended already: at once.
+    request!(watcher, watch(first)).wait().unwrap();
+    wait_until("the late watch is answered", || {
+        query!(watcher, seen()).wait().map(|s| s.len()) == Ok(2)
+    });
+    // b goes: the second actor cannot be reached any more.
+    b.shutdown();
+    wait_until("the second is unreachable", || {
+        query!(watcher, seen()).wait().map(|s| s.last().copied())
+            == Ok(Some(DownReason::Unreachable))
+    });
+    drop(second);
+}

@@ -111,11 +111,7 @@ impl<A: Actor> Addr<A> {
     pub(crate) fn watch(&self, watcher: Box<dyn FnOnce(crate::supervision::Down) + Send>) {
         match &self.target {
             Target::Local(cell) => cell.watch(watcher),
-            Target::Remote(_) => {
-                // Watching across theatres is not carried yet: the watcher is dropped
-                // without firing (documented on `Ctx::monitor`).
-                drop(watcher);
-            }
+            Target::Remote(actor) => actor.watch::<A>(watcher),
         }
     }
 

@@ -251,15 +251,19 @@ impl<A: Actor> Ctx<A> {
     /// [`Down`] with the reason (at once, if it has ended already). Watching does not
     /// keep either actor alive.
     ///
-    /// Not yet across theatres: monitoring the address of an actor on another
-    /// theatre registers nothing, and no `#[down]` comes for it (`stage-net` does
-    /// not carry end-of-actor notices in this release).
+    /// Across theatres, the actor's theatre sends the notice when it ends; if that
+    /// theatre cannot be reached any more, the notice comes with
+    /// [`DownReason::Unreachable`](crate::DownReason::Unreachable) (the actor may
+    /// still run, cut off). An address by universal name that no message has
+    /// resolved yet has nothing to watch: no notice comes for it.
     pub fn monitor<B: Actor>(&mut self, other: &Addr<B>) {
         other.watch(notice_to(self.cell.clone()));
     }
 
     /// Watches `other` and makes `other` watch this actor: each hears, through its
-    /// `#[down]` hook, when the other ends.
+    /// `#[down]` hook, when the other ends. With an actor on another theatre the
+    /// link is one-way: this actor hears when the other ends (or becomes
+    /// unreachable); the other is not told of this one.
     ///
     /// # Examples
     ///

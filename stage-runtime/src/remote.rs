@@ -24,6 +24,7 @@ use crate::addr::Addr;
 use crate::reply::{reply_pair, ReplySender};
 use crate::scheduler::Shared;
 use crate::speech::{Failure, Speaker, SpeechError};
+use crate::supervision::{Down, DownReason};
 
 /// A connection to a peer theatre, as the runtime sees it.
 pub trait Link: Send + Sync + 'static {
@@ -47,6 +48,13 @@ pub trait Link: Send + Sync + 'static {
     /// runs (activation on demand): such an address travels as its name.
     fn name(&self) -> Option<&str> {
         None
+    }
+
+    /// Runs `then` with the reason when the actor numbered `actor` (of the type
+    /// tagged `type_tag`) on the peer ends, or with `DownReason::Unreachable` when
+    /// the peer can no longer be reached. The default registers nothing.
+    fn watch(&self, actor: u64, type_tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
+        let _ = (actor, type_tag, then);
     }
 }
 
@@ -162,8 +170,9 @@ pub trait Inbound: Send + Sync + 'static {
     /// A decode error (`Failed(Wire)`) or the actor's refusal. The responder, if any,
     /// has been answered with the same error.
     fn deliver(&self, delivery: Delivery<'_>) -> Result<(), SpeechError>;
-    /// Runs `then` once the actor has ended (at once if it has already).
-    fn on_end(&self, then: Box<dyn FnOnce() + Send>);
+    /// Runs `then` with the reason once the actor has ended (at once if it has
+    /// already).
+    fn on_end(&self, then: Box<dyn FnOnce(DownReason) + Send>);
     /// The exported actor, for turning it back into a typed address.
     fn as_any(&self) -> &dyn std::any::Any;
 }
@@ -387,8 +396,8 @@ impl<A: Actor> Inbound for Exported<A> {
         }
     }
 
-    fn on_end(&self, then: Box<dyn FnOnce() + Send>) {
-        self.addr.watch(Box::new(move |_| then()));
+    fn on_end(&self, then: Box<dyn FnOnce(DownReason) + Send>) {
+        self.addr.watch(Box::new(move |down| then(down.reason)));
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -442,6 +451,16 @@ pub(crate) struct RemoteActor {
 }
 
 impl RemoteActor {
+    /// Registers `watcher` with the actor's theatre.
+    pub(crate) fn watch<A: Actor>(&self, watcher: Box<dyn FnOnce(Down) + Send>) {
+        let actor = ActorId::from_raw(self.actor);
+        self.link.watch(
+            self.actor,
+            type_tag::<A>(),
+            Box::new(move |reason| watcher(Down { actor, reason })),
+        );
+    }
+
     /// Encodes `letter` and hands it to the link.
     pub(crate) fn send<A: Actor>(&self, letter: Letter<A>) -> Result<(), SpeechError> {
         let body = match letter {

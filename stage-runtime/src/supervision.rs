@@ -72,6 +72,9 @@ pub enum DownReason {
     Dropped,
     /// Its stage shut down.
     ShutDown,
+    /// Its theatre can no longer be reached: the connection to it broke, or it
+    /// was declared down. The actor may still run there, cut off.
+    Unreachable,
 }
 
 impl DownReason {
@@ -82,6 +85,7 @@ impl DownReason {
             DownReason::Escalated => 3,
             DownReason::Dropped => 4,
             DownReason::ShutDown => 5,
+            DownReason::Unreachable => 6,
         }
     }
 }
@@ -94,6 +98,7 @@ impl fmt::Display for DownReason {
             DownReason::Escalated => "escalated its failure to its parent",
             DownReason::Dropped => "dropped, being unreachable",
             DownReason::ShutDown => "ended with its stage",
+            DownReason::Unreachable => "unreachable: its theatre cannot be reached",
         })
     }
 }
