@@ -1,7 +1,8 @@
 //! Loopback figures for two theatres in one process: remote notify throughput,
 //! remote query round trip, and a raw TCP ping-pong measured the same way (blocking
 //! sockets, one thread each side). Run with
-//! `cargo run --release -p stage-net --example loopback`.
+//! `cargo run --release -p stage-net --example loopback` (`-- --notify` for the
+//! notify figure alone).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -82,6 +83,15 @@ fn main() -> Result<(), stage_net::NetError> {
         rates.push(NOTIFIES as f64 / took);
     }
 
+    println!(
+        "remote notify: {:.2} M msg/s (median of 3 x {NOTIFIES}, none lost)",
+        median(rates) / 1e6
+    );
+    // `--notify` stops here (for profiling the notify path alone).
+    if std::env::args().any(|a| a == "--notify") {
+        return Ok(());
+    }
+
     const ASKS: u32 = 20_000;
     let mut remote = Vec::new();
     let mut raw = Vec::new();
@@ -94,10 +104,6 @@ fn main() -> Result<(), stage_net::NetError> {
         raw.push(raw_round_trip_us(ASKS));
     }
     let (remote, raw) = (median(remote), median(raw));
-    println!(
-        "remote notify: {:.2} M msg/s (median of 3 x {NOTIFIES}, none lost)",
-        median(rates) / 1e6
-    );
     println!("remote query round trip: {remote:.1} us (median of 3 x {ASKS})");
     println!("raw TCP ping-pong round trip: {raw:.1} us (same way)");
     println!("ratio: {:.2}x", remote / raw);

@@ -292,7 +292,8 @@ impl From<io::Error> for FrameError {
     }
 }
 
-/// Appends `frame`, with its length prefix, to `out`.
+/// Appends `frame`, with its length prefix, to `out`; on an error `out` is left as
+/// it was.
 ///
 /// # Errors
 ///
@@ -301,11 +302,23 @@ impl From<io::Error> for FrameError {
 pub fn encode(frame: &Frame, out: &mut Vec<u8>) -> Result<(), FrameError> {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
-    rmp_serde::encode::write(out, frame).map_err(|e| FrameError::Malformed(e.to_string()))?;
-    let len = u32::try_from(out.len() - start - 4)
-        .map_err(|_| FrameError::Malformed("frame longer than 4 GiB".into()))?;
-    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
-    Ok(())
+    let written = rmp_serde::encode::write(out, frame)
+        .map_err(|e| FrameError::Malformed(e.to_string()))
+        .and_then(|()| {
+            u32::try_from(out.len() - start - 4)
+                .map_err(|_| FrameError::Malformed("frame longer than 4 GiB".into()))
+        });
+    match written {
+        Ok(len) => {
+            out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+            Ok(())
+        }
+        Err(error) => {
+            // `out` may hold other frames: leave no part of this one.
+            out.truncate(start);
+            Err(error)
+        }
+    }
 }
 
 /// Writes one frame.
@@ -327,15 +340,31 @@ pub fn write(writer: &mut impl Write, frame: &Frame) -> Result<(), FrameError> {
 /// [`FrameError::TooLong`] before reading (or allocating) the body of a longer one;
 /// [`FrameError::Malformed`] for a body that is not a frame; the reader's errors.
 pub fn read(reader: &mut impl Read, limit: u32) -> Result<Frame, FrameError> {
+    read_into(reader, limit, &mut Vec::new())
+}
+
+/// As [`read`], reading the body into `body` (a buffer kept from frame to frame).
+///
+/// # Errors
+///
+/// As [`read`].
+pub fn read_into(
+    reader: &mut impl Read,
+    limit: u32,
+    body: &mut Vec<u8>,
+) -> Result<Frame, FrameError> {
     let mut prefix = [0; 4];
     reader.read_exact(&mut prefix)?;
     let len = u32::from_be_bytes(prefix);
     if len > limit {
         return Err(FrameError::TooLong { len, limit });
     }
-    let mut body = vec![0; len as usize];
-    reader.read_exact(&mut body)?;
-    decode(&body)
+    body.clear();
+    reader.take(u64::from(len)).read_to_end(body)?;
+    if body.len() != len as usize {
+        return Err(FrameError::Io(io::ErrorKind::UnexpectedEof.into()));
+    }
+    decode(body)
 }
 
 /// Decodes a frame body (without its length prefix).

@@ -7,11 +7,10 @@ use std::collections::HashMap;
 use std::io::{BufReader, ErrorKind, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
-use stage_runtime::remote::{self, Answer, Body, Delivery, Link, Respond};
+use stage_runtime::remote::{self, Answer, Body, Delivery, Inbound, Link, Respond};
 use stage_runtime::{DownReason, Failure, SpeechError};
 
 use crate::frame::{self, Frame, FrameError, WireError};
@@ -56,9 +55,32 @@ impl Pending {
     }
 }
 
+/// Frames encoded by their senders, waiting for the writer thread, which takes
+/// them all at once. A sender wakes the writer only when it is waiting, so under
+/// load frames are appended with no system call.
+struct Outbox {
+    state: Mutex<Queued>,
+    ready: Condvar,
+}
+
+struct Queued {
+    /// Encoded frames, each with its length prefix, in the order they were sent.
+    bytes: Vec<u8>,
+    /// The writer is waiting for frames (and needs waking).
+    writer_waiting: bool,
+    /// The connection has closed: nothing more is taken.
+    closed: bool,
+}
+
+impl Outbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queued> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// A live connection.
 pub(crate) struct Conn {
-    out: mpsc::Sender<Frame>,
+    out: Outbox,
     pending: Mutex<HashMap<u64, Pending>>,
     next_call: AtomicU64,
     alive: AtomicBool,
@@ -73,12 +95,21 @@ impl Conn {
         self.alive.load(Ordering::SeqCst)
     }
 
-    /// Queues a frame for the writer.
+    /// Encodes a frame onto the writer's queue, on the sender's thread.
     fn push(&self, frame: Frame) -> Result<(), SpeechError> {
-        if !self.is_alive() {
+        let mut queued = self.out.lock();
+        if queued.closed {
             return Err(unreachable());
         }
-        self.out.send(frame).map_err(|_| unreachable())
+        if let Err(error) = frame::encode(&frame, &mut queued.bytes) {
+            return Err(SpeechError::Failed(Failure::Wire(error.to_string().into())));
+        }
+        let wake = queued.writer_waiting;
+        drop(queued);
+        if wake {
+            self.out.ready.notify_one();
+        }
+        Ok(())
     }
 
     /// Sends a frame that expects a reply, registered under a fresh call number.
@@ -121,6 +152,8 @@ impl Conn {
             return;
         }
         log::warn!("stage-net: closing the connection to {peer}: {reason}");
+        self.out.lock().closed = true;
+        self.out.ready.notify_one();
         let _ = self.stream.shutdown(Shutdown::Both);
         let pending: Vec<Pending> = self.lock_pending().drain().map(|(_, p)| p).collect();
         for call in pending {
@@ -234,7 +267,19 @@ pub(crate) fn start(
     frame_limit: u32,
     down_after: Duration,
 ) -> std::io::Result<Arc<Conn>> {
-    let (out, rx) = mpsc::channel();
+    let mut first = Vec::with_capacity(WRITE_BATCH);
+    if let Some(welcome) = welcome.as_ref() {
+        // First on the wire, before the connection is visible to any sender.
+        frame::encode(welcome, &mut first).map_err(std::io::Error::other)?;
+    }
+    let out = Outbox {
+        state: Mutex::new(Queued {
+            bytes: first,
+            writer_waiting: false,
+            closed: false,
+        }),
+        ready: Condvar::new(),
+    };
     stream.set_nodelay(true)?;
     // The failure detector: a live peer sends something (a ping at least) every
     // quarter of `down_after`.
@@ -248,10 +293,6 @@ pub(crate) fn start(
         stream: stream.try_clone()?,
         initiated: welcome.is_none(),
     });
-    if let Some(welcome) = welcome {
-        // First in the queue, before the connection is visible to any sender.
-        let _ = conn.out.send(welcome);
-    }
     let writer = stream.try_clone()?;
     let heartbeat = down_after / 4;
     {
@@ -259,7 +300,7 @@ pub(crate) fn start(
         let peer = Arc::clone(&peer);
         std::thread::Builder::new()
             .name(format!("stage-net-write-{}", peer.locator))
-            .spawn(move || write_loop(writer, rx, &conn, &peer.locator, heartbeat))?;
+            .spawn(move || write_loop(writer, &conn, &peer.locator, heartbeat))?;
     }
     {
         let conn = Arc::clone(&conn);
@@ -270,40 +311,41 @@ pub(crate) fn start(
     Ok(conn)
 }
 
-/// Writes queued frames, as many as are waiting into one buffer and one system
-/// call; sends a ping when nothing has been sent for `heartbeat`.
-fn write_loop(
-    mut stream: TcpStream,
-    rx: mpsc::Receiver<Frame>,
-    conn: &Conn,
-    peer: &str,
-    heartbeat: Duration,
-) {
-    let mut buf = Vec::with_capacity(WRITE_BATCH);
+/// Writes whatever frames are queued, all in one system call, as soon as there are
+/// any; sends a ping when nothing has been sent for `heartbeat`.
+fn write_loop(mut stream: TcpStream, conn: &Conn, peer: &str, heartbeat: Duration) {
+    let mut taken = Vec::with_capacity(WRITE_BATCH);
     loop {
-        let first = match rx.recv_timeout(heartbeat) {
-            Ok(frame) => frame,
-            Err(RecvTimeoutError::Timeout) => Frame::Ping,
-            Err(RecvTimeoutError::Disconnected) => return,
-        };
-        if !conn.is_alive() {
-            return;
-        }
-        let mut next = Some(first);
-        while let Some(frame) = next {
-            if let Err(error) = frame::encode(&frame, &mut buf) {
-                log::warn!("stage-net: a frame for {peer} did not encode: {error}");
+        {
+            let mut queued = conn.out.lock();
+            while queued.bytes.is_empty() && !queued.closed {
+                queued.writer_waiting = true;
+                let (guard, waited) = conn
+                    .out
+                    .ready
+                    .wait_timeout(queued, heartbeat)
+                    .unwrap_or_else(PoisonError::into_inner);
+                queued = guard;
+                queued.writer_waiting = false;
+                if waited.timed_out() && queued.bytes.is_empty() && !queued.closed {
+                    // A ping cannot fail to encode.
+                    let _ = frame::encode(&Frame::Ping, &mut queued.bytes);
+                }
             }
-            if buf.len() >= WRITE_BATCH {
-                break;
+            if queued.closed {
+                return;
             }
-            next = rx.try_recv().ok();
+            std::mem::swap(&mut queued.bytes, &mut taken);
         }
-        if let Err(error) = stream.write_all(&buf) {
+        if let Err(error) = stream.write_all(&taken) {
             conn.close(&format!("write failed: {error}"), peer);
             return;
         }
-        buf.clear();
+        taken.clear();
+        // A burst of large frames leaves no large buffer behind.
+        if taken.capacity() > 16 * WRITE_BATCH {
+            taken.shrink_to(WRITE_BATCH);
+        }
     }
 }
 
@@ -331,8 +373,10 @@ fn read_frames(
     limit: u32,
 ) {
     let mut reader = BufReader::with_capacity(64 << 10, stream);
+    let mut body = Vec::new();
+    let mut last = Last::default();
     let reason = loop {
-        let frame = match frame::read(&mut reader, limit) {
+        let frame = match frame::read_into(&mut reader, limit, &mut body) {
             Ok(frame) => frame,
             Err(FrameError::Io(error))
                 if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
@@ -348,15 +392,44 @@ fn read_frames(
         let Some(home) = home.upgrade() else {
             break "this theatre has shut down".to_owned();
         };
-        if let Err(reason) = dispatch(frame, conn, &home) {
+        if let Err(reason) = dispatch(frame, conn, &home, &mut last) {
             break reason;
+        }
+        // A burst of large frames leaves no large buffer behind.
+        if body.capacity() > 1 << 20 {
+            body = Vec::new();
         }
     };
     conn.close(&reason, &peer.locator);
 }
 
+/// The actor the last message on a connection went to: the next one usually goes
+/// to it too, and skips the table of exported actors.
+#[derive(Default)]
+struct Last(Option<(u64, Arc<dyn Inbound>)>);
+
+impl Last {
+    /// The exported actor numbered `to`. One that has ended since is still found
+    /// here, and refuses the message as `Dead`, as the table would have.
+    fn exported(&mut self, home: &Inner, to: u64) -> Option<Arc<dyn Inbound>> {
+        match &self.0 {
+            Some((actor, inbound)) if *actor == to => Some(Arc::clone(inbound)),
+            _ => {
+                let inbound = home.exported(to)?;
+                self.0 = Some((to, Arc::clone(&inbound)));
+                Some(inbound)
+            }
+        }
+    }
+}
+
 /// Acts on one frame. An error closes the connection.
-fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Arc<Inner>) -> Result<(), String> {
+fn dispatch(
+    frame: Frame,
+    conn: &Arc<Conn>,
+    home: &Arc<Inner>,
+    last: &mut Last,
+) -> Result<(), String> {
     match frame {
         Frame::Tell {
             to,
@@ -364,7 +437,7 @@ fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Arc<Inner>) -> Result<(), Str
             variant,
             args,
         } => {
-            let Some(inbound) = home.exported(to) else {
+            let Some(inbound) = last.exported(home, to) else {
                 log::debug!("stage-net: an event for actor {to}, which is not exported here");
                 return Ok(());
             };
@@ -387,7 +460,7 @@ fn dispatch(frame: Frame, conn: &Arc<Conn>, home: &Arc<Inner>) -> Result<(), Str
             call,
         } => {
             let respond = responder(conn, call);
-            match home.exported(to) {
+            match last.exported(home, to) {
                 None => respond_now(conn, call, &SpeechError::Failed(Failure::Dead)),
                 Some(inbound) if inbound.type_tag() != tag => {
                     return Err(format!("a question for actor {to} names another type"));
