@@ -145,11 +145,17 @@ impl Conn {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Shuts the socket down as a failing network would; the reader and writer
+    /// then find it broken.
+    pub(crate) fn sever(&self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
     /// Closes the connection: no more frames either way, every pending call fails
-    /// with `Failed(Unreachable)`. Idempotent.
-    pub(crate) fn close(&self, reason: &str, peer: &str) {
+    /// with `Failed(Unreachable)`. Idempotent: `true` for the call that closed it.
+    pub(crate) fn close(&self, reason: &str, peer: &str) -> bool {
         if !self.alive.swap(false, Ordering::SeqCst) {
-            return;
+            return false;
         }
         log::warn!("stage-net: closing the connection to {peer}: {reason}");
         self.out.lock().closed = true;
@@ -159,6 +165,7 @@ impl Conn {
         for call in pending {
             call.fail();
         }
+        true
     }
 }
 
@@ -298,9 +305,10 @@ pub(crate) fn start(
     {
         let conn = Arc::clone(&conn);
         let peer = Arc::clone(&peer);
+        let home = home.clone();
         std::thread::Builder::new()
             .name(format!("stage-net-write-{}", peer.locator))
-            .spawn(move || write_loop(writer, &conn, &peer.locator, heartbeat))?;
+            .spawn(move || write_loop(writer, &conn, &peer, &home, heartbeat))?;
     }
     {
         let conn = Arc::clone(&conn);
@@ -313,7 +321,13 @@ pub(crate) fn start(
 
 /// Writes whatever frames are queued, all in one system call, as soon as there are
 /// any; sends a ping when nothing has been sent for `heartbeat`.
-fn write_loop(mut stream: TcpStream, conn: &Conn, peer: &str, heartbeat: Duration) {
+fn write_loop(
+    mut stream: TcpStream,
+    conn: &Conn,
+    peer: &Arc<Peer>,
+    home: &Weak<Inner>,
+    heartbeat: Duration,
+) {
     let mut taken = Vec::with_capacity(WRITE_BATCH);
     loop {
         {
@@ -338,7 +352,9 @@ fn write_loop(mut stream: TcpStream, conn: &Conn, peer: &str, heartbeat: Duratio
             std::mem::swap(&mut queued.bytes, &mut taken);
         }
         if let Err(error) = stream.write_all(&taken) {
-            conn.close(&format!("write failed: {error}"), peer);
+            if conn.close(&format!("write failed: {error}"), &peer.locator) {
+                rejoin(home, peer);
+            }
             return;
         }
         taken.clear();
@@ -375,14 +391,19 @@ fn read_frames(
     let mut reader = BufReader::with_capacity(64 << 10, stream);
     let mut body = Vec::new();
     let mut last = Last::default();
+    // Whether the connection broke (rather than the peer breaking the protocol):
+    // then this theatre tries to rejoin.
+    let mut broke = false;
     let reason = loop {
         let frame = match frame::read_into(&mut reader, limit, &mut body) {
             Ok(frame) => frame,
-            Err(FrameError::Io(error))
-                if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-            {
-                break "the peer went silent for longer than the failure detector allows"
-                    .to_owned();
+            Err(FrameError::Io(error)) => {
+                broke = true;
+                if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+                    break "the peer went silent for longer than the failure detector allows"
+                        .to_owned();
+                }
+                break error.to_string();
             }
             Err(error) => break error.to_string(),
         };
@@ -400,7 +421,45 @@ fn read_frames(
             body = Vec::new();
         }
     };
-    conn.close(&reason, &peer.locator);
+    if conn.close(&reason, &peer.locator) && broke {
+        rejoin(home, peer);
+    }
+}
+
+/// After a connection broke: tries to connect to the peer again, with backoff,
+/// for the theatre's `rejoin_for`, unless a connection is in place again (the peer
+/// may dial first) or this theatre shuts down.
+fn rejoin(home: &Weak<Inner>, peer: &Arc<Peer>) {
+    let home = home.clone();
+    let lost = Arc::clone(peer);
+    let spawned = std::thread::Builder::new()
+        .name("stage-net-rejoin".into())
+        .spawn(move || {
+            let Some(window) = home.upgrade().map(|inner| inner.rejoin_for()) else {
+                return;
+            };
+            let deadline = std::time::Instant::now() + window;
+            let mut wait = Duration::from_millis(50);
+            while std::time::Instant::now() < deadline {
+                std::thread::sleep(wait);
+                let Some(inner) = home.upgrade() else { return };
+                if inner.is_closed() || lost.live().is_some() {
+                    return;
+                }
+                match inner.connect_to(&lost.locator) {
+                    Ok(()) => {
+                        log::info!("stage-net: rejoined {}", lost.locator);
+                        return;
+                    }
+                    Err(error) => log::debug!("stage-net: rejoining {}: {error}", lost.locator),
+                }
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            log::warn!("stage-net: gave up rejoining {}", lost.locator);
+        });
+    if let Err(error) = spawned {
+        log::warn!("stage-net: no thread to rejoin {}: {error}", peer.locator);
+    }
 }
 
 /// The actor the last message on a connection went to: the next one usually goes

@@ -29,6 +29,7 @@ pub(crate) struct Inner {
     cookie: Vec<u8>,
     frame_limit: u32,
     down_after: Duration,
+    rejoin_for: Duration,
     stage: Stage,
     exports: Mutex<HashMap<u64, Arc<dyn Inbound>>>,
     /// Names bound on this theatre, and their actors.
@@ -325,6 +326,26 @@ impl Inner {
         Arc::clone(link) as Arc<dyn Link>
     }
 
+    /// How long to keep trying to reconnect to a peer after its connection broke.
+    pub(crate) fn rejoin_for(&self) -> Duration {
+        self.rejoin_for
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Connects to `locator` unless a live connection to it is in place.
+    pub(crate) fn connect_to(self: &Arc<Self>, locator: &str) -> Result<(), NetError> {
+        let known = lock(&self.peers)
+            .values()
+            .any(|p| p.locator == locator && p.live().is_some());
+        if !known {
+            self.connect(locator)?;
+        }
+        Ok(())
+    }
+
     fn identity(&self) -> Identity<'_> {
         Identity {
             theatre: self.id,
@@ -524,6 +545,7 @@ pub struct TheatreBuilder {
     seeds: Vec<String>,
     frame_limit: u32,
     down_after: Duration,
+    rejoin_for: Duration,
     stage: Option<Stage>,
     factories: HashMap<u64, Factory>,
 }
@@ -587,6 +609,15 @@ impl TheatreBuilder {
         self
     }
 
+    /// How long to keep trying to reconnect to a peer whose connection broke
+    /// (default 60 s; zero: never). Tries start 50 ms after the break and back off
+    /// to one every 2 s. Messages sent while the peer is unreachable fail at once
+    /// with `Failed(Unreachable)`: nothing is queued for after the rejoin.
+    pub fn rejoin_for(mut self, window: Duration) -> Self {
+        self.rejoin_for = window;
+        self
+    }
+
     /// The stage that runs this theatre's actors (default: a new one). A stage
     /// serves one theatre: addresses of its actors sent to peers are exported
     /// through it. `start` fails with [`NetError::StageTaken`] otherwise.
@@ -618,6 +649,7 @@ impl TheatreBuilder {
             cookie,
             frame_limit: self.frame_limit,
             down_after: self.down_after,
+            rejoin_for: self.rejoin_for,
             stage: stage.clone(),
             exports: Mutex::new(HashMap::new()),
             names: Mutex::new(HashMap::new()),
@@ -709,6 +741,7 @@ impl Theatre {
             seeds: Vec::new(),
             frame_limit: DEFAULT_FRAME_LIMIT,
             down_after: Duration::from_secs(2),
+            rejoin_for: Duration::from_secs(60),
             stage: None,
             factories: HashMap::new(),
         }
@@ -741,13 +774,25 @@ impl Theatre {
     ///
     /// A bad locator, the connection's error, or the handshake's.
     pub fn connect(&self, locator: &str) -> Result<(), NetError> {
-        let known = lock(&self.inner.peers)
+        self.inner.connect_to(locator)
+    }
+
+    /// Breaks the connection to the theatre at `locator` as a failing network
+    /// would (for tests of what follows: pending replies fail, both sides try to
+    /// rejoin). `false` if there was no live connection to it.
+    #[doc(hidden)]
+    pub fn sever(&self, locator: &str) -> bool {
+        let peer = lock(&self.inner.peers)
             .values()
-            .any(|p| p.locator == locator && p.live().is_some());
-        if !known {
-            self.inner.connect(locator)?;
+            .find(|p| p.locator == locator)
+            .cloned();
+        match peer.and_then(|p| p.live()) {
+            Some(conn) => {
+                conn.sever();
+                true
+            }
+            None => false,
         }
-        Ok(())
     }
 
     /// Closes the listener and every connection. Replies pending on other theatres

@@ -901,3 +901,33 @@ fn monitoring_an_actor_on_another_theatre_hears_its_end_or_its_theatre_going() {
     });
     drop(second);
 }
+
+#[test]
+fn a_broken_connection_is_rejoined_and_the_same_addresses_work_again() {
+    let a = theatre(&[]);
+    let b = theatre(&[&a]);
+    a.bind("acct", &a.spawn(account())).unwrap();
+    let acct = b.lookup::<Account>("acct").unwrap();
+    notify!(acct, deposit(5));
+    assert_eq!(query!(acct, balance()).wait(), Ok(5));
+    let pending = request!(acct, nap(300));
+    assert!(b.sever(a.locator()));
+    // What was in flight fails; nothing is redelivered after the rejoin.
+    assert_eq!(
+        pending.wait(),
+        Err(SpeechError::Failed(Failure::Unreachable))
+    );
+    wait_until("the theatres rejoin", || {
+        query!(acct, balance()).wait() == Ok(5)
+    });
+    notify!(acct, deposit(1));
+    assert_eq!(query!(acct, balance()).wait(), Ok(6));
+    // Order holds on the new connection as on the old.
+    for seq in 0..1_000 {
+        notify!(acct, mark(1, seq));
+    }
+    let log = query!(acct, log()).wait().unwrap();
+    assert_eq!(log, (0..1_000).map(|seq| (1, seq)).collect::<Vec<_>>());
+    assert_eq!(b.peers(), vec![a.locator().to_owned()]);
+    assert_eq!(a.peers(), vec![b.locator().to_owned()]);
+}
