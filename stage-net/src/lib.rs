@@ -9,10 +9,18 @@
 //!
 //! Only `#[actor(mobile)]` actors can be spoken to from another theatre: their
 //! messages and answers are serialisable. A message to any other actor fails with
-//! `Failed(NotPortable)` and never leaves its process.
+//! `Failed(NotPortable)` and never leaves its process. Addresses travel inside
+//! messages and still work where they arrive.
 //!
-//! See [`Theatre`] for an example, and the crate's README section for what this
-//! release carries and what it does not yet.
+//! Actors are found by universal name: [`Theatre::bind`] and the type-checked
+//! [`Theatre::lookup`], or [`Theatre::named`], whose first message starts the actor
+//! on the name's home theatre (activation on demand). `ctx.monitor` works across
+//! theatres. A broken connection fails what was pending on it with
+//! `Failed(Unreachable)` and is rejoined. [`cli::Options`] reads a standalone
+//! theatre's command line.
+//!
+//! See [`Theatre`] for an example, and the workspace README's section on theatres
+//! for what this release carries and what it does not yet.
 
 pub mod cli;
 pub mod frame;
