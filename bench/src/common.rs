@@ -25,6 +25,12 @@ pub enum Workload {
     Trapezoid { workers: u64, points: u64 },
     /// The same query in the short form and in Star's form (this project only).
     StarForm { asks: u64 },
+    /// Fire-and-forget messages from one theatre to an actor on another, over
+    /// loopback TCP, counted on arrival (this project, and raw TCP with tokio).
+    RemoteNotify { messages: u64 },
+    /// Sequential asks to an actor on another theatre over loopback TCP (this
+    /// project, and a raw TCP ping-pong with tokio).
+    RemoteAsk { asks: u64 },
 }
 
 impl Workload {
@@ -39,7 +45,24 @@ impl Workload {
             Workload::AskInside { .. } => "ask-inside",
             Workload::Trapezoid { .. } => "trapezoid",
             Workload::StarForm { .. } => "star-form",
+            Workload::RemoteNotify { .. } => "remote-notify",
+            Workload::RemoteAsk { .. } => "remote-ask",
         }
+    }
+
+    /// The systems the workload applies to, when not all.
+    pub fn only_on(&self) -> Option<&'static [&'static str]> {
+        match self {
+            Workload::StarForm { .. } => Some(&["stage"]),
+            Workload::RemoteNotify { .. } | Workload::RemoteAsk { .. } => Some(&["stage", "tokio"]),
+            _ => None,
+        }
+    }
+
+    /// Whether `system` runs this workload.
+    pub fn applies_to(&self, system: &str) -> bool {
+        self.only_on()
+            .is_none_or(|systems| systems.contains(&system))
     }
 
     /// The sizes, as written on the child's command line.
@@ -51,7 +74,9 @@ impl Workload {
             Workload::ForkJoin { actors, per_actor } => vec![actors, per_actor],
             Workload::AskOutside { asks }
             | Workload::AskInside { asks }
-            | Workload::StarForm { asks } => vec![asks],
+            | Workload::StarForm { asks }
+            | Workload::RemoteAsk { asks } => vec![asks],
+            Workload::RemoteNotify { messages } => vec![messages],
             Workload::Trapezoid { workers, points } => vec![workers, points],
         }
     }
@@ -67,6 +92,8 @@ impl Workload {
             ("ask-inside", &[asks]) => Workload::AskInside { asks },
             ("trapezoid", &[workers, points]) => Workload::Trapezoid { workers, points },
             ("star-form", &[asks]) => Workload::StarForm { asks },
+            ("remote-notify", &[messages]) => Workload::RemoteNotify { messages },
+            ("remote-ask", &[asks]) => Workload::RemoteAsk { asks },
             _ => return None,
         })
     }

@@ -123,6 +123,12 @@ fn workloads(quick: bool) -> Vec<Workload> {
     all.push(Workload::StarForm {
         asks: scale(1_000_000, 100_000),
     });
+    all.push(Workload::RemoteNotify {
+        messages: scale(1_000_000, 100_000),
+    });
+    all.push(Workload::RemoteAsk {
+        asks: scale(20_000, 2_000),
+    });
     all
 }
 
@@ -153,7 +159,7 @@ fn drive(options: &Options) -> ExitCode {
             }
         }
         for system in &options.systems {
-            if matches!(workload, Workload::StarForm { .. }) && system != "stage" {
+            if !workload.applies_to(system) {
                 continue;
             }
             for run in 0..options.runs {

@@ -28,6 +28,8 @@ fn label(cell: &Cell) -> String {
         ("ask-inside", [k]) => format!("ask actor to actor, {} asks", n(*k)),
         ("trapezoid", [w, p]) => format!("trapezoid, {w} workers, {} points", n(*p)),
         ("star-form", [k]) => format!("star form, {} asks", n(*k)),
+        ("remote-notify", [m]) => format!("remote notify (loopback), {} msgs", n(*m)),
+        ("remote-ask", [k]) => format!("remote ask (loopback), {} asks", n(*k)),
         _ => format!("{name} {params:?}"),
     }
 }
@@ -339,6 +341,7 @@ fn markdown(
     let _ = writeln!(md, "- **tokio**: a task per actor with an unbounded `mpsc` mailbox and a `oneshot` per answer; multi-threaded runtime.");
     let _ = writeln!(md, "- **async-executor**: a task per actor on one `Executor` run by one thread per core, an unbounded `async-channel` mailbox, a one-slot channel per answer.");
     let _ = writeln!(md, "\nEvery cell's completion is signalled the same way (an `async-channel` the main thread waits on). Fork-join's one sender is a plain thread for every system. \"Ask from outside\" asks from outside any actor: for stage a plain thread (the main one) blocking in `wait()`; for the tokio-based systems and async-executor a spawned task that is not an actor (their best case: from the main thread's `block_on` each answer must wake that thread, 30-55 us per ask here); for actix its `System::block_on` (its one thread). Spawn's bytes per actor are (peak RSS after - RSS before) / actors, with every address kept alive.");
+    let _ = writeln!(md, "\nThe network workloads run on stage (two `stage-net` theatres in one process over loopback TCP, the handshake done before timing; `notify!` from the main thread to a mobile actor on the other theatre, timed until it has counted every message; `query!(..).wait()` one at a time) and on tokio as the floor (raw loopback TCP: 12-byte frames through a 64 KiB `BufWriter`, read with a `BufReader` and counted; a 16-byte ping-pong for the ask). ractor_cluster and kameo's remote actors are not set up here.");
     md
 }
 

@@ -288,7 +288,9 @@ pub fn run(workload: Workload) -> Report {
                     .with("ms", elapsed.as_secs_f64() * 1e3)
                     .with("integral", total)
             }
-            Workload::StarForm { .. } => Report::default(),
+            Workload::StarForm { .. }
+            | Workload::RemoteNotify { .. }
+            | Workload::RemoteAsk { .. } => Report::default(),
         }
     })
 }

@@ -341,7 +341,10 @@ pub fn run(workload: Workload) -> Report {
                     .with("ms", begin.elapsed().as_secs_f64() * 1e3)
                     .with("integral", total)
             }
-            Workload::AskOutside { .. } | Workload::StarForm { .. } => Report::default(),
+            Workload::AskOutside { .. }
+            | Workload::StarForm { .. }
+            | Workload::RemoteNotify { .. }
+            | Workload::RemoteAsk { .. } => Report::default(),
         }
     })
 }

@@ -161,7 +161,10 @@ pub fn run(workload: Workload) -> Report {
                 let end = common::finished().await;
                 Report::throughput(end - start, actors * per_actor)
             }
-            Workload::AskOutside { .. } | Workload::StarForm { .. } => Report::default(),
+            Workload::AskOutside { .. }
+            | Workload::StarForm { .. }
+            | Workload::RemoteNotify { .. }
+            | Workload::RemoteAsk { .. } => Report::default(),
             Workload::AskInside { asks } => {
                 let target = echo();
                 let (done_tx, done_rx) = oneshot::channel();

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use stage_net::Theatre;
 use stage_runtime::prelude::*;
 
 use crate::common::{self, per, Report, Workload};
@@ -128,9 +129,72 @@ impl Integrator {
     }
 }
 
+/// The receiving end of the network workloads: counts events, echoes questions.
+#[actor(mobile)]
+struct Far {
+    seen: u64,
+    expect: u64,
+}
+
+#[behaviour]
+impl Far {
+    #[on(hit)]
+    fn hit(&mut self, _n: u64) {
+        self.seen += 1;
+        if self.seen == self.expect {
+            common::finish();
+        }
+    }
+
+    #[query]
+    fn echo(&self, n: u64) -> u64 {
+        n
+    }
+}
+
+/// Two theatres on loopback; the address, on the second, of a `Far` on the first.
+fn two_theatres(expect: u64) -> (Theatre, Theatre, Addr<Far>) {
+    let start = |seeds: Vec<String>| {
+        Theatre::builder()
+            .cookie("bench")
+            .join(seeds)
+            .start()
+            .unwrap_or_else(|e| panic!("theatre: {e}"))
+    };
+    let here = start(Vec::new());
+    let there = start(vec![here.locator().to_owned()]);
+    let far = here.spawn(Far { seen: 0, expect });
+    here.bind("far", &far)
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let far = there
+        .lookup::<Far>("far")
+        .unwrap_or_else(|e| panic!("lookup: {e}"));
+    (here, there, far)
+}
+
 pub fn run(workload: Workload) -> Report {
     let stage = Stage::new();
     match workload {
+        Workload::RemoteNotify { messages } => {
+            let (_here, _there, far) = two_theatres(messages);
+            let start = Instant::now();
+            for n in 0..messages {
+                notify!(far, hit(n));
+            }
+            let end = common::finished_blocking();
+            Report::throughput(end - start, messages)
+        }
+        Workload::RemoteAsk { asks } => {
+            let (_here, _there, far) = two_theatres(u64::MAX);
+            let start = Instant::now();
+            let mut sum = 0;
+            for n in 0..asks {
+                sum += query!(far, echo(n)).wait().unwrap_or(0);
+            }
+            let elapsed = start.elapsed();
+            std::hint::black_box(sum);
+            Report::default().with("us/ask", per(elapsed, asks) / 1e3)
+        }
         Workload::PingPong { messages } => {
             let ping = stage.spawn(Player { peer: None });
             let pong = stage.spawn(Player { peer: None });

@@ -25,6 +25,91 @@ fn echo() -> Mailbox<(u64, oneshot::Sender<u64>)> {
     })
 }
 
+/// Loopback TCP with tokio: `messages` 12-byte frames (length and a number)
+/// written through a buffered writer and counted as they are read; the floor for
+/// remote notify.
+async fn tcp_notify(messages: u64) -> Report {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let address = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("address: {e}"));
+    let reader = tokio::spawn(async move {
+        let (stream, _) = listener
+            .accept()
+            .await
+            .unwrap_or_else(|e| panic!("accept: {e}"));
+        let mut input = BufReader::with_capacity(64 << 10, stream);
+        let mut frame = [0u8; 12];
+        for _ in 0..messages {
+            if input.read_exact(&mut frame).await.is_err() {
+                break;
+            }
+        }
+        common::finish();
+    });
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    let _ = stream.set_nodelay(true);
+    let mut output = BufWriter::with_capacity(64 << 10, stream);
+    let start = Instant::now();
+    for n in 0..messages {
+        let mut frame = [0u8; 12];
+        frame[..4].copy_from_slice(&8u32.to_be_bytes());
+        frame[4..].copy_from_slice(&n.to_be_bytes());
+        if output.write_all(&frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = output.flush().await;
+    let end = common::finished().await;
+    let _ = reader.await;
+    Report::throughput(end - start, messages)
+}
+
+/// Loopback TCP ping-pong with tokio: 16 bytes there and back, `asks` times; the
+/// floor for a remote ask.
+async fn tcp_ask(asks: u64) -> Report {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let address = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("address: {e}"));
+    let echo = tokio::spawn(async move {
+        let (mut stream, _) = listener
+            .accept()
+            .await
+            .unwrap_or_else(|e| panic!("accept: {e}"));
+        let _ = stream.set_nodelay(true);
+        let mut buf = [0u8; 16];
+        while stream.read_exact(&mut buf).await.is_ok() {
+            if stream.write_all(&buf).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .unwrap_or_else(|e| panic!("connect: {e}"));
+    let _ = stream.set_nodelay(true);
+    let mut buf = [7u8; 16];
+    let start = Instant::now();
+    for _ in 0..asks {
+        if stream.write_all(&buf).await.is_err() || stream.read_exact(&mut buf).await.is_err() {
+            break;
+        }
+    }
+    let elapsed = start.elapsed();
+    drop(stream);
+    let _ = echo.await;
+    Report::default().with("us/ask", per(elapsed, asks) / 1e3)
+}
+
 pub fn run(workload: Workload) -> Report {
     if let Workload::AskOutside { asks } = workload {
         return ask_outside(asks);
@@ -139,6 +224,8 @@ pub fn run(workload: Workload) -> Report {
                 Report::throughput(end - start, actors * per_actor)
             }
             Workload::AskOutside { .. } | Workload::StarForm { .. } => Report::default(),
+            Workload::RemoteNotify { messages } => tcp_notify(messages).await,
+            Workload::RemoteAsk { asks } => tcp_ask(asks).await,
             Workload::AskInside { asks } => {
                 let target = echo();
                 let (done_tx, done_rx) = oneshot::channel();
