@@ -1,5 +1,5 @@
 //! The command line of a standalone theatre: `--listen`, `--join`, `--cookie` or
-//! `--cookie-file`, `--name`.
+//! `--cookie-file`, `--name`, and for TLS `--tls-cert`, `--tls-key`, `--tls-ca`.
 //!
 //! Any binary can run as a theatre of a cluster with the same flags:
 //!
@@ -17,10 +17,11 @@
 //! # Ok::<(), stage_net::NetError>(())
 //! ```
 
+use crate::tls::TlsConfig;
 use crate::{NetError, Theatre, TheatreBuilder};
 
 /// What the command line says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {
     /// `--listen host:port` (default `127.0.0.1:0`: a free port on loopback).
@@ -32,13 +33,17 @@ pub struct Options {
     pub cookie: Vec<u8>,
     /// `--name name`: this theatre's name, for the program to use.
     pub name: Option<String>,
+    /// TLS from `--tls-cert chain.pem --tls-key key.pem --tls-ca authority.pem`
+    /// (all three, or none: plain TCP).
+    pub tls: Option<TlsConfig>,
     /// Every other argument, in order, for the program.
     pub rest: Vec<String>,
 }
 
 /// The usage line, for error messages and `--help`.
 pub const USAGE: &str = "--cookie SECRET | --cookie-file PATH  [--listen HOST:PORT] \
-                         [--join stage://HOST:PORT]...  [--name NAME]";
+                         [--join stage://HOST:PORT]...  [--name NAME]  \
+                         [--tls-cert PEM --tls-key PEM --tls-ca PEM]";
 
 fn usage(why: impl std::fmt::Display) -> NetError {
     NetError::Usage(format!("{why}; usage: {USAGE}"))
@@ -59,6 +64,9 @@ impl Options {
         let mut cookie = None;
         let mut cookie_file = None;
         let mut name = None;
+        let mut tls_cert = None;
+        let mut tls_key = None;
+        let mut tls_ca = None;
         let mut rest = Vec::new();
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
@@ -70,6 +78,9 @@ impl Options {
                 "--cookie" => &mut cookie,
                 "--cookie-file" => &mut cookie_file,
                 "--name" => &mut name,
+                "--tls-cert" => &mut tls_cert,
+                "--tls-key" => &mut tls_key,
+                "--tls-ca" => &mut tls_ca,
                 "--join" => {
                     let value = match inline {
                         Some(value) => value.to_owned(),
@@ -112,11 +123,21 @@ impl Options {
         if cookie.is_empty() {
             return Err(usage("the cluster cookie is empty"));
         }
+        let tls = match (tls_cert, tls_key, tls_ca) {
+            (Some(cert), Some(key), Some(ca)) => Some(TlsConfig::from_pem_files(cert, key, ca)?),
+            (None, None, None) => None,
+            _ => {
+                return Err(usage(
+                    "TLS needs all three of `--tls-cert`, `--tls-key` and `--tls-ca`",
+                ))
+            }
+        };
         Ok(Options {
             listen: listen.unwrap_or_else(|| "127.0.0.1:0".to_owned()),
             join,
             cookie,
             name,
+            tls,
             rest,
         })
     }
@@ -132,10 +153,14 @@ impl Options {
 
     /// A builder configured by these options; add actor factories and start it.
     pub fn builder(&self) -> TheatreBuilder {
-        Theatre::builder()
+        let builder = Theatre::builder()
             .listen(self.listen.clone())
             .cookie(&self.cookie)
-            .join(self.join.iter().cloned())
+            .join(self.join.iter().cloned());
+        match &self.tls {
+            Some(tls) => builder.tls(tls.clone()),
+            None => builder,
+        }
     }
 }
 
@@ -176,6 +201,7 @@ mod tests {
         assert!(said(&["--cookie", "a", "--cookie", "b"]).contains("twice"));
         assert!(said(&["--cookie", "a", "--cookie-file", "f"]).contains("not both"));
         assert!(said(&["--cookie", ""]).contains("empty"));
+        assert!(said(&["--cookie", "k", "--tls-cert", "c.pem"]).contains("all three"));
         assert!(matches!(
             parse(&["--cookie-file", "/nonexistent/stage-cookie"]),
             Err(NetError::Io(_))

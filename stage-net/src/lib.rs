@@ -30,6 +30,7 @@ pub mod handshake;
 mod link;
 mod named;
 mod theatre;
+pub mod tls;
 
 pub use theatre::{Theatre, TheatreBuilder};
 
@@ -67,6 +68,9 @@ pub enum NetError {
     /// A command line that [`cli::Options::parse`] cannot take; the text says why
     /// and how to write it.
     Usage(String),
+    /// TLS could not be set up: a certificate or key that cannot be read or used,
+    /// or a TLS handshake that failed (the text says which).
+    Tls(String),
 }
 
 impl std::fmt::Display for NetError {
@@ -92,6 +96,7 @@ impl std::fmt::Display for NetError {
             ),
             NetError::NotLocal => f.write_str("only an actor of this theatre can be bound on it"),
             NetError::Usage(why) => f.write_str(why),
+            NetError::Tls(why) => write!(f, "TLS: {why}"),
             NetError::StageTaken => f.write_str(
                 "that stage serves another theatre already: give each theatre its own stage",
             ),

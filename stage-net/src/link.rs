@@ -4,7 +4,7 @@
 //! and every call pending on it fails with `Failed(Unreachable)`).
 
 use std::collections::HashMap;
-use std::io::{BufReader, ErrorKind, Write};
+use std::io::{BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, Weak};
@@ -15,6 +15,7 @@ use stage_runtime::{DownReason, Failure, SpeechError};
 
 use crate::frame::{self, Frame, FrameError, WireError};
 use crate::theatre::Inner;
+use crate::tls::Transport;
 
 /// Flush the writer's buffer once it holds this much, even with more frames queued.
 const WRITE_BATCH: usize = 64 << 10;
@@ -267,7 +268,7 @@ impl Link for Peer {
 /// Starts the threads of a connection whose handshake succeeded, and returns it;
 /// `welcome` (the accepting side's last handshake frame) is written first.
 pub(crate) fn start(
-    stream: TcpStream,
+    stream: Transport,
     welcome: Option<Frame>,
     peer: Arc<Peer>,
     home: Weak<Inner>,
@@ -287,20 +288,21 @@ pub(crate) fn start(
         }),
         ready: Condvar::new(),
     };
-    stream.set_nodelay(true)?;
+    let socket = stream.socket();
+    socket.set_nodelay(true)?;
     // The failure detector: a live peer sends something (a ping at least) every
     // quarter of `down_after`.
-    stream.set_read_timeout(Some(down_after))?;
-    stream.set_write_timeout(Some(down_after))?;
+    socket.set_read_timeout(Some(down_after))?;
+    socket.set_write_timeout(Some(down_after))?;
     let conn = Arc::new(Conn {
         out,
         pending: Mutex::new(HashMap::new()),
         next_call: AtomicU64::new(1),
         alive: AtomicBool::new(true),
-        stream: stream.try_clone()?,
+        stream: socket.try_clone()?,
         initiated: welcome.is_none(),
     });
-    let writer = stream.try_clone()?;
+    let (reader, writer) = stream.split()?;
     let heartbeat = down_after / 4;
     {
         let conn = Arc::clone(&conn);
@@ -314,7 +316,7 @@ pub(crate) fn start(
         let conn = Arc::clone(&conn);
         std::thread::Builder::new()
             .name(format!("stage-net-read-{}", peer.locator))
-            .spawn(move || read_loop(stream, &conn, &peer, &home, frame_limit))?;
+            .spawn(move || read_loop(reader, &conn, &peer, &home, frame_limit))?;
     }
     Ok(conn)
 }
@@ -322,7 +324,7 @@ pub(crate) fn start(
 /// Writes whatever frames are queued, all in one system call, as soon as there are
 /// any; sends a ping when nothing has been sent for `heartbeat`.
 fn write_loop(
-    mut stream: TcpStream,
+    mut stream: Box<dyn Write + Send>,
     conn: &Conn,
     peer: &Arc<Peer>,
     home: &Weak<Inner>,
@@ -368,7 +370,7 @@ fn write_loop(
 /// Reads and dispatches frames until the connection fails, closes, goes quiet for
 /// too long, or sends a bad frame; then closes it.
 fn read_loop(
-    stream: TcpStream,
+    stream: Box<dyn Read + Send>,
     conn: &Arc<Conn>,
     peer: &Arc<Peer>,
     home: &Weak<Inner>,
@@ -382,7 +384,7 @@ fn read_loop(
 }
 
 fn read_frames(
-    stream: TcpStream,
+    stream: Box<dyn Read + Send>,
     conn: &Arc<Conn>,
     peer: &Arc<Peer>,
     home: &Weak<Inner>,

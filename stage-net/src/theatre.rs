@@ -14,6 +14,7 @@ use crate::frame::{self, Frame, DEFAULT_FRAME_LIMIT};
 use crate::handshake::{self, HandshakeError, Identity};
 use crate::link::{self, Conn, Peer, Pending};
 use crate::named::{self, Factory, NamedLink};
+use crate::tls::{TlsConfig, Transport};
 use crate::NetError;
 
 /// How long a handshake may take before the connection is dropped.
@@ -30,6 +31,7 @@ pub(crate) struct Inner {
     frame_limit: u32,
     down_after: Duration,
     rejoin_for: Duration,
+    tls: Option<TlsConfig>,
     stage: Stage,
     exports: Mutex<HashMap<u64, Arc<dyn Inbound>>>,
     /// Names bound on this theatre, and their actors.
@@ -377,7 +379,7 @@ impl Inner {
     /// dialling each other at once agree.
     fn attach(
         self: &Arc<Self>,
-        mut stream: TcpStream,
+        mut stream: Transport,
         welcome: Option<Frame>,
         theatre: u64,
         locator: String,
@@ -421,9 +423,13 @@ impl Inner {
     /// members the peer told of.
     fn connect(self: &Arc<Self>, locator: &str) -> Result<Arc<Peer>, NetError> {
         let address = parse_locator(locator)?;
-        let mut stream = connect_any(&address)?;
-        stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
-        stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
+        let socket = connect_any(&address)?;
+        socket.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+        socket.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
+        let mut stream = match &self.tls {
+            Some(tls) => tls.connect(host_of(&address), socket)?,
+            None => Transport::Plain(socket),
+        };
         let met = handshake::connect(&mut stream, &self.identity())?;
         if met.theatre == self.id {
             return Err(NetError::Handshake(HandshakeError::Refused(
@@ -444,14 +450,24 @@ impl Inner {
         Ok(peer)
     }
 
-    fn accept(self: &Arc<Self>, mut stream: TcpStream) {
-        let setup = stream
+    fn accept(self: &Arc<Self>, socket: TcpStream) {
+        let setup = socket
             .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
-            .and_then(|()| stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT)));
+            .and_then(|()| socket.set_write_timeout(Some(HANDSHAKE_TIMEOUT)));
         if let Err(error) = setup {
             log::warn!("stage-net: refused a connection: {error}");
             return;
         }
+        let mut stream = match &self.tls {
+            Some(tls) => match tls.accept(socket) {
+                Ok(stream) => stream,
+                Err(error) => {
+                    log::warn!("stage-net: refused a connection: {error}");
+                    return;
+                }
+            },
+            None => Transport::Plain(socket),
+        };
         match handshake::accept(&mut stream, &self.identity()) {
             Ok(met) => {
                 let welcome = handshake::welcome(self.members());
@@ -473,6 +489,12 @@ fn connect_any(address: &str) -> Result<TcpStream, NetError> {
         }
     }
     Err(last.map_or_else(|| NetError::BadLocator(address.to_owned()), NetError::Io))
+}
+
+/// The host part of `host:port` (an IPv6 address without its brackets).
+fn host_of(address: &str) -> &str {
+    let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// `stage://host:port` or `host:port` to `host:port`.
@@ -546,6 +568,7 @@ pub struct TheatreBuilder {
     frame_limit: u32,
     down_after: Duration,
     rejoin_for: Duration,
+    tls: Option<TlsConfig>,
     stage: Option<Stage>,
     factories: HashMap<u64, Factory>,
 }
@@ -557,6 +580,7 @@ impl std::fmt::Debug for TheatreBuilder {
             .field("seeds", &self.seeds)
             .field("frame_limit", &self.frame_limit)
             .field("down_after", &self.down_after)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -618,6 +642,15 @@ impl TheatreBuilder {
         self
     }
 
+    /// Runs every connection over TLS with this identity and authority (default:
+    /// plain TCP). Every theatre of the cluster must use TLS, with certificates the
+    /// same authority signed; the certificate of each must name the host of its
+    /// locator. The cookie handshake still runs, inside TLS.
+    pub fn tls(mut self, config: TlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// The stage that runs this theatre's actors (default: a new one). A stage
     /// serves one theatre: addresses of its actors sent to peers are exported
     /// through it. `start` fails with [`NetError::StageTaken`] otherwise.
@@ -650,6 +683,7 @@ impl TheatreBuilder {
             frame_limit: self.frame_limit,
             down_after: self.down_after,
             rejoin_for: self.rejoin_for,
+            tls: self.tls,
             stage: stage.clone(),
             exports: Mutex::new(HashMap::new()),
             names: Mutex::new(HashMap::new()),
@@ -742,6 +776,7 @@ impl Theatre {
             frame_limit: DEFAULT_FRAME_LIMIT,
             down_after: Duration::from_secs(2),
             rejoin_for: Duration::from_secs(60),
+            tls: None,
             stage: None,
             factories: HashMap::new(),
         }
