@@ -83,6 +83,10 @@ impl Fabric for NetFabric {
         &self.locator
     }
 
+    fn stage(&self) -> Option<Stage> {
+        self.home.upgrade().map(|inner| inner.stage.clone())
+    }
+
     fn export(&self, inbound: Arc<dyn Inbound>) {
         if let Some(inner) = self.home.upgrade() {
             inner.export(inbound);
@@ -891,7 +895,7 @@ impl Theatre {
     /// its name.
     pub fn named<A: Actor>(&self, name: &str) -> Addr<A> {
         let link = self.inner.named_link(name);
-        remote::remote::<A>(link, named::hash(&[name.as_bytes()]))
+        remote::remote::<A>(&self.inner.stage, link, named::hash(&[name.as_bytes()]))
     }
 
     /// Removes the binding of `name` on this theatre; `true` if there was one.
@@ -925,7 +929,7 @@ impl Theatre {
                         found: type_name,
                     });
                 }
-                Ok(remote::remote::<A>(peer, actor))
+                Ok(remote::remote::<A>(&self.inner.stage, peer, actor))
             }
             None => Err(NetError::NotFound(name.to_owned())),
         }

@@ -43,75 +43,64 @@ use crate::speech::{Sent, SpeechError};
 /// # });
 /// ```
 pub struct Addr<A: Actor> {
-    target: Target<A>,
-}
-
-/// Where an address leads: a cell in this process, or an actor on another theatre.
-enum Target<A: Actor> {
-    Local(Arc<ActorCell<A>>),
-    Remote(Arc<RemoteActor>),
+    /// The actor's cell; for an actor on another theatre, a cell that stands for it
+    /// (and hands every letter to the link).
+    cell: Arc<ActorCell<A>>,
 }
 
 impl<A: Actor> Addr<A> {
     pub(crate) fn from_cell(cell: Arc<ActorCell<A>>) -> Self {
-        Addr {
-            target: Target::Local(cell),
-        }
+        Addr { cell }
     }
 
-    pub(crate) fn remote(actor: Arc<RemoteActor>) -> Self {
-        Addr {
-            target: Target::Remote(actor),
-        }
+    /// The cell: the actor's, or its stand-in's.
+    pub(crate) fn cell(&self) -> &Arc<ActorCell<A>> {
+        &self.cell
     }
 
     /// The cell of a local actor.
     pub(crate) fn local_cell(&self) -> Option<&Arc<ActorCell<A>>> {
-        match &self.target {
-            Target::Local(cell) => Some(cell),
-            Target::Remote(_) => None,
+        match self.cell.remote_actor() {
+            None => Some(&self.cell),
+            Some(_) => None,
         }
     }
 
     pub(crate) fn remote_actor(&self) -> Option<&RemoteActor> {
-        match &self.target {
-            Target::Local(_) => None,
-            Target::Remote(actor) => Some(actor),
-        }
+        self.cell.remote_actor()
     }
 
     /// The actor's identity. For an actor on another theatre, its identity there
     /// (two theatres number their actors independently: compare addresses, not
     /// identities, across theatres).
     pub fn id(&self) -> ActorId {
-        match &self.target {
-            Target::Local(cell) => cell.id(),
-            Target::Remote(actor) => ActorId::from_raw(actor.actor),
+        match self.cell.remote_actor() {
+            None => self.cell.id(),
+            Some(actor) => ActorId::from_raw(actor.actor),
         }
     }
 
     /// `true` when the actor lives in this process.
     pub fn is_local(&self) -> bool {
-        matches!(self.target, Target::Local(_))
+        self.cell.remote_actor().is_none()
     }
 
     /// Delivers a letter; a refused letter has its reply answered with the error.
+    /// (A letter to an actor on another theatre is handed to the link by the
+    /// stand-in cell.)
     #[inline]
     fn deliver(&self, letter: Letter<A>) -> Result<(), SpeechError> {
-        match &self.target {
-            Target::Local(cell) => match cell.send(letter) {
-                Ok(()) => Ok(()),
-                Err((letter, error)) => Err(refuse(letter, error)),
-            },
-            Target::Remote(actor) => send_remote(actor, letter),
+        match self.cell.send(letter) {
+            Ok(()) => Ok(()),
+            Err((letter, error)) => Err(refuse(letter, error)),
         }
     }
 
     /// Registers `watcher` to hear when the actor ends.
     pub(crate) fn watch(&self, watcher: Box<dyn FnOnce(crate::supervision::Down) + Send>) {
-        match &self.target {
-            Target::Local(cell) => cell.watch(watcher),
-            Target::Remote(actor) => actor.watch::<A>(watcher),
+        match self.cell.remote_actor() {
+            None => self.cell.watch(watcher),
+            Some(actor) => actor.watch::<A>(watcher),
         }
     }
 
@@ -219,14 +208,6 @@ fn refuse<A: Actor>(letter: Letter<A>, error: SpeechError) -> SpeechError {
     error
 }
 
-/// Encodes a letter for an actor on another theatre. Out of line, for the same
-/// reason.
-#[cold]
-#[inline(never)]
-fn send_remote<A: Actor>(actor: &RemoteActor, letter: Letter<A>) -> Result<(), SpeechError> {
-    actor.send(letter)
-}
-
 impl<A: Actor> Reply<Addr<A>> {
     /// Promise pipelining (Stage's lazy `operator.trains().fastest().now()`): an
     /// address usable now for the actor this reply will name.
@@ -275,20 +256,18 @@ impl<A: Actor> Reply<Addr<A>> {
 
 impl<A: Actor> Clone for Addr<A> {
     fn clone(&self) -> Self {
-        let target = match &self.target {
-            Target::Local(cell) => Target::Local(Arc::clone(cell)),
-            Target::Remote(actor) => Target::Remote(Arc::clone(actor)),
-        };
-        Addr { target }
+        Addr {
+            cell: Arc::clone(&self.cell),
+        }
     }
 }
 
 impl<A: Actor> Addr<A> {
     /// The theatre (0 for this process) and the actor's number there.
     fn key(&self) -> (u64, ActorId) {
-        match &self.target {
-            Target::Local(cell) => (0, cell.id()),
-            Target::Remote(actor) => (actor.link.theatre(), ActorId::from_raw(actor.actor)),
+        match self.cell.remote_actor() {
+            None => (0, self.cell.id()),
+            Some(actor) => (actor.link.theatre(), ActorId::from_raw(actor.actor)),
         }
     }
 }
@@ -309,11 +288,14 @@ impl<A: Actor> Hash for Addr<A> {
 
 impl<A: Actor> fmt::Debug for Addr<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.target {
-            Target::Local(cell) => {
-                write!(f, "Addr<{}>({})", std::any::type_name::<A>(), cell.id())
-            }
-            Target::Remote(actor) => write!(
+        match self.cell.remote_actor() {
+            None => write!(
+                f,
+                "Addr<{}>({})",
+                std::any::type_name::<A>(),
+                self.cell.id()
+            ),
+            Some(actor) => write!(
                 f,
                 "Addr<{}>({} at {})",
                 std::any::type_name::<A>(),

@@ -34,6 +34,7 @@ use crate::actor::{Actor, ActorId, Letter};
 use crate::addr::Addr;
 use crate::ctx::Ctx;
 use crate::mailbox::{Mailbox, PushError};
+use crate::remote::RemoteActor;
 use crate::reply::Reply;
 use crate::scheduler::{Runnable, Shared, Task, WorkerLocal};
 use crate::speech::{Failure, Reason, Speaker, SpeechAct, SpeechError};
@@ -98,17 +99,26 @@ pub(crate) struct ActorCell<A: Actor> {
     state: UnsafeCell<State<A>>,
     /// Who is told when this actor ends.
     watchers: Watchers,
-    /// What only a promise has (`None` for an actor): boxed, so that an actor does
-    /// not carry it.
-    promise: Option<Box<Promised<A>>>,
+    /// What only a stand-in for another actor has (`None` for an actor): boxed, so
+    /// that an actor does not carry it.
+    proxy: Option<Box<Proxy<A>>>,
 }
 
-/// A promise's own state (an address made from a `Reply<Addr<A>>`).
-struct Promised<A: Actor> {
-    /// The actor the reply resolved to, to which every letter is forwarded in order.
-    forward: OnceLock<Addr<A>>,
-    /// Why letters are refused once the reply has failed: that reply's error.
-    refusal: OnceLock<SpeechError>,
+/// A cell that stands for an actor elsewhere.
+enum Proxy<A: Actor> {
+    /// A promise (an address made from a `Reply<Addr<A>>`).
+    Promise {
+        /// The actor the reply resolved to, to which every letter is forwarded in
+        /// order.
+        forward: OnceLock<Addr<A>>,
+        /// Why letters are refused once the reply has failed: that reply's error.
+        refusal: OnceLock<SpeechError>,
+    },
+    /// An actor on another theatre. The cell's mailbox is closed from the start, so
+    /// a letter to it takes the refusal path of `send_from`, which encodes it for
+    /// the link instead: the send path of local actors carries no test for remote
+    /// ones.
+    Remote(RemoteActor),
 }
 
 // SAFETY: `books` and `state` are only accessed by the worker that won the transition
@@ -152,7 +162,7 @@ impl<A: Actor> ActorCell<A> {
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), parent),
             }),
             watchers: Watchers::default(),
-            promise: None,
+            proxy: None,
         });
         // The birth counts as one unit of work until it has run.
         stage.add_work(1);
@@ -181,7 +191,7 @@ impl<A: Actor> ActorCell<A> {
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), None),
             }),
             watchers: Watchers::default(),
-            promise: Some(Box::new(Promised {
+            proxy: Some(Box::new(Proxy::Promise {
                 forward: OnceLock::new(),
                 refusal: OnceLock::new(),
             })),
@@ -190,8 +200,8 @@ impl<A: Actor> ActorCell<A> {
         stage.spawn_future(async move {
             match reply.await {
                 Ok(target) => {
-                    if let Some(promise) = &promised.promise {
-                        let _ = promise.forward.set(target);
+                    if let Some(Proxy::Promise { forward, .. }) = promised.proxy.as_deref() {
+                        let _ = forward.set(target);
                     }
                     promised.wake_pending();
                 }
@@ -199,6 +209,43 @@ impl<A: Actor> ActorCell<A> {
             }
         });
         cell
+    }
+
+    /// The stand-in for an actor on another theatre; `stage` counts its letters'
+    /// work while they are being handed to the link.
+    pub(crate) fn remote(stage: &Arc<Shared>, remote: RemoteActor) -> Arc<Self> {
+        let id = ActorId::fresh();
+        let cell = Arc::new_cyclic(|weak: &Weak<Self>| ActorCell {
+            // Never runs a turn: every letter is handed to the link at once.
+            status: AtomicU8::new(PARKED),
+            id,
+            stage: Arc::clone(stage),
+            mailbox: Mailbox::new(None),
+            books: UnsafeCell::new(Bookkeeping {
+                pending: None,
+                born: true,
+                supervisor: None,
+            }),
+            state: UnsafeCell::new(State {
+                actor: None,
+                ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), None),
+            }),
+            watchers: Watchers::default(),
+            proxy: Some(Box::new(Proxy::Remote(remote))),
+        });
+        // SAFETY: nothing else holds the cell yet: this is the only consumer (and
+        // producer) of its mailbox, which is empty.
+        unsafe { cell.mailbox.close_and_drain(|_| {}) };
+        cell
+    }
+
+    /// The actor on another theatre this cell stands for, if it does.
+    #[inline]
+    pub(crate) fn remote_actor(&self) -> Option<&RemoteActor> {
+        match self.proxy.as_deref() {
+            Some(Proxy::Remote(remote)) => Some(remote),
+            _ => None,
+        }
     }
 
     pub(crate) fn id(&self) -> ActorId {
@@ -209,10 +256,38 @@ impl<A: Actor> ActorCell<A> {
         &self.stage
     }
 
+    /// A letter the mailbox did not take: for an actor on another theatre, handed
+    /// to the link (an error has been answered there already: the letter returned
+    /// with it is empty); otherwise returned with the reason. Out of line: the send
+    /// path stays small.
+    #[cold]
+    #[inline(never)]
+    fn refused(&self, refused: PushError<Envelope<A>>) -> Result<(), (Letter<A>, SpeechError)> {
+        let (envelope, error) = match refused {
+            PushError::Full(e) => (e, SpeechError::Denied(Reason::Busy)),
+            PushError::Closed(e) => match self.proxy.as_deref() {
+                Some(Proxy::Remote(remote)) => {
+                    return remote
+                        .send(e.letter)
+                        .map_err(|error| (Letter::Escalated, error));
+                }
+                Some(Proxy::Promise { refusal, .. }) => (
+                    e,
+                    refusal
+                        .get()
+                        .cloned()
+                        .unwrap_or(SpeechError::Failed(Failure::Dead)),
+                ),
+                None => (e, SpeechError::Failed(Failure::Dead)),
+            },
+        };
+        Err((envelope.letter, error))
+    }
+
     /// The actor has ended: its watchers are told, and the stage counts one actor
     /// fewer. Only the first call counts.
     fn ended(&self, reason: DownReason) {
-        if self.watchers.end(self.id, reason) && self.promise.is_none() {
+        if self.watchers.end(self.id, reason) && self.proxy.is_none() {
             self.stage.actor_ended();
         }
     }
@@ -224,8 +299,8 @@ impl<A: Actor> ActorCell<A> {
 
     /// Closes the mailbox for good and refuses everything in it with `error`.
     fn refuse_all(&self, error: SpeechError) {
-        if let Some(promise) = &self.promise {
-            let _ = promise.refusal.set(error.clone());
+        if let Some(Proxy::Promise { refusal, .. }) = self.proxy.as_deref() {
+            let _ = refusal.set(error.clone());
         }
         self.status.store(STOPPED, Ordering::SeqCst);
         self.ended(DownReason::Stopped);
@@ -247,18 +322,9 @@ impl<A: Actor> ActorCell<A> {
             let Some(envelope) = (unsafe { self.mailbox.pop() }) else {
                 return TurnEnd::Drained;
             };
-            match target.local_cell() {
-                Some(cell) => {
-                    if let Err((letter, error)) = cell.send_from(envelope.letter, envelope.from) {
-                        letter.refuse(error);
-                    }
-                }
-                // Refused letters are answered inside; their speaker does not travel.
-                None => {
-                    if let Some(remote) = target.remote_actor() {
-                        let _ = remote.send(envelope.letter);
-                    }
-                }
+            // To an actor on another theatre the speaker does not travel.
+            if let Err((letter, error)) = target.cell().send_from(envelope.letter, envelope.from) {
+                letter.refuse(error);
             }
             self.stage.add_work(-1);
         }
@@ -289,17 +355,7 @@ impl<A: Actor> ActorCell<A> {
         self.stage.add_work(1);
         if let Err(refused) = self.mailbox.push(envelope) {
             self.stage.add_work(-1);
-            let (envelope, error) = match refused {
-                PushError::Full(e) => (e, SpeechError::Denied(Reason::Busy)),
-                PushError::Closed(e) => (
-                    e,
-                    self.promise
-                        .as_ref()
-                        .and_then(|p| p.refusal.get().cloned())
-                        .unwrap_or(SpeechError::Failed(Failure::Dead)),
-                ),
-            };
-            return Err((envelope.letter, error));
+            return self.refused(refused);
         }
         if self
             .status
@@ -376,8 +432,10 @@ impl<A: Actor> ActorCell<A> {
     }
 
     fn work(self: &Arc<Self>, books: &mut Bookkeeping<A>) -> TurnEnd {
-        if let Some(target) = self.promise.as_ref().and_then(|p| p.forward.get()) {
-            return self.forward_letters(target);
+        if let Some(Proxy::Promise { forward, .. }) = self.proxy.as_deref() {
+            if let Some(target) = forward.get() {
+                return self.forward_letters(target);
+            }
         }
         for _ in 0..TURN_BUDGET {
             if !books.born {

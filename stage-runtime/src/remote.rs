@@ -2,10 +2,12 @@
 //! actor's messages and answers are put on the wire.
 //!
 //! The runtime knows nothing of sockets. A network layer (`stage-net`) gives it a
-//! [`Link`] per peer theatre; an address of a remote actor holds the link and the
-//! actor's number there, and every letter sent to it is encoded (by code the
-//! `#[behaviour]` macro generates, through [`Wire`](crate::actor::Wire)) and handed to
-//! the link. On the other side the network layer finds the actor by number in the
+//! [`Link`] per peer theatre; an address of a remote actor is a stand-in cell that
+//! holds the link and the actor's number there. Its mailbox is closed from the
+//! start, so a letter sent to it takes the (out-of-line) refusal path, which encodes
+//! it (by code the `#[behaviour]` macro generates, through
+//! [`Wire`](crate::actor::Wire)) and hands it to the link: an `Addr` stays one
+//! pointer, and the send path of local actors has no test for remote ones. On the other side the network layer finds the actor by number in the
 //! table of actors it has exported ([`Inbound`]) and delivers the encoded message,
 //! which is decoded into the actor's own message type and queued like any other.
 //!
@@ -190,6 +192,8 @@ pub trait Fabric: Send + Sync + 'static {
     fn export(&self, inbound: Arc<dyn Inbound>);
     /// The exported actor numbered `actor`.
     fn exported(&self, actor: u64) -> Option<Arc<dyn Inbound>>;
+    /// The stage of this theatre, for the addresses decoded here.
+    fn stage(&self) -> Option<crate::Stage>;
     /// A link to the theatre `theatre`, which listens at `locator`.
     ///
     /// # Errors
@@ -324,9 +328,12 @@ impl<'de, A: Actor> serde::Deserialize<'de> for Addr<A> {
                 "an address arrived outside any theatre (nothing to reach it through)",
             ));
         };
+        let stage = fabric
+            .stage()
+            .ok_or_else(|| D::Error::custom("this theatre has shut down"))?;
         if let Some(name) = wire.name {
             let link = fabric.named(&name).map_err(D::Error::custom)?;
-            return Ok(remote::<A>(link, wire.actor));
+            return Ok(remote::<A>(&stage, link, wire.actor));
         }
         if wire.theatre == fabric.theatre() {
             let inbound = fabric.exported(wire.actor).ok_or_else(|| {
@@ -341,7 +348,7 @@ impl<'de, A: Actor> serde::Deserialize<'de> for Addr<A> {
         let link = fabric
             .link(wire.theatre, &wire.locator)
             .map_err(D::Error::custom)?;
-        Ok(remote::<A>(link, wire.actor))
+        Ok(remote::<A>(&stage, link, wire.actor))
     }
 }
 
@@ -420,9 +427,13 @@ pub fn local_addr<A: Actor>(inbound: &dyn Inbound) -> Option<Addr<A>> {
         .map(|exported| exported.addr.clone())
 }
 
-/// An address for the actor numbered `actor` on the theatre behind `link`.
-pub fn remote<A: Actor>(link: Arc<dyn Link>, actor: u64) -> Addr<A> {
-    Addr::remote(Arc::new(RemoteActor { link, actor }))
+/// An address for the actor numbered `actor` on the theatre behind `link`; `stage`
+/// (the theatre's) counts the work of handing letters to the link.
+pub fn remote<A: Actor>(stage: &crate::Stage, link: Arc<dyn Link>, actor: u64) -> Addr<A> {
+    Addr::from_cell(crate::cell::ActorCell::remote(
+        stage.shared(),
+        RemoteActor { link, actor },
+    ))
 }
 
 /// Where a remote address points: the peer's locator and theatre identity, and the

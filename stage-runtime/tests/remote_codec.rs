@@ -113,7 +113,7 @@ fn through_loopback<A: Actor>(local: &Addr<A>) -> (Addr<A>, Arc<Loopback>) {
         target: remote::export(local).expect("a local address exports"),
         sent: Mutex::new(0),
     });
-    let addr = remote::remote::<A>(link.clone(), local.id().as_u64());
+    let addr = remote::remote::<A>(&Stage::current(), link.clone(), local.id().as_u64());
     (addr, link)
 }
 
