@@ -141,6 +141,41 @@ pub enum Frame {
         /// number there; or the reason.
         result: Result<(u64, String, u64), String>,
     },
+    /// The sender has `name` bound to its actor `actor`: the receiver, the name's
+    /// home, keeps it in its part of the directory.
+    Register {
+        /// The universal name.
+        name: String,
+        /// The actor's number on the sender.
+        actor: u64,
+        /// Its type's tag.
+        tag: u64,
+        /// Its type's name, for error messages.
+        type_name: String,
+    },
+    /// The sender no longer has `name` bound; answered by an empty `Resolved` once
+    /// the entry is gone.
+    Unregister {
+        /// The universal name.
+        name: String,
+        /// The sender's number for the acknowledgement.
+        call: u64,
+    },
+    /// Where is `name` bound, says the directory? (Asked of the name's home.)
+    Resolve {
+        /// The universal name.
+        name: String,
+        /// The sender's number for the reply.
+        call: u64,
+    },
+    /// The reply to a `Resolve`: the binding theatre's identity and locator, the
+    /// actor's number there, its type's tag and name; or nothing known.
+    Resolved {
+        /// The number the asker gave.
+        call: u64,
+        /// The directory's entry.
+        entry: Option<(u64, String, u64, u64, String)>,
+    },
     /// Tell the sender when the actor ends (`ctx.monitor` across theatres).
     Watch {
         /// The actor's number on the receiver.

@@ -14,7 +14,7 @@ use stage_runtime::remote::{self, Answer, Body, Delivery, Inbound, Link, Respond
 use stage_runtime::{DownReason, Failure, SpeechError};
 
 use crate::frame::{self, Frame, FrameError, WireError};
-use crate::theatre::Inner;
+use crate::theatre::{Entry, Inner};
 use crate::tls::Transport;
 
 /// Flush the writer's buffer once it holds this much, even with more frames queued.
@@ -36,6 +36,8 @@ pub(crate) enum Pending {
     Activate(Box<ActivateFn>),
     /// A watch on a remote actor: what to do when it ends.
     Watch(Box<dyn FnOnce(DownReason) + Send>),
+    /// A question to a name's home: what to do with its directory entry.
+    Resolve(Box<dyn FnOnce(Option<Entry>) + Send>),
 }
 
 /// The continuation of a lookup: the actor's number, type tag and type name.
@@ -52,6 +54,7 @@ impl Pending {
             Pending::Lookup(then) => then(None),
             Pending::Activate(then) => then(Err(unreachable())),
             Pending::Watch(then) => then(DownReason::Unreachable),
+            Pending::Resolve(then) => then(None),
         }
     }
 }
@@ -97,7 +100,7 @@ impl Conn {
     }
 
     /// Encodes a frame onto the writer's queue, on the sender's thread.
-    fn push(&self, frame: Frame) -> Result<(), SpeechError> {
+    pub(crate) fn push(&self, frame: Frame) -> Result<(), SpeechError> {
         let mut queued = self.out.lock();
         if queued.closed {
             return Err(unreachable());
@@ -415,7 +418,7 @@ fn read_frames(
         let Some(home) = home.upgrade() else {
             break "this theatre has shut down".to_owned();
         };
-        if let Err(reason) = dispatch(frame, conn, &home, &mut last) {
+        if let Err(reason) = dispatch(frame, conn, peer, &home, &mut last) {
             break reason;
         }
         // A burst of large frames leaves no large buffer behind.
@@ -425,6 +428,9 @@ fn read_frames(
     };
     if conn.close(&reason, &peer.locator) && broke {
         rejoin(home, peer);
+    }
+    if let Some(home) = home.upgrade() {
+        home.peer_lost(peer);
     }
 }
 
@@ -488,6 +494,7 @@ impl Last {
 fn dispatch(
     frame: Frame,
     conn: &Arc<Conn>,
+    peer: &Peer,
     home: &Arc<Inner>,
     last: &mut Last,
 ) -> Result<(), String> {
@@ -592,6 +599,35 @@ fn dispatch(
                 then(result.map_err(|why| SpeechError::Failed(Failure::Wire(why.into()))));
             }
             other => return Err(mismatch(other, "an activation result", call)),
+        },
+        Frame::Register {
+            name,
+            actor,
+            tag,
+            type_name,
+        } => home.file(
+            name,
+            Entry {
+                theatre: peer.theatre,
+                locator: peer.locator.clone(),
+                actor,
+                tag,
+                type_name,
+            },
+        ),
+        Frame::Unregister { name, call } => {
+            home.unfile(&name, peer.theatre);
+            conn.push(Frame::Resolved { call, entry: None })
+                .map_err(|e| e.to_string())?;
+        }
+        Frame::Resolve { name, call } => {
+            let entry = home.filed(&name).map(Entry::into_wire);
+            conn.push(Frame::Resolved { call, entry })
+                .map_err(|e| e.to_string())?;
+        }
+        Frame::Resolved { call, entry } => match conn.take_pending(call) {
+            Some(Pending::Resolve(then)) => then(entry.map(Entry::from_wire)),
+            other => return Err(mismatch(other, "a directory entry", call)),
         },
         Frame::Watch { to, tag, call } => match home.exported(to) {
             None => {

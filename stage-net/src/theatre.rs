@@ -36,6 +36,9 @@ pub(crate) struct Inner {
     exports: Mutex<HashMap<u64, Arc<dyn Inbound>>>,
     /// Names bound on this theatre, and their actors.
     names: Mutex<HashMap<String, Arc<dyn Inbound>>>,
+    /// This theatre's part of the directory: the names it is the home of, bound
+    /// here or on other members.
+    directory: Mutex<HashMap<String, Entry>>,
     peers: Mutex<HashMap<u64, Arc<Peer>>>,
     closed: AtomicBool,
     /// Incoming handshakes in progress.
@@ -48,6 +51,40 @@ pub(crate) struct Inner {
     named: Mutex<HashMap<String, Arc<NamedLink>>>,
     /// What the runtime and the reader threads use to send and receive addresses.
     pub(crate) fabric: Arc<dyn Fabric>,
+}
+
+/// A directory entry: where a name is bound.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub(crate) theatre: u64,
+    pub(crate) locator: String,
+    pub(crate) actor: u64,
+    pub(crate) tag: u64,
+    pub(crate) type_name: String,
+}
+
+impl Entry {
+    pub(crate) fn into_wire(self) -> (u64, String, u64, u64, String) {
+        (
+            self.theatre,
+            self.locator,
+            self.actor,
+            self.tag,
+            self.type_name,
+        )
+    }
+
+    pub(crate) fn from_wire(
+        (theatre, locator, actor, tag, type_name): (u64, String, u64, u64, String),
+    ) -> Entry {
+        Entry {
+            theatre,
+            locator,
+            actor,
+            tag,
+            type_name,
+        }
+    }
 }
 
 /// Where a named actor runs.
@@ -226,6 +263,131 @@ impl Inner {
                     .ok_or(SpeechError::Failed(Failure::Unreachable))
             }
         }
+    }
+
+    /// Whether a live connection to the theatre `theatre` is in place.
+    fn reaches(&self, theatre: u64) -> bool {
+        lock(&self.peers)
+            .get(&theatre)
+            .is_some_and(|peer| peer.live().is_some())
+    }
+
+    /// Files `entry` under `name` in this theatre's part of the directory.
+    pub(crate) fn file(&self, name: String, entry: Entry) {
+        lock(&self.directory).insert(name, entry);
+    }
+
+    /// Removes `name` from the directory, if `theatre` had filed it.
+    pub(crate) fn unfile(&self, name: &str, theatre: u64) {
+        let mut directory = lock(&self.directory);
+        if directory.get(name).is_some_and(|e| e.theatre == theatre) {
+            directory.remove(name);
+        }
+    }
+
+    /// The directory's entry for `name`, if this theatre holds one.
+    pub(crate) fn filed(&self, name: &str) -> Option<Entry> {
+        lock(&self.directory).get(name).cloned()
+    }
+
+    /// Files a name bound here with the name's home.
+    fn register(&self, name: &str, inbound: &dyn Inbound) {
+        let entry = Entry {
+            theatre: self.id,
+            locator: self.locator.clone(),
+            actor: inbound.id().as_u64(),
+            tag: inbound.type_tag(),
+            type_name: inbound.type_name().to_owned(),
+        };
+        match self.home_of(name) {
+            None => self.file(name.to_owned(), entry),
+            Some(peer) => {
+                if let Some(conn) = peer.live() {
+                    // Lost with the connection: the next change of members files it again.
+                    let _ = conn.push(Frame::Register {
+                        name: name.to_owned(),
+                        actor: entry.actor,
+                        tag: entry.tag,
+                        type_name: entry.type_name,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Takes a name unbound here out of the directory, and waits (at most
+    /// `down_after`) until the home has, so that no lookup after `unbind` returns
+    /// finds it.
+    fn unregister(&self, name: &str) {
+        let Some(home) = self.home_of(name) else {
+            return self.unfile(name, self.id);
+        };
+        let Some(conn) = home.live() else { return };
+        let (tx, rx) = mpsc::channel();
+        let pending = Pending::Resolve(Box::new(move |_| {
+            let _ = tx.send(());
+        }));
+        let asked = conn.call(pending, |call| Frame::Unregister {
+            name: name.to_owned(),
+            call,
+        });
+        if asked.is_ok() {
+            let _ = rx.recv_timeout(self.down_after);
+        }
+    }
+
+    /// The members changed: entries this theatre is no longer the home of go (their
+    /// theatres file them with the new home), and this theatre's own names are
+    /// filed with their homes again.
+    fn members_changed(&self) {
+        let filed: Vec<String> = lock(&self.directory).keys().cloned().collect();
+        let moved: Vec<String> = filed
+            .into_iter()
+            .filter(|name| self.home_of(name).is_some())
+            .collect();
+        {
+            let mut directory = lock(&self.directory);
+            for name in &moved {
+                directory.remove(name);
+            }
+        }
+        let names: Vec<(String, Arc<dyn Inbound>)> = lock(&self.names)
+            .iter()
+            .map(|(name, inbound)| (name.clone(), Arc::clone(inbound)))
+            .collect();
+        for (name, inbound) in names {
+            self.register(&name, &*inbound);
+        }
+    }
+
+    /// A connection to `peer` has ended. If no other is in place, the names it
+    /// filed here are gone (reported as not found, never as a dead address), and
+    /// the directory is spread over the members that remain.
+    pub(crate) fn peer_lost(&self, peer: &Peer) {
+        if peer.live().is_some() || self.is_closed() {
+            return;
+        }
+        lock(&self.directory).retain(|_, entry| entry.theatre != peer.theatre);
+        self.members_changed();
+    }
+
+    /// The directory's entry for `name`, from the name's home (which may be this
+    /// theatre). `None` when the home knows none or does not answer in time.
+    fn resolve(&self, name: &str) -> Option<Entry> {
+        let Some(home) = self.home_of(name) else {
+            return self.filed(name);
+        };
+        let conn = home.live()?;
+        let (tx, rx) = mpsc::channel();
+        let pending = Pending::Resolve(Box::new(move |entry| {
+            let _ = tx.send(entry);
+        }));
+        conn.call(pending, |call| Frame::Resolve {
+            name: name.to_owned(),
+            call,
+        })
+        .ok()?;
+        rx.recv_timeout(self.down_after).ok().flatten()
     }
 
     /// Asks every live peer for `name`; the first that has it bound (or started)
@@ -420,6 +582,8 @@ impl Inner {
             self.down_after,
         )?;
         *current = Some(conn);
+        drop(current);
+        self.members_changed();
         Ok(Arc::clone(&peer))
     }
 
@@ -691,6 +855,7 @@ impl TheatreBuilder {
             stage: stage.clone(),
             exports: Mutex::new(HashMap::new()),
             names: Mutex::new(HashMap::new()),
+            directory: Mutex::new(HashMap::new()),
             peers: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
             handshakes: AtomicUsize::new(0),
@@ -874,7 +1039,9 @@ impl Theatre {
             return Err(NetError::NameTaken(name.to_owned()));
         }
         self.inner.export(Arc::clone(&inbound));
-        names.insert(name.to_owned(), inbound);
+        names.insert(name.to_owned(), Arc::clone(&inbound));
+        drop(names);
+        self.inner.register(name, &*inbound);
         Ok(())
     }
 
@@ -898,10 +1065,16 @@ impl Theatre {
         remote::remote::<A>(&self.inner.stage, link, named::hash(&[name.as_bytes()]))
     }
 
-    /// Removes the binding of `name` on this theatre; `true` if there was one.
+    /// Removes the binding of `name` on this theatre; `true` if there was one. Once
+    /// it returns, the name's home no longer lists it (unless the home could not be
+    /// reached within `down_after`).
     /// Addresses already looked up keep working while the actor lives.
     pub fn unbind(&self, name: &str) -> bool {
-        lock(&self.inner.names).remove(name).is_some()
+        let bound = lock(&self.inner.names).remove(name).is_some();
+        if bound {
+            self.inner.unregister(name);
+        }
+        bound
     }
 
     /// The actor bound to `name`, here or on a connected theatre, as an address of
@@ -920,14 +1093,28 @@ impl Theatre {
                 found: inbound.type_name().to_owned(),
             });
         }
+        let wrong_type = |found: String| NetError::WrongType {
+            name: name.to_owned(),
+            expected: std::any::type_name::<A>(),
+            found,
+        };
+        // The name's home first: one question to one theatre.
+        if let Some(entry) = self.inner.resolve(name) {
+            // An entry of a theatre this one cannot reach is not trusted: a
+            // departed member's entries may outlive it briefly at their home.
+            if entry.theatre != self.inner.id && self.inner.reaches(entry.theatre) {
+                if entry.tag != remote::type_tag::<A>() {
+                    return Err(wrong_type(entry.type_name));
+                }
+                let link = self.inner.link(entry.theatre, &entry.locator)?;
+                return Ok(remote::remote::<A>(&self.inner.stage, link, entry.actor));
+            }
+        }
+        // Not filed (started on demand, or the members just changed): every member.
         match self.inner.ask_peers(name) {
             Some((peer, (actor, tag, type_name))) => {
                 if tag != remote::type_tag::<A>() {
-                    return Err(NetError::WrongType {
-                        name: name.to_owned(),
-                        expected: std::any::type_name::<A>(),
-                        found: type_name,
-                    });
+                    return Err(wrong_type(type_name));
                 }
                 Ok(remote::remote::<A>(&self.inner.stage, peer, actor))
             }

@@ -104,6 +104,33 @@ fn write_the_seed_corpus() {
             call: 12,
             result: Err("no factory".into()),
         },
+        Frame::Register {
+            name: "bank".into(),
+            actor: 1,
+            tag: 2,
+            type_name: "Account".into(),
+        },
+        Frame::Unregister {
+            name: "bank".into(),
+            call: 13,
+        },
+        Frame::Resolve {
+            name: "bank".into(),
+            call: 14,
+        },
+        Frame::Resolved {
+            call: 14,
+            entry: Some((7, "stage://127.0.0.1:4000".into(), 1, 2, "Account".into())),
+        },
+        Frame::Watch {
+            to: 1,
+            tag: 2,
+            call: 15,
+        },
+        Frame::Ended {
+            call: 15,
+            reason: 1,
+        },
         Frame::Ping,
     ];
     let write = |target: &str, name: String, bytes: &[u8]| {

@@ -931,3 +931,55 @@ fn a_broken_connection_is_rejoined_and_the_same_addresses_work_again() {
     assert_eq!(b.peers(), vec![a.locator().to_owned()]);
     assert_eq!(a.peers(), vec![b.locator().to_owned()]);
 }
+
+#[test]
+fn the_directory_forgets_unbound_names_and_those_of_a_departed_theatre() {
+    let a = theatre(&[]);
+    let b = theatre(&[&a]);
+    let c = theatre(&[&a]);
+    full_mesh(&[&a, &b, &c]);
+    // Enough names that each member is the home of some.
+    let names: Vec<String> = (0..12).map(|i| format!("dir-{i}")).collect();
+    for name in &names {
+        c.bind(name, &c.spawn(account())).unwrap();
+    }
+    for name in &names {
+        let acct = a.lookup::<Account>(name).unwrap();
+        notify!(acct, deposit(1));
+        assert_eq!(query!(acct, balance()).wait(), Ok(1), "{name}");
+    }
+    // Unbound names are not found, whichever member is their home.
+    for name in &names[..6] {
+        assert!(c.unbind(name));
+    }
+    for name in &names[..6] {
+        for theatre in [&a, &b] {
+            let found = theatre.lookup::<Account>(name);
+            assert!(
+                matches!(found, Err(NetError::NotFound(_))),
+                "{name}: {found:?}"
+            );
+        }
+    }
+    // A member joins: the names are spread again and still found from everywhere.
+    let d = theatre(&[&a]);
+    full_mesh(&[&a, &b, &c, &d]);
+    for name in &names[6..] {
+        for theatre in [&a, &b, &d] {
+            let acct = theatre.lookup::<Account>(name).unwrap();
+            assert_eq!(query!(acct, balance()).wait(), Ok(1), "{name}");
+        }
+    }
+    // The binding theatre leaves: its names are reported gone.
+    c.shutdown();
+    wait_until("c is gone", || {
+        [&a, &b, &d].iter().all(|t| t.peers().len() == 2)
+    });
+    for name in &names[6..] {
+        let found = a.lookup::<Account>(name);
+        assert!(
+            matches!(found, Err(NetError::NotFound(_))),
+            "{name}: {found:?}"
+        );
+    }
+}
