@@ -174,28 +174,14 @@ impl<A: Actor> ActorCell<A> {
     /// A promise: an address whose letters wait until `reply` answers, then go, in
     /// order, to the actor it names; if `reply` fails, they are refused with its error.
     pub(crate) fn promise(stage: &Arc<Shared>, reply: Reply<Addr<A>>) -> Arc<Self> {
-        let id = ActorId::fresh();
-        let cell = Arc::new_cyclic(|weak: &Weak<Self>| ActorCell {
-            // Parked: letters queue up, nobody runs them until the reply resolves.
-            status: AtomicU8::new(PARKED),
-            id,
-            stage: Arc::clone(stage),
-            mailbox: Mailbox::new(None),
-            books: UnsafeCell::new(Bookkeeping {
-                pending: None,
-                born: true,
-                supervisor: None,
-            }),
-            state: UnsafeCell::new(State {
-                actor: None,
-                ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), None),
-            }),
-            watchers: Watchers::default(),
-            proxy: Some(Box::new(Proxy::Promise {
+        // Parked: letters queue up, nobody runs them until the reply resolves.
+        let cell = ActorCell::stand_in(
+            stage,
+            Proxy::Promise {
                 forward: OnceLock::new(),
                 refusal: OnceLock::new(),
-            })),
-        });
+            },
+        );
         let promised = Arc::clone(&cell);
         stage.spawn_future(async move {
             match reply.await {
@@ -211,12 +197,10 @@ impl<A: Actor> ActorCell<A> {
         cell
     }
 
-    /// The stand-in for an actor on another theatre; `stage` counts its letters'
-    /// work while they are being handed to the link.
-    pub(crate) fn remote(stage: &Arc<Shared>, remote: RemoteActor) -> Arc<Self> {
+    /// A parked cell with no actor of its own, standing for the one `proxy` names.
+    fn stand_in(stage: &Arc<Shared>, proxy: Proxy<A>) -> Arc<Self> {
         let id = ActorId::fresh();
-        let cell = Arc::new_cyclic(|weak: &Weak<Self>| ActorCell {
-            // Never runs a turn: every letter is handed to the link at once.
+        Arc::new_cyclic(|weak: &Weak<Self>| ActorCell {
             status: AtomicU8::new(PARKED),
             id,
             stage: Arc::clone(stage),
@@ -231,8 +215,15 @@ impl<A: Actor> ActorCell<A> {
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), None),
             }),
             watchers: Watchers::default(),
-            proxy: Some(Box::new(Proxy::Remote(remote))),
-        });
+            proxy: Some(Box::new(proxy)),
+        })
+    }
+
+    /// The stand-in for an actor on another theatre; `stage` counts its letters'
+    /// work while they are being handed to the link.
+    pub(crate) fn remote(stage: &Arc<Shared>, remote: RemoteActor) -> Arc<Self> {
+        // Never runs a turn: every letter is handed to the link at once.
+        let cell = ActorCell::stand_in(stage, Proxy::Remote(remote));
         // SAFETY: nothing else holds the cell yet: this is the only consumer (and
         // producer) of its mailbox, which is empty.
         unsafe { cell.mailbox.close_and_drain(|_| {}) };

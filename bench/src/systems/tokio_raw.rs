@@ -25,17 +25,23 @@ fn echo() -> Mailbox<(u64, oneshot::Sender<u64>)> {
     })
 }
 
-/// Loopback TCP with tokio: `messages` 12-byte frames (length and a number)
-/// written through a buffered writer and counted as they are read; the floor for
-/// remote notify.
-async fn tcp_notify(messages: u64) -> Report {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+/// A listener on a free loopback port, and its address.
+async fn loopback_listener() -> (tokio::net::TcpListener, std::net::SocketAddr) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("bind: {e}"));
     let address = listener
         .local_addr()
         .unwrap_or_else(|e| panic!("address: {e}"));
+    (listener, address)
+}
+
+/// Loopback TCP with tokio: `messages` 12-byte frames (length and a number)
+/// written through a buffered writer and counted as they are read; the floor for
+/// remote notify.
+async fn tcp_notify(messages: u64) -> Report {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+    let (listener, address) = loopback_listener().await;
     let reader = tokio::spawn(async move {
         let (stream, _) = listener
             .accept()
@@ -74,12 +80,7 @@ async fn tcp_notify(messages: u64) -> Report {
 /// floor for a remote ask.
 async fn tcp_ask(asks: u64) -> Report {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
-    let address = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("address: {e}"));
+    let (listener, address) = loopback_listener().await;
     let echo = tokio::spawn(async move {
         let (mut stream, _) = listener
             .accept()
