@@ -254,14 +254,30 @@ pub fn run(workload: Workload) -> Report {
         }
         Workload::AskOutside { asks } => {
             let echo = stage.spawn(Echo { asked: 0 });
+            // From a task on the stage that is not an actor, as the tokio-based
+            // systems ask from a spawned task; and from the main thread blocking in
+            // `wait()`, each answer waking it.
+            let start = Instant::now();
+            let asker = echo.clone();
+            let sum = stage.spawn_task(async move {
+                let mut sum = 0;
+                for n in 0..asks {
+                    sum += query!(asker, echo(n)).await.unwrap_or(0);
+                }
+                sum
+            });
+            std::hint::black_box(sum.wait().ok());
+            let in_task = start.elapsed();
             let start = Instant::now();
             let mut sum = 0;
             for n in 0..asks {
                 sum += query!(echo, echo(n)).wait().unwrap_or(0);
             }
-            let elapsed = start.elapsed();
+            let blocking = start.elapsed();
             std::hint::black_box(sum);
-            Report::default().with("ns/ask", per(elapsed, asks))
+            Report::default()
+                .with("ns/ask", per(in_task, asks))
+                .with("blocking ns/ask", per(blocking, asks))
         }
         Workload::AskInside { asks } => {
             let target = stage.spawn(Echo { asked: 0 });
