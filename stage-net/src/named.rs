@@ -43,7 +43,8 @@ enum State {
     Idle,
     /// The home has been asked; letters wait here, in order.
     Resolving(Vec<(u64, Body)>),
-    Ready(Arc<Located>),
+    /// Resolved, for the actor type with this tag.
+    Ready(Arc<Located>, u64),
 }
 
 /// The link behind a named address.
@@ -70,6 +71,16 @@ impl NamedLink {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The error for a letter whose actor type is not the one the name resolved
+    /// for (two `named::<_>` of one name with different types).
+    fn other_type(&self) -> SpeechError {
+        let why = format!(
+            "`{}` was resolved for another actor type: name each type's actors differently",
+            self.name
+        );
+        SpeechError::Failed(Failure::Wire(why.into()))
     }
 
     /// Asks the name's home for the actor; `settle` takes the answer. Never
@@ -128,11 +139,17 @@ impl NamedLink {
         match result {
             Ok(resolved) => {
                 let resolved = Arc::new(resolved);
+                // Resolved for the type of the letter that asked first.
+                let resolved_tag = waiting.first().map_or(0, |(tag, _)| *tag);
                 for (tag, body) in waiting {
+                    if tag != resolved_tag {
+                        fail_body(body, self.other_type());
+                        continue;
+                    }
                     // A failed send has answered its caller.
                     let _ = self.send_to(&resolved, tag, body);
                 }
-                *state = State::Ready(resolved);
+                *state = State::Ready(resolved, resolved_tag);
             }
             // Left `Idle`: the next letter asks again.
             Err(error) => {
@@ -148,7 +165,13 @@ impl Link for NamedLink {
     fn send(&self, _actor: u64, tag: u64, body: Body) -> Result<(), SpeechError> {
         let mut state = self.lock();
         let resolved = match &mut *state {
-            State::Ready(resolved) => Arc::clone(resolved),
+            State::Ready(_, resolved_tag) if *resolved_tag != tag => {
+                drop(state);
+                let error = self.other_type();
+                fail_body(body, error.clone());
+                return Err(error);
+            }
+            State::Ready(resolved, _) => Arc::clone(resolved),
             State::Resolving(waiting) => {
                 waiting.push((tag, body));
                 return Ok(());
@@ -165,7 +188,7 @@ impl Link for NamedLink {
         if sent == Err(unreachable()) {
             // The home is gone: the next letter asks the name's (new) home again.
             let mut state = self.lock();
-            if matches!(&*state, State::Ready(r) if Arc::ptr_eq(r, &resolved)) {
+            if matches!(&*state, State::Ready(r, _) if Arc::ptr_eq(r, &resolved)) {
                 *state = State::Idle;
             }
         }
@@ -190,8 +213,8 @@ impl Link for NamedLink {
     /// resolved it, there is nothing to watch and `then` is dropped.
     fn watch(&self, _actor: u64, tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
         let located = match &*self.lock() {
-            State::Ready(located) => Arc::clone(located),
-            State::Idle | State::Resolving(_) => return,
+            State::Ready(located, resolved_tag) if *resolved_tag == tag => Arc::clone(located),
+            State::Ready(..) | State::Idle | State::Resolving(_) => return,
         };
         match &*located {
             Located::There(peer, actor) => peer.watch(*actor, tag, then),

@@ -983,3 +983,24 @@ fn the_directory_forgets_unbound_names_and_those_of_a_departed_theatre() {
         );
     }
 }
+
+#[test]
+fn one_name_asked_for_as_two_actor_types_fails_the_second_and_nothing_else() {
+    let (a, _) = room_theatre(&[]);
+    let (b, _) = room_theatre(&[&a]);
+    full_mesh(&[&a, &b]);
+    for theatre in [&a, &b] {
+        let room = theatre.named::<Room>("mixed");
+        notify!(room, enter(1));
+        assert!(query!(room, entered()).wait().is_ok());
+        let other = theatre.named::<Other>("mixed");
+        let answer = query!(other, hello()).wait();
+        assert!(
+            matches!(&answer, Err(SpeechError::Failed(Failure::Wire(why))) if why.contains("another actor type")),
+            "{answer:?}"
+        );
+        // The connection and the room carry on.
+        assert!(query!(room, entered()).wait().is_ok());
+    }
+    assert_eq!(a.peers().len(), 1);
+}
