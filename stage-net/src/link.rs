@@ -488,6 +488,28 @@ impl Last {
             }
         }
     }
+
+    /// The exported actor a frame of kind `what` addresses, checked against the
+    /// type tag the frame names.
+    ///
+    /// # Errors
+    ///
+    /// The reason to close the connection when the tags differ: the peer runs
+    /// other code, or is confused.
+    fn addressed(
+        &mut self,
+        home: &Inner,
+        to: u64,
+        tag: u64,
+        what: &str,
+    ) -> Result<Option<Arc<dyn Inbound>>, String> {
+        match self.exported(home, to) {
+            Some(inbound) if inbound.type_tag() != tag => {
+                Err(format!("{what} for actor {to} names another type"))
+            }
+            found => Ok(found),
+        }
+    }
 }
 
 /// Acts on one frame. An error closes the connection.
@@ -505,13 +527,10 @@ fn dispatch(
             variant,
             args,
         } => {
-            let Some(inbound) = last.exported(home, to) else {
+            let Some(inbound) = last.addressed(home, to, tag, "an event")? else {
                 log::debug!("stage-net: an event for actor {to}, which is not exported here");
                 return Ok(());
             };
-            if inbound.type_tag() != tag {
-                return Err(format!("an event for actor {to} names another type"));
-            }
             if let Err(error) = inbound.deliver(Delivery::Message {
                 variant,
                 args: &args,
@@ -527,27 +546,20 @@ fn dispatch(
             args,
             call,
         } => {
-            let respond = responder(conn, call);
-            match last.exported(home, to) {
+            match last.addressed(home, to, tag, "a question")? {
                 None => respond_now(conn, call, &SpeechError::Failed(Failure::Dead)),
-                Some(inbound) if inbound.type_tag() != tag => {
-                    return Err(format!("a question for actor {to} names another type"));
-                }
                 // A refusal has answered the responder already.
                 Some(inbound) => {
                     let _ = inbound.deliver(Delivery::Message {
                         variant,
                         args: &args,
-                        respond: Some(respond),
+                        respond: Some(responder(conn, call)),
                     });
                 }
             }
         }
-        Frame::Stop { to, tag, call } => match home.exported(to) {
+        Frame::Stop { to, tag, call } => match last.addressed(home, to, tag, "a stop")? {
             None => respond_now(conn, call, &SpeechError::Failed(Failure::Dead)),
-            Some(inbound) if inbound.type_tag() != tag => {
-                return Err(format!("a stop for actor {to} names another type"));
-            }
             Some(inbound) => {
                 let _ = inbound.deliver(Delivery::Stop {
                     respond: responder(conn, call),
@@ -629,14 +641,11 @@ fn dispatch(
             Some(Pending::Resolve(then)) => then(entry.map(Entry::from_wire)),
             other => return Err(mismatch(other, "a directory entry", call)),
         },
-        Frame::Watch { to, tag, call } => match home.exported(to) {
+        Frame::Watch { to, tag, call } => match last.addressed(home, to, tag, "a watch")? {
             None => {
                 let reason = frame::down_code(DownReason::Stopped);
                 conn.push(Frame::Ended { call, reason })
                     .map_err(|e| e.to_string())?;
-            }
-            Some(inbound) if inbound.type_tag() != tag => {
-                return Err(format!("a watch on actor {to} names another type"));
             }
             Some(inbound) => {
                 let conn = Arc::downgrade(conn);

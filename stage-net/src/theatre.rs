@@ -139,7 +139,10 @@ impl Fabric for NetFabric {
             .home
             .upgrade()
             .ok_or_else(|| "this theatre has shut down".to_owned())?;
-        inner.link(theatre, locator).map_err(|e| e.to_string())
+        inner
+            .link(theatre, locator)
+            .map(|peer| peer as Arc<dyn Link>)
+            .map_err(|e| e.to_string())
     }
 
     fn named(&self, name: &str) -> Result<Arc<dyn Link>, String> {
@@ -182,7 +185,7 @@ impl Inner {
     /// yet is met in the background (the caller may be a reader thread, which must
     /// not wait for a handshake); until then, sends to it fail fast with
     /// `Failed(Unreachable)`.
-    fn link(self: &Arc<Self>, theatre: u64, locator: &str) -> Result<Arc<dyn Link>, NetError> {
+    fn link(self: &Arc<Self>, theatre: u64, locator: &str) -> Result<Arc<Peer>, NetError> {
         parse_locator(locator)?;
         if self.closed.load(Ordering::SeqCst) {
             return Err(NetError::Handshake(HandshakeError::Refused(
@@ -192,7 +195,7 @@ impl Inner {
         let peer = {
             let mut peers = lock(&self.peers);
             if let Some(peer) = peers.get(&theatre) {
-                return Ok(Arc::clone(peer) as Arc<dyn Link>);
+                return Ok(Arc::clone(peer));
             }
             let peer = Arc::new(Peer::new(theatre, locator.to_owned()));
             peers.insert(theatre, Arc::clone(&peer));
@@ -252,17 +255,10 @@ impl Inner {
                 .map(Located::Here)
                 .ok_or(SpeechError::Failed(Failure::Dead));
         }
-        let known = lock(&self.peers).get(&theatre).cloned();
-        match known {
-            Some(peer) => Ok(Located::There(peer, actor)),
-            None => {
-                self.link(theatre, &locator)
-                    .map_err(|e| wire(e.to_string()))?;
-                let peer = lock(&self.peers).get(&theatre).cloned();
-                peer.map(|peer| Located::There(peer, actor))
-                    .ok_or(SpeechError::Failed(Failure::Unreachable))
-            }
-        }
+        let peer = self
+            .link(theatre, &locator)
+            .map_err(|e| wire(e.to_string()))?;
+        Ok(Located::There(peer, actor))
     }
 
     /// Whether a live connection to the theatre `theatre` is in place.
