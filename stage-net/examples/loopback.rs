@@ -34,34 +34,33 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-fn raw_round_trip_us(rounds: u32) -> f64 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address");
-    let echo = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().expect("accept");
-        s.set_nodelay(true).expect("nodelay");
+fn raw_round_trip_us(rounds: u32) -> std::io::Result<f64> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let address = listener.local_addr()?;
+    let echo = std::thread::spawn(move || -> std::io::Result<()> {
+        let (mut s, _) = listener.accept()?;
+        s.set_nodelay(true)?;
         let mut buf = [0u8; 16];
         while s.read_exact(&mut buf).is_ok() {
-            if s.write_all(&buf).is_err() {
-                return;
-            }
+            s.write_all(&buf)?;
         }
+        Ok(())
     });
-    let mut s = TcpStream::connect(address).expect("connect");
-    s.set_nodelay(true).expect("nodelay");
+    let mut s = TcpStream::connect(address)?;
+    s.set_nodelay(true)?;
     let mut buf = [7u8; 16];
     let start = Instant::now();
     for _ in 0..rounds {
-        s.write_all(&buf).expect("write");
-        s.read_exact(&mut buf).expect("read");
+        s.write_all(&buf)?;
+        s.read_exact(&mut buf)?;
     }
     let took = start.elapsed();
     drop(s);
     let _ = echo.join();
-    took.as_secs_f64() * 1e6 / f64::from(rounds)
+    Ok(took.as_secs_f64() * 1e6 / f64::from(rounds))
 }
 
-fn main() -> Result<(), stage_net::NetError> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a = Theatre::builder().cookie("bench").start()?;
     let b = Theatre::builder()
         .cookie("bench")
@@ -77,9 +76,12 @@ fn main() -> Result<(), stage_net::NetError> {
         for n in 0..NOTIFIES {
             notify!(sink, hit(n));
         }
-        let seen = query!(sink, seen()).wait().expect("answer");
+        let seen = query!(sink, seen()).wait()?;
         let took = start.elapsed().as_secs_f64();
-        assert_eq!(seen, NOTIFIES * (run + 1), "nothing lost");
+        if seen != NOTIFIES * (run + 1) {
+            let sent = NOTIFIES * (run + 1);
+            return Err(format!("{seen} messages counted of {sent} sent").into());
+        }
         rates.push(NOTIFIES as f64 / took);
     }
 
@@ -98,10 +100,10 @@ fn main() -> Result<(), stage_net::NetError> {
     for _ in 0..3 {
         let start = Instant::now();
         for _ in 0..ASKS {
-            query!(sink, seen()).wait().expect("answer");
+            query!(sink, seen()).wait()?;
         }
         remote.push(start.elapsed().as_secs_f64() * 1e6 / f64::from(ASKS));
-        raw.push(raw_round_trip_us(ASKS));
+        raw.push(raw_round_trip_us(ASKS)?);
     }
     let (remote, raw) = (median(remote), median(raw));
     println!("remote query round trip: {remote:.1} us (median of 3 x {ASKS})");
