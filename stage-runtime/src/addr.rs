@@ -90,10 +90,7 @@ impl<A: Actor> Addr<A> {
     /// stand-in cell.)
     #[inline]
     fn deliver(&self, letter: Letter<A>) -> Result<(), SpeechError> {
-        match self.cell.send(letter) {
-            Ok(()) => Ok(()),
-            Err((letter, error)) => Err(refuse(letter, error)),
-        }
+        self.cell.send(letter)
     }
 
     /// Registers `watcher` to hear when the actor ends.
@@ -197,15 +194,6 @@ impl<A: Actor> Addr<A> {
     {
         self.deliver(Letter::Star(Box::new(NotifyCall { f })))
     }
-}
-
-/// Answers a refused letter's reply with `error`, which is returned. Out of line:
-/// the send path stays small.
-#[cold]
-#[inline(never)]
-fn refuse<A: Actor>(letter: Letter<A>, error: SpeechError) -> SpeechError {
-    letter.refuse(error.clone());
-    error
 }
 
 impl<A: Actor> Reply<Addr<A>> {

@@ -394,13 +394,7 @@ impl<A: Actor> Inbound for Exported<A> {
             }
             Delivery::Stop { respond } => Letter::Stop(respond_with_unit(respond, stage)),
         };
-        match cell.send_from(letter, Speaker::Outside) {
-            Ok(()) => Ok(()),
-            Err((letter, error)) => {
-                letter.refuse(error.clone());
-                Err(error)
-            }
-        }
+        cell.send_from(letter, Speaker::Outside)
     }
 
     fn on_end(&self, then: Box<dyn FnOnce(DownReason) + Send>) {
