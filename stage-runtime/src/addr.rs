@@ -90,7 +90,10 @@ impl<A: Actor> Addr<A> {
     /// stand-in cell.)
     #[inline]
     fn deliver(&self, letter: Letter<A>) -> Result<(), SpeechError> {
-        self.cell.send(letter)
+        match self.cell.send(letter) {
+            Ok(()) => Ok(()),
+            Err((letter, error)) => Err(refuse(letter, error)),
+        }
     }
 
     /// Registers `watcher` to hear when the actor ends.
@@ -194,6 +197,15 @@ impl<A: Actor> Addr<A> {
     {
         self.deliver(Letter::Star(Box::new(NotifyCall { f })))
     }
+}
+
+/// Answers a refused letter's reply with `error`, which is returned. Out of line:
+/// the send path stays small.
+#[cold]
+#[inline(never)]
+fn refuse<A: Actor>(letter: Letter<A>, error: SpeechError) -> SpeechError {
+    letter.refuse(error.clone());
+    error
 }
 
 impl<A: Actor> Reply<Addr<A>> {

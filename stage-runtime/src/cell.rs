@@ -248,16 +248,20 @@ impl<A: Actor> ActorCell<A> {
     }
 
     /// A letter the mailbox did not take: for an actor on another theatre, handed
-    /// to the link; otherwise refused (its reply answered) with the reason, which is
-    /// returned. Out of line: the send path stays small.
+    /// to the link (an error has been answered there already: the letter returned
+    /// with it is empty); otherwise returned with the reason. Out of line: the send
+    /// path stays small.
     #[cold]
     #[inline(never)]
-    fn refused(&self, refused: PushError<Envelope<A>>) -> Result<(), SpeechError> {
+    fn refused(&self, refused: PushError<Envelope<A>>) -> Result<(), (Letter<A>, SpeechError)> {
         let (envelope, error) = match refused {
             PushError::Full(e) => (e, SpeechError::Denied(Reason::Busy)),
-            // The link answers the letter's reply itself when it cannot send.
             PushError::Closed(e) => match self.proxy.as_deref() {
-                Some(Proxy::Remote(remote)) => return remote.send(e.letter),
+                Some(Proxy::Remote(remote)) => {
+                    return remote
+                        .send(e.letter)
+                        .map_err(|error| (Letter::Escalated, error));
+                }
                 Some(Proxy::Promise { refusal, .. }) => (
                     e,
                     refusal
@@ -268,8 +272,7 @@ impl<A: Actor> ActorCell<A> {
                 None => (e, SpeechError::Failed(Failure::Dead)),
             },
         };
-        envelope.letter.refuse(error.clone());
-        Err(error)
+        Err((envelope.letter, error))
     }
 
     /// The actor has ended: its watchers are told, and the stage counts one actor
@@ -310,9 +313,10 @@ impl<A: Actor> ActorCell<A> {
             let Some(envelope) = (unsafe { self.mailbox.pop() }) else {
                 return TurnEnd::Drained;
             };
-            // A refused letter has been answered. To an actor on another theatre the
-            // speaker does not travel.
-            let _ = target.cell().send_from(envelope.letter, envelope.from);
+            // To an actor on another theatre the speaker does not travel.
+            if let Err((letter, error)) = target.cell().send_from(envelope.letter, envelope.from) {
+                letter.refuse(error);
+            }
             self.stage.add_work(-1);
         }
         TurnEnd::BudgetSpent
@@ -322,9 +326,11 @@ impl<A: Actor> ActorCell<A> {
     ///
     /// # Errors
     ///
-    /// Why the mailbox refused the letter (full or closed); the letter's reply, if
-    /// any, has been answered with the same error.
-    pub(crate) fn send(self: &Arc<Self>, letter: Letter<A>) -> Result<(), SpeechError> {
+    /// The letter is handed back with the reason when the mailbox is full or closed.
+    pub(crate) fn send(
+        self: &Arc<Self>,
+        letter: Letter<A>,
+    ) -> Result<(), (Letter<A>, SpeechError)> {
         self.send_from(letter, current_speaker())
     }
 
@@ -334,7 +340,7 @@ impl<A: Actor> ActorCell<A> {
         self: &Arc<Self>,
         letter: Letter<A>,
         from: Speaker,
-    ) -> Result<(), SpeechError> {
+    ) -> Result<(), (Letter<A>, SpeechError)> {
         let envelope = Envelope { letter, from };
         // Counted before the push, so the count is never below the real work.
         self.stage.add_work(1);

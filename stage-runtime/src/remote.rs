@@ -394,7 +394,13 @@ impl<A: Actor> Inbound for Exported<A> {
             }
             Delivery::Stop { respond } => Letter::Stop(respond_with_unit(respond, stage)),
         };
-        cell.send_from(letter, Speaker::Outside)
+        match cell.send_from(letter, Speaker::Outside) {
+            Ok(()) => Ok(()),
+            Err((letter, error)) => {
+                letter.refuse(error.clone());
+                Err(error)
+            }
+        }
     }
 
     fn on_end(&self, then: Box<dyn FnOnce(DownReason) + Send>) {
