@@ -248,9 +248,13 @@ impl<A: Actor> ActorCell<A> {
     }
 
     /// A letter the mailbox did not take: for an actor on another theatre, handed
-    /// to the link (an error has been answered there already: the letter returned
-    /// with it is empty); otherwise returned with the reason. Out of line: the send
-    /// path stays small.
+    /// to the link; otherwise returned with the reason. Out of line: the send path
+    /// stays small.
+    ///
+    /// When the link fails, it has answered the letter's reply already, and
+    /// `Letter::Escalated` stands in for the letter: refusing it does nothing. (A
+    /// version where the cell answered every refusal itself and returned only the
+    /// error was simpler but measured 6 ns slower per local message.)
     #[cold]
     #[inline(never)]
     fn refused(&self, refused: PushError<Envelope<A>>) -> Result<(), (Letter<A>, SpeechError)> {
