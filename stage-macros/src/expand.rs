@@ -2,6 +2,7 @@
 
 pub(crate) mod actor;
 pub(crate) mod behaviour;
+mod captures;
 mod contract;
 mod dispatch;
 pub(crate) mod join;

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use stage_runtime::{DownReason, Failure, Reason, SpeechError};
 
 /// The protocol version this build speaks; the handshake refuses any other.
-pub const VERSION: u32 = 1;
+/// Version 2 added [`Frame::Eval`].
+pub const VERSION: u32 = 2;
 
 /// The default largest frame body accepted: 4 MiB.
 pub const DEFAULT_FRAME_LIMIT: u32 = 4 << 20;
@@ -194,6 +195,23 @@ pub enum Frame {
     },
     /// Liveness, sent when a connection has been quiet.
     Ping,
+    /// A Star-form expression for an actor exported by the receiver: where its
+    /// code lies in the program both theatres run, and its captured values.
+    Eval {
+        /// The actor's number on the receiver.
+        to: u64,
+        /// Its type's tag.
+        tag: u64,
+        /// The expression's entry, as a distance within the program.
+        site: i64,
+        /// The hash of the expression's types, checked by the receiver.
+        check: u64,
+        /// The encoded captured values.
+        #[serde(with = "serde_bytes")]
+        captures: Vec<u8>,
+        /// The sender's number for the answer.
+        call: u64,
+    },
 }
 
 /// How an actor ended, as an `Ended` frame carries it.
@@ -440,6 +458,14 @@ mod tests {
                 members: vec!["stage://127.0.0.1:1".into()],
             },
             Frame::Ping,
+            Frame::Eval {
+                to: 3,
+                tag: 9,
+                site: -4096,
+                check: u64::MAX,
+                captures: vec![0x92, 0x01, 0xa1, b'x'],
+                call: 5,
+            },
         ];
         let mut buf = Vec::new();
         for frame in &frames {

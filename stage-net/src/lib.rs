@@ -5,7 +5,9 @@
 //! the cluster's cookie (HMAC-SHA256 challenge-response, see [`handshake`]), and
 //! carry speech acts as length-prefixed MessagePack frames ([`frame`]). An
 //! [`Addr`](stage_runtime::Addr) of an actor on another theatre is used exactly like
-//! a local one: `notify!`, `query!`, `request!`, replies and continuations.
+//! a local one: `notify!`, `query!`, `request!` (in both forms: a Star-form
+//! expression runs on the actor's theatre, with the values it captures serialised),
+//! replies and continuations.
 //!
 //! Only `#[actor(mobile)]` actors can be spoken to from another theatre: their
 //! messages and answers are serialisable. A message to any other actor fails with

@@ -203,7 +203,8 @@ pub(crate) fn fail_body(body: Body, error: SpeechError) {
         answer: Some(answer),
         ..
     }
-    | Body::Stop { answer } = body
+    | Body::Stop { answer }
+    | Body::Eval { answer, .. } = body
     {
         answer.fail(error);
     }
@@ -240,6 +241,19 @@ impl Link for Peer {
             Body::Stop { answer } => conn.call(Pending::Answer(answer), |call| Frame::Stop {
                 to: actor,
                 tag,
+                call,
+            }),
+            Body::Eval {
+                site,
+                check,
+                captures,
+                answer,
+            } => conn.call(Pending::Answer(answer), |call| Frame::Eval {
+                to: actor,
+                tag,
+                site,
+                check,
+                captures,
                 call,
             }),
         }
@@ -558,6 +572,26 @@ fn dispatch(
                 }
             }
         }
+        Frame::Eval {
+            to,
+            tag,
+            site,
+            check,
+            captures,
+            call,
+        } => match last.addressed(home, to, tag, "an expression")? {
+            None => respond_now(conn, call, &SpeechError::Failed(Failure::Dead)),
+            // A refusal (a site this program does not have, say) has answered the
+            // responder already: it is the asker's error, not the connection's.
+            Some(inbound) => {
+                let _ = inbound.deliver(Delivery::Eval {
+                    site,
+                    check,
+                    captures: &captures,
+                    respond: responder(conn, call),
+                });
+            }
+        },
         Frame::Stop { to, tag, call } => match last.addressed(home, to, tag, "a stop")? {
             None => respond_now(conn, call, &SpeechError::Failed(Failure::Dead)),
             Some(inbound) => {

@@ -249,6 +249,17 @@ impl NamedLink {
             Body::Stop { answer } => inbound.deliver(Delivery::Stop {
                 respond: respond_to(answer, fabric),
             }),
+            Body::Eval {
+                site,
+                check,
+                captures,
+                answer,
+            } => inbound.deliver(Delivery::Eval {
+                site,
+                check,
+                captures: &captures,
+                respond: respond_to(answer, fabric),
+            }),
         })
     }
 }

@@ -132,6 +132,14 @@ fn write_the_seed_corpus() {
             reason: 1,
         },
         Frame::Ping,
+        Frame::Eval {
+            to: 1,
+            tag: 2,
+            site: -4096,
+            check: 3,
+            captures: vec![0x91, 0x05],
+            call: 16,
+        },
     ];
     let write = |target: &str, name: String, bytes: &[u8]| {
         fs::create_dir_all(corpus(target)).unwrap();

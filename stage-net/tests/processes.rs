@@ -101,6 +101,22 @@ fn a_theatre_in_another_process() {
         notify!(counter, add(k));
     }
     assert_eq!(query!(counter, total()).wait(), Ok(5050));
+    // Star's form: the expression's code is found in the other process, where the
+    // program was loaded at another address.
+    let (offset, scale) = (50_u64, vec![2_u64, 3]);
+    let scaled = query!(counter 's total 'n pid with {
+        let far = pid();
+        (scale.iter().map(|s| (total() - offset) * s).sum::<u64>(), far)
+    });
+    let (sum, far) = scaled.wait().expect("the expression ran there");
+    assert_eq!(sum, 25_000);
+    assert_ne!(far, std::process::id(), "it ran in the other process");
+    let label = String::from("n=");
+    let took = request!(counter 's total to {
+        let before = total();
+        format!("{label}{before}")
+    });
+    assert_eq!(took.wait().as_deref(), Ok("n=5050"));
 
     // Kill the other theatre while a request is pending there.
     let pending = request!(counter, nap(10_000));

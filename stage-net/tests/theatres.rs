@@ -125,10 +125,32 @@ fn speech_acts_cross_between_three_theatres() {
     // A join of answers from two theatres' connections.
     let both = join!(query!(from_b, balance()), query!(from_c, balance()));
     assert_eq!(both.wait(), Ok((60, 60)));
-    // Star forms are not carried yet, and say so.
-    let star = query!(from_b 's balance with balance() * 2).wait();
+    // Star's form: the expression runs on a, with the values it captures from b
+    // and c; a request's runs atomically with respect to the actor's other letters.
+    let factor = 2;
+    assert_eq!(
+        query!(from_b 's balance with balance() * factor).wait(),
+        Ok(120)
+    );
+    let floor = 10_i64;
+    let note = String::from("kept");
+    let took = request!(from_c 's withdraw 'n balance to {
+        let spare = balance() - floor;
+        withdraw(spare).map(|left| format!("{note} {left}"))
+    });
+    assert_eq!(took.wait(), Ok(Ok("kept 10".to_owned())));
+    // Its answer chains like any other.
+    let chained = query!(from_b 's balance with balance() + 1).then({
+        let from_c = from_c.clone();
+        move |n| query!(from_c 's balance with balance() * n)
+    });
+    assert_eq!(chained.wait(), Ok(110));
+    // A value that cannot be serialised stays home, and the error says which.
+    struct Unserialisable(i64);
+    let here = Unserialisable(5);
+    let star = query!(from_b 's balance with balance() + here.0).wait();
     assert!(
-        matches!(&star, Err(SpeechError::Failed(Failure::NotPortable(_)))),
+        matches!(&star, Err(SpeechError::Failed(Failure::NotPortable(why))) if why.contains("Unserialisable")),
         "{star:?}"
     );
     // Stopping from afar.

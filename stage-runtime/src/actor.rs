@@ -324,6 +324,17 @@ pub(crate) trait StarCall<A: Actor>: Send {
     fn kind(&self) -> SpeechKind;
     fn run(self: Box<Self>, actor: &mut A, ctx: &mut Ctx<A>);
     fn refuse(self: Box<Self>, error: SpeechError);
+    /// The call encoded for an actor on another theatre; refused with the error when
+    /// it cannot cross the wire (a closure, rather than a macro's Star form).
+    fn portable(self: Box<Self>) -> Result<crate::remote::Body, SpeechError> {
+        let error = crate::remote::not_portable(
+            "a closure sent with `Speech::_query`, `_request` or `_notify` cannot cross \
+             the wire: write the expression in Star's form (`query!(x 's .. with ..)`), \
+             whose captured values are serialised",
+        );
+        self.refuse(error.clone());
+        Err(error)
+    }
 }
 
 pub(crate) struct QueryCall<F, R> {

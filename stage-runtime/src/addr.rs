@@ -4,7 +4,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use crate::actor::{Actor, ActorId, Letter, NotifyCall, QueryCall, RequestCall};
+use crate::actor::{Actor, ActorId, Letter, NotifyCall, QueryCall, RequestCall, StarCall};
 use crate::cell::ActorCell;
 use crate::ctx::Ctx;
 use crate::remote::RemoteActor;
@@ -159,6 +159,17 @@ impl<A: Actor> Addr<A> {
         let (tx, reply) = reply_pair_from(self.blocker());
         // A refused letter has its reply sender answered with the error.
         let _ = self.deliver(Letter::Speech(msg(tx)));
+        reply
+    }
+
+    /// Sends the Star-form call `make` builds around the reply's sender.
+    pub(crate) fn star_call<R>(
+        &self,
+        make: impl FnOnce(ReplySender<R>) -> Box<dyn StarCall<A>>,
+    ) -> Reply<R> {
+        let (tx, reply) = reply_pair_from(self.blocker());
+        // A refused letter has its reply sender answered with the error.
+        let _ = self.deliver(Letter::Star(make(tx)));
         reply
     }
 

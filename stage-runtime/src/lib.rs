@@ -73,6 +73,10 @@ mod reply;
 mod scheduler;
 mod speech;
 mod stage;
+// Turning a checked distance back into a function pointer, and making a closure that
+// captures nothing, need `unsafe`; both are justified where they are done.
+#[allow(unsafe_code)]
+mod star;
 mod supervision;
 
 pub use actor::{Actor, ActorId};
@@ -285,6 +289,10 @@ pub mod __private {
     pub use crate::remote;
     pub use crate::reply::{Reply, ReplySender};
     pub use crate::speech::{Sent, Speech, SpeechAct, SpeechError, SpeechKind};
+    pub use crate::star::{
+        send_star, star_query, star_request, AsQuery, AsRequest, Carried, Expression, LocalStar,
+        PortableStar, SiteFn, Star, WireSite,
+    };
     pub use crate::supervision::Down;
     pub use serde;
     pub use std::boxed::Box;

@@ -78,6 +78,18 @@ pub enum Body {
         /// Where the acknowledgement goes.
         answer: Answer,
     },
+    /// A Star-form expression: where its code lies in the program, and its captured
+    /// values (see the `star` module).
+    Eval {
+        /// The entry's distance from the anchor function.
+        site: i64,
+        /// The hash of the site's types, checked by the entry.
+        check: u64,
+        /// The captured values: one MessagePack value (a tuple).
+        captures: Vec<u8>,
+        /// Where the answer goes.
+        answer: Answer,
+    },
 }
 
 /// The sending side's end of a remote reply: decodes the answer's bytes into the
@@ -153,6 +165,17 @@ pub enum Delivery<'a> {
     /// `Addr::stop` from afar.
     Stop {
         /// Where the acknowledgement goes.
+        respond: Respond,
+    },
+    /// A Star-form expression ([`Body::Eval`]).
+    Eval {
+        /// The entry's distance from the anchor function.
+        site: i64,
+        /// The hash of the site's types.
+        check: u64,
+        /// The encoded captured values.
+        captures: &'a [u8],
+        /// Where the answer goes.
         respond: Respond,
     },
 }
@@ -393,6 +416,23 @@ impl<A: Actor> Inbound for Exported<A> {
                 }
             }
             Delivery::Stop { respond } => Letter::Stop(respond_with_unit(respond, stage)),
+            Delivery::Eval {
+                site,
+                check,
+                captures,
+                respond,
+            } => {
+                let mut incoming = Some(Incoming { respond, stage });
+                match crate::star::letter::<A>(site, check, captures, &mut incoming) {
+                    Ok(letter) => letter,
+                    Err(error) => {
+                        if let Some(incoming) = incoming {
+                            incoming.respond.respond(Err(error.clone()));
+                        }
+                        return Err(error);
+                    }
+                }
+            }
         };
         match cell.send_from(letter, Speaker::Outside) {
             Ok(()) => Ok(()),
@@ -449,7 +489,7 @@ pub fn type_tag<A: Actor>() -> u64 {
     fnv1a(std::any::type_name::<A>().as_bytes())
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -479,11 +519,9 @@ impl RemoteActor {
             Letter::Stop(reply) => Body::Stop {
                 answer: answer_to_unit(reply),
             },
-            Letter::Star(call) | Letter::Own(call) => {
-                let error = not_portable(
-                    "a Star-form expression cannot be sent to an actor on another theatre \
-                     (this release carries short-form speech acts only)",
-                );
+            Letter::Star(call) => call.portable()?,
+            Letter::Own(call) => {
+                let error = not_portable("an actor's own continuation never leaves its theatre");
                 call.refuse(error.clone());
                 return Err(error);
             }
@@ -493,11 +531,11 @@ impl RemoteActor {
     }
 }
 
-fn not_portable(why: &str) -> SpeechError {
+pub(crate) fn not_portable(why: &str) -> SpeechError {
     SpeechError::Failed(Failure::NotPortable(why.into()))
 }
 
-fn wire_error(why: impl fmt::Display) -> SpeechError {
+pub(crate) fn wire_error(why: impl fmt::Display) -> SpeechError {
     SpeechError::Failed(Failure::Wire(why.to_string().into()))
 }
 
@@ -612,6 +650,25 @@ pub(crate) fn encode_value<T: crate::actor::Portable>(
         .map_err(wire_error)
 }
 
+/// Encodes one value that is only known to be `Serialize` (a Star-form expression's
+/// captures and answer).
+pub(crate) fn put_serial<T: serde::Serialize>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), SpeechError> {
+    value
+        .serialize(&mut rmp_serde::Serializer::new(out))
+        .map_err(wire_error)
+}
+
+/// Decodes one value that is only known to be `Deserialize<'static>`: the decoder
+/// reads from a buffer it never lends out, so a borrowed value fails to decode.
+pub(crate) fn take_serial<T: serde::Deserialize<'static>>(
+    input: &mut Decoder<'_>,
+) -> Result<T, SpeechError> {
+    T::deserialize(&mut input.de).map_err(wire_error)
+}
+
 /// Reads a message's arguments, as an [`ArgWriter`] wrote them.
 pub struct ArgReader<'a> {
     decoder: Decoder<'a>,
@@ -696,8 +753,8 @@ pub type Take<R> = fn(&mut Decoder<'_>) -> Result<R, SpeechError>;
 /// Encodes one value (`put`: the actor's `Wire::put` for its type).
 pub type Put<R> = fn(&R, &mut Vec<u8>) -> Result<(), SpeechError>;
 
-/// Decodes a whole answer with `take`.
-fn decode_answer<R>(bytes: &[u8], take: Take<R>) -> Result<R, SpeechError> {
+/// Decodes a whole answer (or a Star-form expression's captures) with `take`.
+pub(crate) fn decode_whole<R>(bytes: &[u8], take: Take<R>) -> Result<R, SpeechError> {
     let mut decoder = Decoder::new(bytes);
     let value = take(&mut decoder)?;
     decoder.finish()?;
@@ -705,9 +762,9 @@ fn decode_answer<R>(bytes: &[u8], take: Take<R>) -> Result<R, SpeechError> {
 }
 
 /// The sending side's answer for `reply`: decodes an `R` into it with `take`.
-fn answer_to<R: Send + 'static>(reply: ReplySender<R>, take: Take<R>) -> Answer {
+pub(crate) fn answer_to<R: Send + 'static>(reply: ReplySender<R>, take: Take<R>) -> Answer {
     Answer(Box::new(move |result| {
-        reply.complete(result.and_then(|bytes| decode_answer(bytes, take)))
+        reply.complete(result.and_then(|bytes| decode_whole(bytes, take)))
     }))
 }
 
@@ -807,8 +864,8 @@ mod tests {
         let mut bytes = Vec::new();
         encode_value(&5u32, &mut bytes).unwrap();
         let take = <Mobile as Wire<u32>>::taker().unwrap();
-        assert_eq!(decode_answer(&bytes, take), Ok(5));
+        assert_eq!(decode_whole(&bytes, take), Ok(5));
         bytes.push(0);
-        assert!(decode_answer(&bytes, take).is_err());
+        assert!(decode_whole(&bytes, take).is_err());
     }
 }

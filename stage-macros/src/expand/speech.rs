@@ -16,6 +16,7 @@ use syn::punctuated::Punctuated;
 use syn::visit_mut::VisitMut;
 use syn::{Expr, Ident, Token};
 
+use crate::expand::captures;
 use crate::expand::names::name_type;
 use crate::expand::{hidden, rt};
 use crate::model::speech::{Kind, SpeechCall};
@@ -76,6 +77,7 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
             selection,
             mut body,
         } => {
+            let captured = captures::captures(&body, &selection);
             let mut rewrite = Exports {
                 via: match kind {
                     Kind::Query => "__export_query",
@@ -101,17 +103,30 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
             for misuse in rewrite.misused {
                 errors.extend(misuse.to_compile_error());
             }
-            let method = match kind {
-                Kind::Query => quote!(_query),
-                _ => quote!(_request),
+            let make = match kind {
+                Kind::Query => quote!(star_query),
+                _ => quote!(star_request),
             };
             let actor = hidden("__actor");
             let ctx = hidden("__ctx");
+            let star = hidden("__star");
+            let site = hidden("__site");
+            // The captured values travel as one tuple beside a closure that captures
+            // nothing more (see `captures.rs`); `mut`, as the caller's variables may
+            // have been.
+            let values = captures::tuple(&captured);
+            let pattern = quote!((#(mut #captured,)*));
             let call = quote! {
-                #rt::Speech::#method(
+                #[allow(unused_mut)]
+                let #star = #rt::#make(
                     #rt::target(&#to),
-                    move |#actor, #ctx| { let _ = &#ctx; (#body) },
-                )
+                    #values,
+                    move |#pattern, #actor, #ctx| { let _ = &#ctx; (#body) },
+                );
+                #[allow(unused_imports)]
+                use #rt::{LocalStar as _, PortableStar as _};
+                let #site = (&#star).__site();
+                #rt::send_star(#star, #site)
             };
             let call = with_target(&target, call);
             quote! {{
