@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -49,8 +49,22 @@ pub(crate) struct Inner {
     activated: Mutex<HashMap<String, Slot>>,
     /// The links behind this theatre's named addresses, one per name.
     named: Mutex<HashMap<String, Arc<NamedLink>>>,
+    /// Hints from earlier lookups: the theatre a name was found bound on.
+    hints: Mutex<HashMap<String, Hint>>,
+    /// Questions this theatre has asked others about names (`Lookup`, `Resolve`).
+    questions: AtomicU64,
     /// What the runtime and the reader threads use to send and receive addresses.
     pub(crate) fabric: Arc<dyn Fabric>,
+}
+
+/// The most hints a theatre keeps; past it they are all dropped (and learnt again).
+const MAX_HINTS: usize = 4096;
+
+/// Where a lookup last found a name: a guess, asked of that theatre before use.
+#[derive(Clone, Debug)]
+struct Hint {
+    theatre: u64,
+    locator: String,
 }
 
 /// A directory entry: where a name is bound.
@@ -364,6 +378,7 @@ impl Inner {
             return;
         }
         lock(&self.directory).retain(|_, entry| entry.theatre != peer.theatre);
+        lock(&self.hints).retain(|_, hint| hint.theatre != peer.theatre);
         self.members_changed();
     }
 
@@ -374,6 +389,7 @@ impl Inner {
             return self.filed(name);
         };
         let conn = home.live()?;
+        self.questions.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
         let pending = Pending::Resolve(Box::new(move |entry| {
             let _ = tx.send(entry);
@@ -386,12 +402,17 @@ impl Inner {
         rx.recv_timeout(self.down_after).ok().flatten()
     }
 
-    /// Asks every live peer for `name`; the first that has it bound (or started)
-    /// answers. `None` when all say no, or none answers within `down_after`.
-    fn ask_peers(&self, name: &str) -> Option<(Arc<Peer>, (u64, u64, String))> {
+    /// Asks `peers` for `name`; the first that has it bound (or started) answers.
+    /// `None` when all say no, or none answers within `down_after`.
+    fn ask_peers(
+        &self,
+        name: &str,
+        peers: Vec<Arc<Peer>>,
+    ) -> Option<(Arc<Peer>, (u64, u64, String))> {
         let (tx, rx) = mpsc::channel();
-        for peer in self.live_peers() {
+        for peer in peers {
             let Some(conn) = peer.live() else { continue };
+            self.questions.fetch_add(1, Ordering::Relaxed);
             let answers = tx.clone();
             let pending = Pending::Lookup(Box::new(move |found| {
                 let _ = answers.send(found.map(|found| (Arc::clone(&peer), found)));
@@ -413,6 +434,37 @@ impl Inner {
                 Err(_) => return None,
             }
         }
+    }
+
+    /// Where `name` is bound, asked of the theatre a hint names: that theatre knows
+    /// its own names, so the answer is never stale. `None` (and the hint is
+    /// dropped) when there is no hint, that theatre cannot be reached or it has no
+    /// such name any more.
+    fn ask_hinted(&self, name: &str) -> Option<(Arc<Peer>, (u64, u64, String))> {
+        let hint = lock(&self.hints).get(name).cloned()?;
+        let peer = lock(&self.peers).get(&hint.theatre).cloned();
+        let found = peer
+            .filter(|peer| peer.live().is_some() && peer.locator == hint.locator)
+            .and_then(|peer| self.ask_peers(name, vec![peer]));
+        if found.is_none() {
+            lock(&self.hints).remove(name);
+        }
+        found
+    }
+
+    /// Remembers that `name` was found bound on `peer`.
+    fn hint(&self, name: &str, peer: &Peer) {
+        let mut hints = lock(&self.hints);
+        if hints.len() >= MAX_HINTS && !hints.contains_key(name) {
+            hints.clear();
+        }
+        hints.insert(
+            name.to_owned(),
+            Hint {
+                theatre: peer.theatre,
+                locator: peer.locator.clone(),
+            },
+        );
     }
 
     /// The home of `name` among the live members: `None` when it is this theatre.
@@ -453,7 +505,8 @@ impl Inner {
                 Err(other_type(inbound.type_name()))
             };
         }
-        if let Some((peer, (actor, found_tag, type_name))) = self.ask_peers(name) {
+        if let Some((peer, (actor, found_tag, type_name))) = self.ask_peers(name, self.live_peers())
+        {
             return if found_tag == tag {
                 Ok(Located::There(peer, actor))
             } else {
@@ -858,6 +911,8 @@ impl TheatreBuilder {
             factories: self.factories,
             activated: Mutex::new(HashMap::new()),
             named: Mutex::new(HashMap::new()),
+            hints: Mutex::new(HashMap::new()),
+            questions: AtomicU64::new(0),
             fabric: Arc::new(NetFabric {
                 id,
                 locator,
@@ -1094,27 +1149,37 @@ impl Theatre {
             expected: std::any::type_name::<A>(),
             found,
         };
-        // The name's home first: one question to one theatre.
+        let found = |peer: Arc<Peer>, (actor, tag, type_name): (u64, u64, String)| {
+            if tag != remote::type_tag::<A>() {
+                return Err(wrong_type(type_name));
+            }
+            self.inner.hint(name, &peer);
+            Ok(remote::remote::<A>(&self.inner.stage, peer, actor))
+        };
+        // Where an earlier lookup found it, asked of that theatre itself.
+        if let Some((peer, bound)) = self.inner.ask_hinted(name) {
+            return found(peer, bound);
+        }
+        // The name's home: one question to one theatre.
         if let Some(entry) = self.inner.resolve(name) {
             // An entry of a theatre this one cannot reach is not trusted: a
             // departed member's entries may outlive it briefly at their home.
             if entry.theatre != self.inner.id && self.inner.reaches(entry.theatre) {
-                if entry.tag != remote::type_tag::<A>() {
-                    return Err(wrong_type(entry.type_name));
-                }
-                let link = self.inner.link(entry.theatre, &entry.locator)?;
-                return Ok(remote::remote::<A>(&self.inner.stage, link, entry.actor));
+                let peer = self.inner.link(entry.theatre, &entry.locator)?;
+                return found(peer, (entry.actor, entry.tag, entry.type_name));
             }
         }
         // Not filed (started on demand, or the members just changed): every member.
-        match self.inner.ask_peers(name) {
-            Some((peer, (actor, tag, type_name))) => {
-                if tag != remote::type_tag::<A>() {
-                    return Err(wrong_type(type_name));
-                }
-                Ok(remote::remote::<A>(&self.inner.stage, peer, actor))
-            }
+        match self.inner.ask_peers(name, self.inner.live_peers()) {
+            Some((peer, bound)) => found(peer, bound),
             None => Err(NetError::NotFound(name.to_owned())),
         }
+    }
+
+    /// How many questions about names this theatre has asked others (for tests
+    /// of the directory's hints).
+    #[doc(hidden)]
+    pub fn questions_asked(&self) -> u64 {
+        self.inner.questions.load(Ordering::Relaxed)
     }
 }

@@ -1026,3 +1026,59 @@ fn one_name_asked_for_as_two_actor_types_fails_the_second_and_nothing_else() {
     }
     assert_eq!(a.peers().len(), 1);
 }
+
+#[test]
+fn lookups_follow_hints_and_a_stale_hint_is_never_trusted() {
+    let (a, _) = room_theatre(&[]);
+    let (b, _) = room_theatre(&[&a]);
+    let (c, _) = room_theatre(&[&a]);
+    let (d, _) = room_theatre(&[&a]);
+    let theatres = [&a, &b, &c, &d];
+    full_mesh(&theatres);
+    // A room started on demand is not filed in the directory: the first lookup
+    // asks the name's home and then every member; the next asks only the theatre
+    // it was found on.
+    let lounge = a.named::<Room>("lounge");
+    notify!(lounge, enter(1));
+    wait_until("the lounge started", || {
+        query!(lounge, entered()).wait() == Ok(1)
+    });
+    let asked = |t: &Theatre| {
+        let before = t.questions_asked();
+        let room = t.lookup::<Room>("lounge").unwrap();
+        assert_eq!(query!(room, entered()).wait(), Ok(1));
+        (room.is_local(), t.questions_asked() - before)
+    };
+    let mut askers = 0;
+    for t in theatres {
+        let (local, first) = asked(t);
+        if local {
+            continue;
+        }
+        askers += 1;
+        assert!(
+            first >= 3,
+            "the home, then the three other members: {first}"
+        );
+        assert_eq!(asked(t), (false, 1), "one question, to the hinted theatre");
+    }
+    assert_eq!(askers, 3);
+
+    // The hinted theatre unbinds the name and another binds it: the hint is asked,
+    // says no, and the lookup finds the new binding.
+    c.bind("desk", &c.spawn(account())).unwrap();
+    let first = a.lookup::<Account>("desk").unwrap();
+    notify!(first, deposit(7));
+    assert_eq!(query!(first, balance()).wait(), Ok(7));
+    assert!(c.unbind("desk"));
+    d.bind("desk", &d.spawn(account())).unwrap();
+    let second = a.lookup::<Account>("desk").unwrap();
+    assert_eq!(query!(second, balance()).wait(), Ok(0), "not the old actor");
+    // A hint to a theatre that left is dropped with it.
+    d.shutdown();
+    wait_until("d is gone", || a.peers().len() == 2);
+    assert!(matches!(
+        a.lookup::<Account>("desk"),
+        Err(NetError::NotFound(_))
+    ));
+}
