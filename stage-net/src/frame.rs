@@ -406,18 +406,91 @@ pub fn read_into(
     limit: u32,
     body: &mut Vec<u8>,
 ) -> Result<Frame, FrameError> {
+    read_body(reader, limit, body)?;
+    decode(body)
+}
+
+/// A body this long or shorter is read into a buffer sized for it at once; a
+/// longer one grows its buffer as its bytes arrive, so that a peer announcing a
+/// large frame and sending little makes the theatre reserve little.
+const READ_AT_ONCE: usize = 64 << 10;
+
+/// Reads one frame's body (at most `limit` bytes) into `body`, undecoded.
+///
+/// # Errors
+///
+/// As [`read`], but for [`FrameError::Malformed`].
+pub fn read_body(reader: &mut impl Read, limit: u32, body: &mut Vec<u8>) -> Result<(), FrameError> {
     let mut prefix = [0; 4];
     reader.read_exact(&mut prefix)?;
     let len = u32::from_be_bytes(prefix);
     if len > limit {
         return Err(FrameError::TooLong { len, limit });
     }
+    let len = len as usize;
     body.clear();
-    reader.take(u64::from(len)).read_to_end(body)?;
-    if body.len() != len as usize {
-        return Err(FrameError::Io(io::ErrorKind::UnexpectedEof.into()));
+    if len <= READ_AT_ONCE.max(body.capacity()) {
+        body.resize(len, 0);
+        reader.read_exact(body)?;
+    } else {
+        reader.take(len as u64).read_to_end(body)?;
+        if body.len() != len {
+            return Err(FrameError::Io(io::ErrorKind::UnexpectedEof.into()));
+        }
     }
-    decode(body)
+    Ok(())
+}
+
+/// The first bytes of a `Tell` frame's body as rmp-serde writes it: a map of one
+/// entry, the variant's name, and an array of its four fields.
+const TELL: [u8; 7] = [0x81, 0xa4, b'T', b'e', b'l', b'l', 0x94];
+
+/// Writes a `Tell` frame, byte for byte what [`encode`] writes for
+/// `Frame::Tell { to, tag, variant, args }`, without building the frame (the
+/// arguments are not copied into one).
+pub fn encode_tell(to: u64, tag: u64, variant: u16, args: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&TELL);
+    // Writing to a `Vec` cannot fail.
+    let _ = rmp::encode::write_uint(out, to);
+    let _ = rmp::encode::write_uint(out, tag);
+    let _ = rmp::encode::write_uint(out, u64::from(variant));
+    let _ = rmp::encode::write_bin(out, args);
+    // A frame over 4 GiB cannot be sent: its length is clamped, and the peer's
+    // limit (far below) refuses it.
+    let len = u32::try_from(out.len() - start - 4).unwrap_or(u32::MAX);
+    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+}
+
+/// A `Tell` frame read in place: the arguments are borrowed from the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TellRef<'a> {
+    /// The actor's number on the receiver.
+    pub to: u64,
+    /// Its type's tag.
+    pub tag: u64,
+    /// The handler, by position.
+    pub variant: u16,
+    /// The encoded arguments.
+    pub args: &'a [u8],
+}
+
+/// Reads `body` as a `Tell` frame if it is one written as [`encode_tell`] (and
+/// [`encode`]) write it; `None` for anything else, which [`decode`] then reads (so
+/// that what is accepted, and how, is decided by the one decoder).
+pub fn tell_in(body: &[u8]) -> Option<TellRef<'_>> {
+    let mut rest = body.strip_prefix(&TELL)?;
+    let to = rmp::decode::read_int(&mut rest).ok()?;
+    let tag = rmp::decode::read_int(&mut rest).ok()?;
+    let variant = rmp::decode::read_int(&mut rest).ok()?;
+    let len = rmp::decode::read_bin_len(&mut rest).ok()? as usize;
+    (rest.len() == len).then_some(TellRef {
+        to,
+        tag,
+        variant,
+        args: rest,
+    })
 }
 
 /// Decodes a frame body (without its length prefix).
@@ -476,6 +549,61 @@ mod tests {
             assert_eq!(&read(&mut reader, DEFAULT_FRAME_LIMIT).unwrap(), frame);
         }
         assert!(reader.is_empty());
+    }
+
+    #[test]
+    fn tells_written_and_read_in_place_are_the_frames_encode_and_decode_handle() {
+        let edges = [
+            0,
+            1,
+            127,
+            128,
+            255,
+            256,
+            65_535,
+            65_536,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ];
+        let args: [&[u8]; 3] = [&[], &[0x91, 0x05], &[7; 300]];
+        for (i, &to) in edges.iter().enumerate() {
+            let tag = edges[(i * 7 + 3) % edges.len()];
+            let variant = u16::try_from(edges[(i * 3) % 6]).unwrap();
+            let args = args[i % 3];
+            let frame = Frame::Tell {
+                to,
+                tag,
+                variant,
+                args: args.to_vec(),
+            };
+            let mut ours = Vec::new();
+            encode_tell(to, tag, variant, args, &mut ours);
+            let mut theirs = Vec::new();
+            encode(&frame, &mut theirs).unwrap();
+            assert_eq!(ours, theirs, "{frame:?}");
+            let read = tell_in(&ours[4..]).unwrap();
+            assert_eq!(
+                (read.to, read.tag, read.variant, read.args),
+                (to, tag, variant, args)
+            );
+            assert_eq!(decode(&ours[4..]).unwrap(), frame);
+        }
+        // Anything else is left to the decoder: other frames, a short or long body.
+        let mut ping = Vec::new();
+        encode(&Frame::Ping, &mut ping).unwrap();
+        assert_eq!(tell_in(&ping[4..]), None);
+        let mut tell = Vec::new();
+        encode_tell(1, 2, 3, &[4, 5], &mut tell);
+        assert_eq!(tell_in(&tell[4..tell.len() - 1]), None);
+        tell.push(0);
+        assert_eq!(tell_in(&tell[4..]), None);
+        // A variant beyond u16 is not a Tell to read in place.
+        let mut wide = TELL.to_vec();
+        for value in [1, 2, 70_000] {
+            rmp::encode::write_uint(&mut wide, value).unwrap();
+        }
+        rmp::encode::write_bin(&mut wide, &[]).unwrap();
+        assert_eq!(tell_in(&wide), None);
     }
 
     #[test]

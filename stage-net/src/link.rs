@@ -13,7 +13,7 @@ use std::time::Duration;
 use stage_runtime::remote::{self, Answer, Body, Delivery, Inbound, Link, Respond};
 use stage_runtime::{DownReason, Failure, SpeechError};
 
-use crate::frame::{self, Frame, FrameError, WireError};
+use crate::frame::{self, Frame, FrameError, TellRef, WireError};
 use crate::theatre::{Entry, Inner};
 use crate::tls::Transport;
 
@@ -101,13 +101,31 @@ impl Conn {
 
     /// Encodes a frame onto the writer's queue, on the sender's thread.
     pub(crate) fn push(&self, frame: Frame) -> Result<(), SpeechError> {
+        self.queue(|bytes| {
+            frame::encode(&frame, bytes)
+                .map_err(|error| SpeechError::Failed(Failure::Wire(error.to_string().into())))
+        })
+    }
+
+    /// Encodes a `Tell` frame onto the writer's queue, with its arguments as they
+    /// are (the hot path of `notify!`: no frame is built).
+    fn push_tell(&self, to: u64, tag: u64, variant: u16, args: &[u8]) -> Result<(), SpeechError> {
+        self.queue(|bytes| {
+            frame::encode_tell(to, tag, variant, args, bytes);
+            Ok(())
+        })
+    }
+
+    /// Runs `encode` on the writer's queue, and wakes the writer if it waits.
+    fn queue(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), SpeechError>,
+    ) -> Result<(), SpeechError> {
         let mut queued = self.out.lock();
         if queued.closed {
             return Err(unreachable());
         }
-        if let Err(error) = frame::encode(&frame, &mut queued.bytes) {
-            return Err(SpeechError::Failed(Failure::Wire(error.to_string().into())));
-        }
+        encode(&mut queued.bytes)?;
         let wake = queued.writer_waiting;
         drop(queued);
         if wake {
@@ -221,12 +239,7 @@ impl Link for Peer {
                 variant,
                 args,
                 answer: None,
-            } => conn.push(Frame::Tell {
-                to: actor,
-                tag,
-                variant,
-                args,
-            }),
+            } => conn.push_tell(actor, tag, variant, &args),
             Body::Message {
                 variant,
                 args,
@@ -338,6 +351,9 @@ pub(crate) fn start(
     Ok(conn)
 }
 
+/// How many times the writer looks for more frames before it sleeps.
+const WRITER_LOOKS: usize = 4;
+
 /// Writes whatever frames are queued, all in one system call, as soon as there are
 /// any; sends a ping when nothing has been sent for `heartbeat`.
 fn write_loop(
@@ -349,6 +365,15 @@ fn write_loop(
 ) {
     let mut taken = Vec::with_capacity(WRITE_BATCH);
     loop {
+        // Under load more frames follow at once: look again a few times, giving up
+        // the core in between, before sleeping (a sleeping writer costs each sender
+        // that finds it asleep a system call to wake it).
+        for _ in 0..WRITER_LOOKS {
+            if !conn.out.lock().bytes.is_empty() {
+                break;
+            }
+            std::thread::yield_now();
+        }
         {
             let mut queued = conn.out.lock();
             while queued.bytes.is_empty() && !queued.closed {
@@ -414,8 +439,8 @@ fn read_frames(
     // then this theatre tries to rejoin.
     let mut broke = false;
     let reason = loop {
-        let frame = match frame::read_into(&mut reader, limit, &mut body) {
-            Ok(frame) => frame,
+        match frame::read_body(&mut reader, limit, &mut body) {
+            Ok(()) => {}
             Err(FrameError::Io(error)) => {
                 broke = true;
                 if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
@@ -425,14 +450,22 @@ fn read_frames(
                 break error.to_string();
             }
             Err(error) => break error.to_string(),
-        };
+        }
         if !conn.is_alive() {
             return;
         }
         let Some(home) = home.upgrade() else {
             break "this theatre has shut down".to_owned();
         };
-        if let Err(reason) = dispatch(frame, conn, peer, &home, &mut last) {
+        // Events, the bulk of the traffic, are read in place.
+        let dispatched = match frame::tell_in(&body) {
+            Some(event) => tell(event, &home, &mut last),
+            None => match frame::decode(&body) {
+                Ok(frame) => dispatch(frame, conn, peer, &home, &mut last),
+                Err(error) => Err(error.to_string()),
+            },
+        };
+        if let Err(reason) = dispatched {
             break reason;
         }
         // A burst of large frames leaves no large buffer behind.
@@ -526,6 +559,28 @@ impl Last {
     }
 }
 
+/// Delivers an event. An error closes the connection.
+fn tell(event: TellRef<'_>, home: &Inner, last: &mut Last) -> Result<(), String> {
+    let TellRef {
+        to,
+        tag,
+        variant,
+        args,
+    } = event;
+    let Some(inbound) = last.addressed(home, to, tag, "an event")? else {
+        log::debug!("stage-net: an event for actor {to}, which is not exported here");
+        return Ok(());
+    };
+    if let Err(error) = inbound.deliver(Delivery::Message {
+        variant,
+        args,
+        respond: None,
+    }) {
+        log::debug!("stage-net: an event for actor {to} was refused: {error}");
+    }
+    Ok(())
+}
+
 /// Acts on one frame. An error closes the connection.
 fn dispatch(
     frame: Frame,
@@ -540,19 +595,16 @@ fn dispatch(
             tag,
             variant,
             args,
-        } => {
-            let Some(inbound) = last.addressed(home, to, tag, "an event")? else {
-                log::debug!("stage-net: an event for actor {to}, which is not exported here");
-                return Ok(());
-            };
-            if let Err(error) = inbound.deliver(Delivery::Message {
+        } => tell(
+            TellRef {
+                to,
+                tag,
                 variant,
                 args: &args,
-                respond: None,
-            }) {
-                log::debug!("stage-net: an event for actor {to} was refused: {error}");
-            }
-        }
+            },
+            home,
+            last,
+        )?,
         Frame::Ask {
             to,
             tag,

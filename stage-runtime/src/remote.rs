@@ -397,14 +397,18 @@ impl<A: Actor> Inbound for Exported<A> {
         let Some(cell) = self.addr.local_cell() else {
             return Err(not_portable("a remote address cannot be exported again"));
         };
-        let stage = Arc::clone(cell.stage());
+        // The stage (which awaits an answer and sends it back) only for an ask.
+        let stage = || Arc::clone(cell.stage());
         let letter = match delivery {
             Delivery::Message {
                 variant,
                 args,
                 respond,
             } => {
-                let mut incoming = respond.map(|respond| Incoming { respond, stage });
+                let mut incoming = respond.map(|respond| Incoming {
+                    respond,
+                    stage: stage(),
+                });
                 match A::__decode(variant, args, &mut incoming) {
                     Ok(msg) => Letter::Speech(msg),
                     Err(error) => {
@@ -415,14 +419,17 @@ impl<A: Actor> Inbound for Exported<A> {
                     }
                 }
             }
-            Delivery::Stop { respond } => Letter::Stop(respond_with_unit(respond, stage)),
+            Delivery::Stop { respond } => Letter::Stop(respond_with_unit(respond, stage())),
             Delivery::Eval {
                 site,
                 check,
                 captures,
                 respond,
             } => {
-                let mut incoming = Some(Incoming { respond, stage });
+                let mut incoming = Some(Incoming {
+                    respond,
+                    stage: stage(),
+                });
                 match crate::star::letter::<A>(site, check, captures, &mut incoming) {
                     Ok(letter) => letter,
                     Err(error) => {
