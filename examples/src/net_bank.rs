@@ -7,7 +7,8 @@
 //! The checking account lives on one theatre and the savings account on another;
 //! a teller on a third finds both by universal name. The balance of checking is
 //! the token passed to savings: the second message is sent only once the first
-//! has answered, and no one waits in between.
+//! has answered, and no one waits in between. Then savings earns interest in one
+//! Star-form request, whose expression runs on savings' theatre.
 
 use stage_net::{NetError, Theatre};
 use stage_runtime::prelude::*;
@@ -122,6 +123,18 @@ pub fn run(mut say: impl FnMut(String)) -> Result<(i64, i64), BankError> {
     });
     let checking_now = taken.wait()?.map_err(BankError::Refused)?;
     say(format!("checking <- withdraw(its balance): {checking_now}"));
+    // Star's form across the wire: the expression runs on savings' theatre, in one
+    // turn, with the rate it captures from the teller.
+    let rate_percent = 2;
+    let interest = request!(savings 's transfer 'n balance to {
+        let interest = balance() * rate_percent / 100;
+        transfer(interest);
+        interest
+    });
+    say(format!(
+        "savings <- interest at {rate_percent}% (one Star-form request): {}",
+        interest.wait()?
+    ));
     let balances = (
         query!(checking, balance()).wait()?,
         query!(savings, balance()).wait()?,

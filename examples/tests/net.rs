@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 fn salsa_bank_moves_checking_to_savings_across_theatres() {
     let mut said = Vec::new();
     let balances = stage_examples::net_bank::run(|line| said.push(line)).unwrap();
-    assert_eq!(balances, (0, 1_250));
+    assert_eq!(balances, (0, 1_275));
     assert!(said[1].ends_with(": 1250"), "{said:?}");
     assert!(said[2].ends_with(": 0"), "{said:?}");
+    assert!(said[3].ends_with(": 25"), "{said:?}");
 }
 
 /// A `theatre --chat` process: its input, and its output lines as they come.
