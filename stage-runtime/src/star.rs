@@ -194,9 +194,8 @@ pub trait PortableStar<C, R> {
 impl<A, C, E> PortableStar<C, E::Out> for Star<'_, A, C, E>
 where
     A: Actor,
-    C: Send + 'static,
+    C: Carried + Send + 'static,
     E: Expression<A, C>,
-    C: Carried,
     E::Out: Carried,
     <A as Declared>::Mobility: Wire<()>,
 {
@@ -218,14 +217,20 @@ impl<A, C, E> LocalStar<C, E::Out> for &Star<'_, A, C, E>
 where
     A: Actor,
     E: Expression<A, C>,
+    <A as Declared>::Mobility: Wire<()>,
 {
     #[inline]
     fn __site(&self) -> SiteFn<C, E::Out> {
-        unserialisable::<C, E::Out>
+        unserialisable::<A, C, E::Out>
     }
 }
 
-fn unserialisable<C, R>() -> Result<WireSite<C, R>, SpeechError> {
+fn unserialisable<A, C, R>() -> Result<WireSite<C, R>, SpeechError>
+where
+    A: Actor,
+    <A as Declared>::Mobility: Wire<()>,
+{
+    mobile::<A>()?;
     Err(remote::not_portable(&format!(
         "a Star-form expression crosses the wire only when the values it captures \
          (`{}`) and its answer (`{}`) are serialisable",
@@ -234,24 +239,33 @@ fn unserialisable<C, R>() -> Result<WireSite<C, R>, SpeechError> {
     )))
 }
 
+/// `Failed(NotPortable)` for an actor that is not mobile: its letters never leave
+/// its process.
+fn mobile<A>() -> Result<(), SpeechError>
+where
+    A: Actor,
+    <A as Declared>::Mobility: Wire<()>,
+{
+    <<A as Declared>::Mobility as Wire<()>>::taker().map(drop)
+}
+
 fn wire_site<A, C, E>() -> Result<WireSite<C, E::Out>, SpeechError>
 where
     A: Actor,
-    C: Send + 'static,
+    C: Carried + Send + 'static,
     E: Expression<A, C>,
-    C: Carried,
     E::Out: Carried,
     <A as Declared>::Mobility: Wire<()>,
 {
+    mobile::<A>()?;
     if size_of::<E>() != 0 {
         return Err(remote::not_portable(
             "this Star-form expression uses a value the macro cannot see as a capture \
-             (`self`, a called closure, or a name inside a format string or another \
-             macro): bind it to a local name first and use that name in the expression",
+             (`self`, a called closure, or a name inside a macro other than a \
+             `format!`-like one): bind it to a local name first and use that name in \
+             the expression",
         ));
     }
-    // An actor that is not mobile never has its letters leave its process.
-    <<A as Declared>::Mobility as Wire<()>>::taker()?;
     let entry: Entry = star_entry::<A, C, E>;
     Ok(WireSite {
         site: distance(entry),
@@ -340,9 +354,8 @@ fn star_entry<A, C, E>(
 ) -> Result<Box<dyn Any + Send>, SpeechError>
 where
     A: Actor,
-    C: Send + 'static,
+    C: Carried + Send + 'static,
     E: Expression<A, C>,
-    C: Carried,
     E::Out: Carried,
     <A as Declared>::Mobility: Wire<()>,
 {
