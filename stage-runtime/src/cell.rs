@@ -352,10 +352,15 @@ impl<A: Actor> ActorCell<A> {
             self.stage.add_work(-1);
             return self.refused(refused);
         }
-        if self
-            .status
-            .compare_exchange(IDLE, SCHEDULED, Ordering::SeqCst, Ordering::Relaxed)
-            .is_ok()
+        // Looked at before the CAS: an actor already scheduled or running (the
+        // common case under load) is left alone without taking its status's cache
+        // line from the worker running it. The load is SeqCst like `go_idle`'s
+        // store, so one of the two sees the other (see there).
+        if self.status.load(Ordering::SeqCst) == IDLE
+            && self
+                .status
+                .compare_exchange(IDLE, SCHEDULED, Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
         {
             self.stage
                 .schedule(Task::Actor(Arc::clone(self) as Arc<dyn Runnable>));
