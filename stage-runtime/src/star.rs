@@ -86,7 +86,7 @@ where
 /// A Star-form speech action about to be sent: the body of `query!(x 's .. with ..)`
 /// and `request!(x 's .. to ..)`.
 #[doc(hidden)]
-#[must_use = "a Star-form speech action is sent by `send`"]
+#[must_use = "a Star-form speech action is sent by `send_star`"]
 pub struct Star<'a, A: Actor, C, E> {
     to: &'a Addr<A>,
     captures: C,
