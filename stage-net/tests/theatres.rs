@@ -1082,3 +1082,21 @@ fn lookups_follow_hints_and_a_stale_hint_is_never_trusted() {
         Err(NetError::NotFound(_))
     ));
 }
+
+#[test]
+fn star_form_expressions_reach_a_named_actor_from_its_home_and_from_afar() {
+    let (a, _) = room_theatre(&[]);
+    let (b, _) = room_theatre(&[&a]);
+    let (c, _) = room_theatre(&[&a]);
+    full_mesh(&[&a, &b, &c]);
+    // Through a named address the expression goes to the name's home, whichever
+    // theatre asks: one of the three is that home (delivered there without a
+    // socket), the others send it.
+    for (i, theatre) in [&a, &b, &c].into_iter().enumerate() {
+        let hall = theatre.named::<Room>("hall");
+        notify!(hall, enter(u32::try_from(i).unwrap()));
+        let extra = 10 * (i + 1);
+        let seen = query!(hall 's entered with entered() + extra).wait();
+        assert_eq!(seen, Ok(i + 1 + extra), "from theatre {i}");
+    }
+}
