@@ -441,6 +441,15 @@ pub fn read_body(reader: &mut impl Read, limit: u32, body: &mut Vec<u8>) -> Resu
     Ok(())
 }
 
+/// Whether `buffered` (bytes read from the connection but not yet taken) holds the
+/// next frame whole, so that reading it will not wait for the network.
+pub fn buffered_whole(buffered: &[u8]) -> bool {
+    match buffered {
+        [a, b, c, d, rest @ ..] => rest.len() >= u32::from_be_bytes([*a, *b, *c, *d]) as usize,
+        _ => false,
+    }
+}
+
 /// The first bytes of a `Tell` frame's body as rmp-serde writes it: a map of one
 /// entry, the variant's name, and an array of its four fields.
 const TELL: [u8; 7] = [0x81, 0xa4, b'T', b'e', b'l', b'l', 0x94];

@@ -435,11 +435,23 @@ fn read_frames(
     let mut reader = BufReader::with_capacity(64 << 10, stream);
     let mut body = Vec::new();
     let mut last = Last::default();
+    let mut run = Run::default();
     // Whether the connection broke (rather than the peer breaking the protocol):
     // then this theatre tries to rejoin.
     let mut broke = false;
     let reason = loop {
-        match frame::read_body(&mut reader, limit, &mut body) {
+        // Events go to their actor before a read that may wait for the network.
+        if !run.is_empty() && !frame::buffered_whole(reader.buffer()) {
+            if let Err(reason) = deliver_run(&mut run, home, &mut last) {
+                break reason;
+            }
+        }
+        let read = frame::read_body(&mut reader, limit, &mut body);
+        if read.is_err() {
+            // What arrived whole before the failure is delivered.
+            let _ = deliver_run(&mut run, home, &mut last);
+        }
+        match read {
             Ok(()) => {}
             Err(FrameError::Io(error)) => {
                 broke = true;
@@ -457,13 +469,24 @@ fn read_frames(
         let Some(home) = home.upgrade() else {
             break "this theatre has shut down".to_owned();
         };
-        // Events, the bulk of the traffic, are read in place.
+        // Events, the bulk of the traffic, are read in place, and those that come
+        // in a row for one actor are queued for it together.
         let dispatched = match frame::tell_in(&body) {
-            Some(event) => tell(event, &home, &mut last),
-            None => match frame::decode(&body) {
-                Ok(frame) => dispatch(frame, conn, peer, &home, &mut last),
-                Err(error) => Err(error.to_string()),
-            },
+            Some(event) => {
+                let mut delivered = Ok(());
+                if !run.takes(&event) {
+                    delivered = run.deliver(&home, &mut last);
+                }
+                run.add(event);
+                if run.events.len() >= MAX_RUN {
+                    delivered = delivered.and(run.deliver(&home, &mut last));
+                }
+                delivered
+            }
+            None => run
+                .deliver(&home, &mut last)
+                .and_then(|()| frame::decode(&body).map_err(|error| error.to_string()))
+                .and_then(|frame| dispatch(frame, conn, peer, &home, &mut last)),
         };
         if let Err(reason) = dispatched {
             break reason;
@@ -557,6 +580,95 @@ impl Last {
             found => Ok(found),
         }
     }
+}
+
+/// The most events read in a row that are queued together.
+const MAX_RUN: usize = 256;
+
+/// Events read in a row for one actor, not yet delivered: their handlers, and
+/// their arguments one after the other.
+#[derive(Default)]
+struct Run {
+    to: u64,
+    tag: u64,
+    events: Vec<(u16, std::ops::Range<usize>)>,
+    args: Vec<u8>,
+}
+
+impl Run {
+    fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Whether `event` can join the run: it is empty, or for the same actor.
+    fn takes(&self, event: &TellRef<'_>) -> bool {
+        self.is_empty() || (self.to, self.tag) == (event.to, event.tag)
+    }
+
+    fn add(&mut self, event: TellRef<'_>) {
+        self.to = event.to;
+        self.tag = event.tag;
+        let start = self.args.len();
+        self.args.extend_from_slice(event.args);
+        self.events.push((event.variant, start..self.args.len()));
+    }
+
+    /// Queues the run for its actor and empties it. An error closes the connection.
+    fn deliver(&mut self, home: &Inner, last: &mut Last) -> Result<(), String> {
+        let delivered = match self.events.as_slice() {
+            [] => Ok(()),
+            // One event alone, the common case when traffic is light: as it came.
+            [(variant, range)] => tell(
+                TellRef {
+                    to: self.to,
+                    tag: self.tag,
+                    variant: *variant,
+                    args: &self.args[range.clone()],
+                },
+                home,
+                last,
+            ),
+            events => match last.addressed(home, self.to, self.tag, "an event") {
+                Err(reason) => Err(reason),
+                Ok(None) => {
+                    log::debug!(
+                        "stage-net: {} events for actor {}, which is not exported here",
+                        events.len(),
+                        self.to
+                    );
+                    Ok(())
+                }
+                Ok(Some(inbound)) => {
+                    let args = &self.args;
+                    let mut each = events
+                        .iter()
+                        .map(|(variant, range)| (*variant, &args[range.clone()]));
+                    if let Err(error) = inbound.deliver_events(&mut each) {
+                        log::debug!(
+                            "stage-net: an event for actor {} was refused: {error}",
+                            self.to
+                        );
+                    }
+                    Ok(())
+                }
+            },
+        };
+        self.events.clear();
+        self.args.clear();
+        delivered
+    }
+}
+
+/// [`Run::deliver`], for the reader's loop before a read (which holds the theatre
+/// only weakly).
+fn deliver_run(run: &mut Run, home: &Weak<Inner>, last: &mut Last) -> Result<(), String> {
+    if run.is_empty() {
+        return Ok(());
+    }
+    let Some(inner) = home.upgrade() else {
+        return Err("this theatre has shut down".to_owned());
+    };
+    run.deliver(&inner, last)
 }
 
 /// Delivers an event. An error closes the connection.

@@ -1100,3 +1100,58 @@ fn star_form_expressions_reach_a_named_actor_from_its_home_and_from_afar() {
         assert_eq!(seen, Ok(i + 1 + extra), "from theatre {i}");
     }
 }
+
+#[test]
+fn events_that_arrive_together_are_queued_together_in_order_and_a_bad_one_alone_is_dropped() {
+    let a = theatre(&[]);
+    let first = a.spawn(account());
+    let second = a.spawn(account());
+    a.bind("first", &first).unwrap();
+    a.bind("second", &second).unwrap();
+    let me = Identity {
+        theatre: 11,
+        locator: "stage://127.0.0.1:1",
+        cookie: COOKIE.as_bytes(),
+    };
+    let mut peer = raw(&a);
+    handshake::connect(&mut peer, &me).unwrap();
+    let tag = stage_runtime::remote::type_tag::<Account>();
+    // `mark(sender, seq)` is the second handler; its arguments an array of two.
+    let mark = |to: &Addr<Account>, seq: u32, out: &mut Vec<u8>| {
+        let mut args = vec![0x92, 0x07];
+        rmp::encode::write_uint(&mut args, u64::from(seq)).unwrap();
+        frame::encode_tell(to.id().as_u64(), tag, 1, &args, out);
+    };
+    // One write: runs for the first actor, broken by events for the second and by
+    // one whose arguments do not decode.
+    let mut bytes = Vec::new();
+    for seq in 0..300 {
+        mark(&first, seq, &mut bytes);
+        if seq % 7 == 0 {
+            mark(&second, seq, &mut bytes);
+        }
+        if seq == 150 {
+            frame::encode_tell(first.id().as_u64(), tag, 1, &[0x92, 0xc1, 0xc1], &mut bytes);
+        }
+    }
+    peer.write_all(&bytes).unwrap();
+    wait_until("all arrived", || {
+        query!(first, log()).wait().map(|l| l.len()) == Ok(300)
+            && query!(second, log()).wait().map(|l| l.len()) == Ok(43)
+    });
+    let expected = |step: usize| {
+        (0..300)
+            .step_by(step)
+            .map(|seq| (7, seq))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(query!(first, log()).wait(), Ok(expected(1)));
+    assert_eq!(query!(second, log()).wait(), Ok(expected(7)));
+    // The connection is still open: one more event is taken.
+    let mut more = Vec::new();
+    mark(&second, 1000, &mut more);
+    peer.write_all(&more).unwrap();
+    wait_until("the late event arrived", || {
+        query!(second, log()).wait().map(|l| l.len()) == Ok(44)
+    });
+}

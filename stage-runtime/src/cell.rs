@@ -352,6 +352,38 @@ impl<A: Actor> ActorCell<A> {
             self.stage.add_work(-1);
             return self.refused(refused);
         }
+        self.schedule_if_idle();
+        Ok(())
+    }
+
+    /// Sends a run of `letters` on behalf of `from`, in order, with one push of the
+    /// whole run (a connection's reader delivering the events that came together).
+    /// A letter that is refused is answered with the reason.
+    pub(crate) fn send_all_from(
+        self: &Arc<Self>,
+        letters: impl Iterator<Item = Letter<A>>,
+        from: Speaker,
+    ) {
+        let mut envelopes: Vec<Envelope<A>> =
+            letters.map(|letter| Envelope { letter, from }).collect();
+        let count = envelopes.len() as i64;
+        self.stage.add_work(count);
+        if self.mailbox.push_all(&mut envelopes) {
+            self.schedule_if_idle();
+            return;
+        }
+        // Closed or bounded: one by one, each refused for its own reason.
+        self.stage.add_work(-count);
+        for envelope in envelopes {
+            if let Err((letter, error)) = self.send_from(envelope.letter, envelope.from) {
+                letter.refuse(error);
+            }
+        }
+    }
+
+    /// Schedules the actor after a push, unless it is scheduled or running already.
+    #[inline]
+    fn schedule_if_idle(self: &Arc<Self>) {
         // Looked at before the CAS: an actor already scheduled or running (the
         // common case under load) is left alone without taking its status's cache
         // line from the worker running it. The load is SeqCst like `go_idle`'s
@@ -365,7 +397,6 @@ impl<A: Actor> ActorCell<A> {
             self.stage
                 .schedule(Task::Actor(Arc::clone(self) as Arc<dyn Runnable>));
         }
-        Ok(())
     }
 
     /// Called by a waiting handler's waker.

@@ -123,6 +123,43 @@ impl<T> Mailbox<T> {
         Ok(())
     }
 
+    /// Accepts every value of `values`, in order, linked in with one swap of the
+    /// tail: a producer with a run of letters for one actor (a connection's reader)
+    /// touches the nodes the consumer reads once per run, not once per letter.
+    /// `values` is left empty; or, when the mailbox is closed or bounded (which
+    /// counts each letter: push those one by one), left as it was, with `false`.
+    pub(crate) fn push_all(&self, values: &mut Vec<T>) -> bool {
+        if self.capacity.is_some() {
+            return false;
+        }
+        let before = self.state.fetch_add(ONE, Ordering::SeqCst);
+        if before & CLOSED != 0 {
+            self.state.fetch_sub(ONE, Ordering::Release);
+            return false;
+        }
+        let mut values = values.drain(..);
+        let Some(value) = values.next() else {
+            self.state.fetch_sub(ONE, Ordering::Release);
+            return true;
+        };
+        let first = self.node_for(value);
+        let mut last = first;
+        for value in values {
+            let node = Node::alloc(MaybeUninit::new(value));
+            // SAFETY: the chain is this producer's alone until the swap below
+            // publishes it; the release store that links it in orders this store
+            // before the consumer's acquire loads.
+            unsafe { (*last).next.store(node, Ordering::Relaxed) };
+            last = node;
+        }
+        // As in `push`: SeqCst, for the going-idle handshake.
+        let previous = self.tail.swap(last, Ordering::SeqCst);
+        // SAFETY: as in `push`, `previous` is not freed before its `next` is set.
+        unsafe { (*previous).next.store(first, Ordering::Release) };
+        self.state.fetch_sub(ONE, Ordering::Release);
+        true
+    }
+
     /// A node holding `value`: the spare one if there is one, else a new one.
     fn node_for(&self, value: T) -> *mut Node<T> {
         if !self.spare.load(Ordering::Relaxed).is_null() {
@@ -285,6 +322,61 @@ mod tests {
         // SAFETY: this thread is the only consumer.
         assert_eq!(unsafe { mailbox.pop() }, Some(1));
         assert_eq!(mailbox.push(3), Ok(()));
+    }
+
+    #[test]
+    fn a_run_pushed_at_once_comes_out_in_order_among_single_pushes() {
+        let mailbox = Mailbox::new(None);
+        mailbox.push(0).expect("open");
+        let mut run: Vec<i32> = (1..=5).collect();
+        assert!(mailbox.push_all(&mut run));
+        assert!(run.is_empty());
+        assert!(mailbox.push_all(&mut run), "an empty run is accepted");
+        mailbox.push(6).expect("open");
+        // SAFETY: this thread is the only consumer.
+        let taken: Vec<i32> = std::iter::from_fn(|| unsafe { mailbox.pop() }).collect();
+        assert_eq!(taken, (0..=6).collect::<Vec<_>>());
+        // Refused whole when closed, and by a bounded mailbox.
+        mailbox.close();
+        let mut late = vec![7, 8];
+        assert!(!mailbox.push_all(&mut late));
+        assert_eq!(late, [7, 8]);
+        let bounded = Mailbox::new(Some(4));
+        assert!(!bounded.push_all(&mut late));
+        assert_eq!(late, [7, 8]);
+    }
+
+    #[test]
+    fn runs_from_several_producers_keep_each_producers_order() {
+        let mailbox = std::sync::Arc::new(Mailbox::new(None));
+        let producers: Vec<_> = (0..4u32)
+            .map(|p| {
+                let mailbox = std::sync::Arc::clone(&mailbox);
+                std::thread::spawn(move || {
+                    for run in 0..200u32 {
+                        let mut values: Vec<(u32, u32)> =
+                            (0..5).map(|i| (p, run * 5 + i)).collect();
+                        assert!(mailbox.push_all(&mut values));
+                    }
+                })
+            })
+            .collect();
+        let mut next = [0u32; 4];
+        let mut taken = 0;
+        while taken < 4 * 1000 {
+            // SAFETY: this thread is the only consumer.
+            match unsafe { mailbox.pop() } {
+                Some((p, n)) => {
+                    assert_eq!(n, next[p as usize]);
+                    next[p as usize] += 1;
+                    taken += 1;
+                }
+                None => std::thread::yield_now(),
+            }
+        }
+        for producer in producers {
+            producer.join().unwrap();
+        }
     }
 
     #[test]

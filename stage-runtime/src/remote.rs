@@ -195,6 +195,32 @@ pub trait Inbound: Send + Sync + 'static {
     /// A decode error (`Failed(Wire)`) or the actor's refusal. The responder, if any,
     /// has been answered with the same error.
     fn deliver(&self, delivery: Delivery<'_>) -> Result<(), SpeechError>;
+    /// Decodes a run of events (handler position, arguments) and queues them for
+    /// the actor, in order, as one batch. An event that does not decode is left
+    /// out, and the first such error returned; the others are queued all the same.
+    /// An event the actor refuses is dropped, as one delivered alone would be. The
+    /// default delivers them one by one.
+    ///
+    /// # Errors
+    ///
+    /// The first event's decode error (or, by default, refusal).
+    fn deliver_events(
+        &self,
+        events: &mut dyn Iterator<Item = (u16, &[u8])>,
+    ) -> Result<(), SpeechError> {
+        let mut first = Ok(());
+        for (variant, args) in events {
+            let delivered = self.deliver(Delivery::Message {
+                variant,
+                args,
+                respond: None,
+            });
+            if first.is_ok() {
+                first = delivered;
+            }
+        }
+        first
+    }
     /// Runs `then` with the reason once the actor has ended (at once if it has
     /// already).
     fn on_end(&self, then: Box<dyn FnOnce(DownReason) + Send>);
@@ -448,6 +474,30 @@ impl<A: Actor> Inbound for Exported<A> {
                 Err(error)
             }
         }
+    }
+
+    fn deliver_events(
+        &self,
+        events: &mut dyn Iterator<Item = (u16, &[u8])>,
+    ) -> Result<(), SpeechError> {
+        let Some(cell) = self.addr.local_cell() else {
+            return Err(not_portable("a remote address cannot be exported again"));
+        };
+        let mut first = Ok(());
+        let letters =
+            events.filter_map(
+                |(variant, args)| match A::__decode(variant, args, &mut None) {
+                    Ok(msg) => Some(Letter::Speech(msg)),
+                    Err(error) => {
+                        if first.is_ok() {
+                            first = Err(error);
+                        }
+                        None
+                    }
+                },
+            );
+        cell.send_all_from(letters, Speaker::Outside);
+        first
     }
 
     fn on_end(&self, then: Box<dyn FnOnce(DownReason) + Send>) {
