@@ -615,44 +615,25 @@ impl Run {
 
     /// Queues the run for its actor and empties it. An error closes the connection.
     fn deliver(&mut self, home: &Inner, last: &mut Last) -> Result<(), String> {
-        let delivered = match self.events.as_slice() {
-            [] => Ok(()),
-            // One event alone, the common case when traffic is light: as it came.
-            [(variant, range)] => tell(
-                TellRef {
-                    to: self.to,
-                    tag: self.tag,
+        if self.is_empty() {
+            return Ok(());
+        }
+        let (events, args) = (&self.events, &self.args);
+        let delivered = events_for(home, last, self.to, self.tag, |inbound| {
+            match events.as_slice() {
+                // One event alone, the common case when traffic is light: no batch.
+                [(variant, range)] => inbound.deliver(Delivery::Message {
                     variant: *variant,
-                    args: &self.args[range.clone()],
-                },
-                home,
-                last,
-            ),
-            events => match last.addressed(home, self.to, self.tag, "an event") {
-                Err(reason) => Err(reason),
-                Ok(None) => {
-                    log::debug!(
-                        "stage-net: {} events for actor {}, which is not exported here",
-                        events.len(),
-                        self.to
-                    );
-                    Ok(())
-                }
-                Ok(Some(inbound)) => {
-                    let args = &self.args;
-                    let mut each = events
+                    args: &args[range.clone()],
+                    respond: None,
+                }),
+                events => inbound.deliver_events(
+                    &mut events
                         .iter()
-                        .map(|(variant, range)| (*variant, &args[range.clone()]));
-                    if let Err(error) = inbound.deliver_events(&mut each) {
-                        log::debug!(
-                            "stage-net: an event for actor {} was refused: {error}",
-                            self.to
-                        );
-                    }
-                    Ok(())
-                }
-            },
-        };
+                        .map(|(variant, range)| (*variant, &args[range.clone()])),
+                ),
+            }
+        });
         self.events.clear();
         self.args.clear();
         delivered
@@ -662,35 +643,40 @@ impl Run {
 /// [`Run::deliver`], for the reader's loop before a read (which holds the theatre
 /// only weakly).
 fn deliver_run(run: &mut Run, home: &Weak<Inner>, last: &mut Last) -> Result<(), String> {
-    if run.is_empty() {
-        return Ok(());
-    }
     let Some(inner) = home.upgrade() else {
         return Err("this theatre has shut down".to_owned());
     };
     run.deliver(&inner, last)
 }
 
-/// Delivers an event. An error closes the connection.
-fn tell(event: TellRef<'_>, home: &Inner, last: &mut Last) -> Result<(), String> {
-    let TellRef {
-        to,
-        tag,
-        variant,
-        args,
-    } = event;
+/// Hands events for the actor numbered `to` to `deliver`; a refusal is logged (an
+/// event has no one to answer). An error closes the connection.
+fn events_for(
+    home: &Inner,
+    last: &mut Last,
+    to: u64,
+    tag: u64,
+    deliver: impl FnOnce(&dyn Inbound) -> Result<(), SpeechError>,
+) -> Result<(), String> {
     let Some(inbound) = last.addressed(home, to, tag, "an event")? else {
-        log::debug!("stage-net: an event for actor {to}, which is not exported here");
+        log::debug!("stage-net: events for actor {to}, which is not exported here");
         return Ok(());
     };
-    if let Err(error) = inbound.deliver(Delivery::Message {
-        variant,
-        args,
-        respond: None,
-    }) {
+    if let Err(error) = deliver(&*inbound) {
         log::debug!("stage-net: an event for actor {to} was refused: {error}");
     }
     Ok(())
+}
+
+/// Delivers an event. An error closes the connection.
+fn tell(event: TellRef<'_>, home: &Inner, last: &mut Last) -> Result<(), String> {
+    events_for(home, last, event.to, event.tag, |inbound| {
+        inbound.deliver(Delivery::Message {
+            variant: event.variant,
+            args: event.args,
+            respond: None,
+        })
+    })
 }
 
 /// Acts on one frame. An error closes the connection.

@@ -435,15 +435,8 @@ impl<A: Actor> Inbound for Exported<A> {
                     respond,
                     stage: stage(),
                 });
-                match A::__decode(variant, args, &mut incoming) {
-                    Ok(msg) => Letter::Speech(msg),
-                    Err(error) => {
-                        if let Some(incoming) = incoming {
-                            incoming.respond.respond(Err(error.clone()));
-                        }
-                        return Err(error);
-                    }
-                }
+                let decoded = A::__decode(variant, args, &mut incoming);
+                Letter::Speech(answered(decoded, incoming)?)
             }
             Delivery::Stop { respond } => Letter::Stop(respond_with_unit(respond, stage())),
             Delivery::Eval {
@@ -456,15 +449,8 @@ impl<A: Actor> Inbound for Exported<A> {
                     respond,
                     stage: stage(),
                 });
-                match crate::star::letter::<A>(site, check, captures, &mut incoming) {
-                    Ok(letter) => letter,
-                    Err(error) => {
-                        if let Some(incoming) = incoming {
-                            incoming.respond.respond(Err(error.clone()));
-                        }
-                        return Err(error);
-                    }
-                }
+                let decoded = crate::star::letter::<A>(site, check, captures, &mut incoming);
+                answered(decoded, incoming)?
             }
         };
         match cell.send_from(letter, Speaker::Outside) {
@@ -507,6 +493,18 @@ impl<A: Actor> Inbound for Exported<A> {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+}
+
+/// `result`, after answering with its error the responder a decoder left in
+/// `incoming` (one that failed before taking it).
+fn answered<T>(
+    result: Result<T, SpeechError>,
+    incoming: Option<Incoming>,
+) -> Result<T, SpeechError> {
+    if let (Err(error), Some(incoming)) = (&result, incoming) {
+        incoming.respond.respond(Err(error.clone()));
+    }
+    result
 }
 
 /// The inbound side of `addr`, for a network layer to put in its table of exported
