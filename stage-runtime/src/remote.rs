@@ -198,29 +198,15 @@ pub trait Inbound: Send + Sync + 'static {
     /// Decodes a run of events (handler position, arguments) and queues them for
     /// the actor, in order, as one batch. An event that does not decode is left
     /// out, and the first such error returned; the others are queued all the same.
-    /// An event the actor refuses is dropped, as one delivered alone would be. The
-    /// default delivers them one by one.
+    /// An event the actor refuses is dropped, as one delivered alone would be.
     ///
     /// # Errors
     ///
-    /// The first event's decode error (or, by default, refusal).
+    /// The first event's decode error.
     fn deliver_events(
         &self,
         events: &mut dyn Iterator<Item = (u16, &[u8])>,
-    ) -> Result<(), SpeechError> {
-        let mut first = Ok(());
-        for (variant, args) in events {
-            let delivered = self.deliver(Delivery::Message {
-                variant,
-                args,
-                respond: None,
-            });
-            if first.is_ok() {
-                first = delivered;
-            }
-        }
-        first
-    }
+    ) -> Result<(), SpeechError>;
     /// Runs `then` with the reason once the actor has ended (at once if it has
     /// already).
     fn on_end(&self, then: Box<dyn FnOnce(DownReason) + Send>);
