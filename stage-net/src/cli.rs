@@ -17,8 +17,9 @@
 //! # Ok::<(), stage_net::NetError>(())
 //! ```
 
+use crate::error::NetError;
+use crate::theatre::{Theatre, TheatreBuilder};
 use crate::tls::TlsConfig;
-use crate::{NetError, Theatre, TheatreBuilder};
 
 /// What the command line says.
 #[derive(Debug, Clone)]

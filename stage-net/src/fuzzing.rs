@@ -4,8 +4,8 @@
 
 use std::io::{self, Read, Write};
 
-use crate::frame::{self, Frame, DEFAULT_FRAME_LIMIT};
 use crate::handshake::{self, Identity};
+use crate::wire::frame::{self, Frame, DEFAULT_FRAME_LIMIT};
 
 /// A peer's bytes as a stream: reads come from `input`, writes go nowhere.
 struct Scripted<'a> {

@@ -22,7 +22,7 @@ use std::io::{Read, Write};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::frame::{self, Frame, FrameError, VERSION};
+use crate::wire::frame::{self, Frame, FrameError, VERSION};
 
 /// Bytes in a challenge.
 pub const NONCE_LEN: usize = 32;

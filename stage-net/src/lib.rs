@@ -24,106 +24,57 @@
 //! See [`Theatre`] for an example, and the workspace README's section on theatres
 //! for what this release carries and what it does not yet.
 
+#![forbid(unsafe_code)]
+
+// The map, in the order a letter meets the files: the public face, the services
+// it wires, the connection a letter leaves on, and the wire.
+//
+// theatre.rs     the public API: `Theatre`, `TheatreBuilder`
+// node.rs        wires the services below together; the runtime's `Fabric`
+// exports.rs     the actors peers can reach, by number
+// directory.rs   names: bind, lookup, hints, homes by rendezvous hashing
+// activation.rs  starting named actors on demand; the links behind named addresses
+// peer.rs        a member as a link: where a remote address's letters go
+// conn.rs        a socket with its writer and reader; calls awaiting replies
+// router.rs      hands each arriving frame to the service that owns its kind
+// inbound.rs     delivering what arrives to local actors, events in runs
+// membership.rs  joins, handshakes, one connection per pair, rejoin, who is there
+// migration.rs   moving actors and cliques between theatres (not built yet)
+// balance.rs     probes and the load-balancing strategy (not built yet)
+// wire.rs        what crosses the wire; wire/frame.rs, the frame format
+// wire/frame.rs  the frame format
+// handshake.rs   proving the cookie
+// tls.rs         TLS under the handshake
+// locator.rs     `stage://host:port`
+// cli.rs         a standalone theatre's command line
+// error.rs       `NetError`
+// sync.rs        locks that outlive a panic
+// fuzzing.rs     entry points for the fuzz targets (hidden)
+
+mod activation;
+mod balance;
 pub mod cli;
-pub mod frame;
+mod conn;
+mod directory;
+mod error;
+mod exports;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod handshake;
-mod link;
-mod named;
+mod inbound;
+mod locator;
+mod membership;
+mod migration;
+mod node;
+mod peer;
+mod router;
+mod sync;
 mod theatre;
 pub mod tls;
+pub mod wire;
 
+pub use error::NetError;
 pub use theatre::{Theatre, TheatreBuilder};
-
-use handshake::HandshakeError;
-
-/// Why a network operation failed.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum NetError {
-    /// A socket operation failed.
-    Io(std::io::Error),
-    /// The handshake with a peer failed.
-    Handshake(HandshakeError),
-    /// Not a locator: expected `stage://host:port` or `host:port`.
-    BadLocator(String),
-    /// A theatre needs a cluster cookie: `Theatre::builder().cookie(secret)`.
-    NoCookie,
-    /// The name is bound on this theatre already.
-    NameTaken(String),
-    /// No theatre has this name bound.
-    NotFound(String),
-    /// The name is bound to an actor of another type.
-    WrongType {
-        /// The name.
-        name: String,
-        /// The type asked for.
-        expected: &'static str,
-        /// The type bound.
-        found: String,
-    },
-    /// Only an actor of this theatre can be bound here.
-    NotLocal,
-    /// The stage given to `TheatreBuilder::stage` serves another theatre already.
-    StageTaken,
-    /// A command line that [`cli::Options::parse`] cannot take; the text says why
-    /// and how to write it.
-    Usage(String),
-    /// TLS could not be set up: a certificate or key that cannot be read or used,
-    /// or a TLS handshake that failed (the text says which).
-    Tls(String),
-}
-
-impl std::fmt::Display for NetError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NetError::Io(error) => write!(f, "network error: {error}"),
-            NetError::Handshake(error) => error.fmt(f),
-            NetError::BadLocator(text) => {
-                write!(f, "`{text}` is not a locator: write `stage://host:port`")
-            }
-            NetError::NoCookie => {
-                f.write_str("a theatre needs a cluster cookie: `Theatre::builder().cookie(secret)`")
-            }
-            NetError::NameTaken(name) => write!(f, "the name `{name}` is bound already"),
-            NetError::NotFound(name) => write!(f, "no theatre has the name `{name}` bound"),
-            NetError::WrongType {
-                name,
-                expected,
-                found,
-            } => write!(
-                f,
-                "the name `{name}` is bound to a `{found}`, not a `{expected}`"
-            ),
-            NetError::NotLocal => f.write_str("only an actor of this theatre can be bound on it"),
-            NetError::Usage(why) => f.write_str(why),
-            NetError::Tls(why) => write!(f, "TLS: {why}"),
-            NetError::StageTaken => f.write_str(
-                "that stage serves another theatre already: give each theatre its own stage",
-            ),
-        }
-    }
-}
-
-impl std::error::Error for NetError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            NetError::Io(error) => Some(error),
-            NetError::Handshake(error) => Some(error),
-            _ => None,
-        }
-    }
-}
-
-impl From<std::io::Error> for NetError {
-    fn from(error: std::io::Error) -> Self {
-        NetError::Io(error)
-    }
-}
-
-impl From<HandshakeError> for NetError {
-    fn from(error: HandshakeError) -> Self {
-        NetError::Handshake(error)
-    }
-}
+/// The frame format (now [`wire::frame`]; kept here for earlier users).
+#[doc(hidden)]
+pub use wire::frame;

@@ -234,14 +234,35 @@ pub trait Fabric: Send + Sync + 'static {
     /// # Errors
     ///
     /// Why no link can be made (for the decoding error).
-    fn link(&self, theatre: u64, locator: &str) -> Result<Arc<dyn Link>, String>;
+    fn link(&self, theatre: u64, locator: &str) -> Result<Arc<dyn Link>, FabricError>;
     /// A link to the actor by universal name `name` (activation on demand).
     ///
     /// # Errors
     ///
     /// Why no link can be made (for the decoding error).
-    fn named(&self, name: &str) -> Result<Arc<dyn Link>, String>;
+    fn named(&self, name: &str) -> Result<Arc<dyn Link>, FabricError>;
 }
+
+/// Why a [`Fabric`] cannot give a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FabricError {
+    /// The theatre has shut down.
+    Closed,
+    /// No link to that theatre can be made; the text says why.
+    NoLink(String),
+}
+
+impl fmt::Display for FabricError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FabricError::Closed => f.write_str("this theatre has shut down"),
+            FabricError::NoLink(why) => write!(f, "no link to that theatre: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for FabricError {}
 
 /// Makes `stage` part of the theatre behind `fabric`: addresses of its actors sent
 /// to other theatres are exported through it. `false` if the stage belongs to an
@@ -527,13 +548,18 @@ pub fn location<A: Actor>(addr: &Addr<A>) -> Option<(&str, u64, u64)> {
 /// A stable tag for actor type `A`: a 64-bit FNV-1a hash of its type name. Both ends
 /// run the same binary, so equal tags mean the same type.
 pub fn type_tag<A: Actor>() -> u64 {
-    fnv1a(std::any::type_name::<A>().as_bytes())
+    fnv1a(&[std::any::type_name::<A>().as_bytes()])
 }
 
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+/// 64-bit FNV-1a over `parts`, one after the other: a hash every build computes
+/// alike, for tags and names that cross the wire.
+pub fn fnv1a(parts: &[&[u8]]) -> u64 {
+    parts
+        .iter()
+        .flat_map(|part| part.iter())
+        .fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+            (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
 }
 
 /// An actor on another theatre: the link to it and its number there.

@@ -277,7 +277,7 @@ where
 
 /// The hash the entry of a site checks: the sender's and the receiver's types agree.
 fn check<A, C, E>() -> u64 {
-    remote::fnv1a(std::any::type_name::<(A, C, E)>().as_bytes())
+    remote::fnv1a(&[std::any::type_name::<(A, C, E)>().as_bytes()])
 }
 
 /// A Star-form expression with its captured values, in a mailbox.

@@ -18,6 +18,18 @@ pub const VERSION: u32 = 2;
 /// The default largest frame body accepted: 4 MiB.
 pub const DEFAULT_FRAME_LIMIT: u32 = 4 << 20;
 
+/// A bound actor as a `Found` frame carries it: its number, its type's tag and
+/// its type's name.
+pub type Bound = (u64, u64, String);
+
+/// Where an actor runs, as an `Activated` frame carries it: the theatre's
+/// identity, its locator, and the actor's number there.
+pub type Whereabouts = (u64, String, u64);
+
+/// A directory entry as a `Resolved` frame carries it: the binding theatre's
+/// identity and locator, the actor's number there, its type's tag and name.
+pub type Filing = (u64, String, u64, u64, String);
+
 /// One unit on the wire between two theatres.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Frame {
@@ -120,7 +132,7 @@ pub enum Frame {
         /// The number the asker gave.
         call: u64,
         /// The actor's number and its type's tag and name.
-        actor: Option<(u64, u64, String)>,
+        actor: Option<Bound>,
     },
     /// Start the actor of type `tag` named `name` on the receiver, if it is not
     /// running there yet (activation on demand; the receiver is the name's home).
@@ -140,7 +152,7 @@ pub enum Frame {
         call: u64,
         /// The actor's theatre identity, that theatre's locator, and the actor's
         /// number there; or the reason.
-        result: Result<(u64, String, u64), String>,
+        result: Result<Whereabouts, String>,
     },
     /// The sender has `name` bound to its actor `actor`: the receiver, the name's
     /// home, keeps it in its part of the directory.
@@ -175,7 +187,7 @@ pub enum Frame {
         /// The number the asker gave.
         call: u64,
         /// The directory's entry.
-        entry: Option<(u64, String, u64, u64, String)>,
+        entry: Option<Filing>,
     },
     /// Tell the sender when the actor ends (`ctx.monitor` across theatres).
     Watch {

@@ -1,0 +1,406 @@
+//! Activation on demand: an address by universal name whose first message starts
+//! the actor on the name's home theatre if it is not running yet (Stage's
+//! auto-started servers, Orleans' virtual actors).
+//!
+//! The home (see [`directory`](crate::directory)) starts the actor with the factory
+//! registered for its type ([`TheatreBuilder::activates`]) at most once per name
+//! while it runs. A named address's letters go through a [`NamedLink`], which asks
+//! the home where the actor runs and holds them, in order, until it knows.
+//!
+//! [`TheatreBuilder::activates`]: crate::TheatreBuilder::activates
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use stage_runtime::remote::{self, Answer, Body, Delivery, Fabric, Inbound, Link, Respond};
+use stage_runtime::{DownReason, Failure, SpeechError, Stage};
+
+use crate::conn::{unreachable, Awaiting};
+use crate::directory::Directory;
+use crate::exports::Exports;
+use crate::membership::Membership;
+use crate::peer::{fail_body, Peer};
+use crate::sync::lock;
+use crate::wire::frame::{Frame, Whereabouts};
+
+/// Starts an actor of one type on a stage, by name, and exports it.
+pub(crate) type Factory = Arc<dyn Fn(&Stage, &str) -> Option<Arc<dyn Inbound>> + Send + Sync>;
+
+/// An actor started on demand, or none (not yet, or it has ended).
+type Slot = Arc<Mutex<Option<Arc<dyn Inbound>>>>;
+
+/// Where a named actor runs.
+pub(crate) enum Located {
+    /// On this theatre.
+    Here(Arc<dyn Inbound>),
+    /// On a peer, under this number.
+    There(Arc<Peer>, u64),
+}
+
+/// Starting named actors on demand, and the links behind named addresses.
+pub(crate) struct Activation {
+    members: Arc<Membership>,
+    directory: Arc<Directory>,
+    exports: Arc<Exports>,
+    stage: Stage,
+    /// How to start each actor type on demand, by type tag.
+    factories: HashMap<u64, Factory>,
+    /// Actors started on demand here (this theatre being their name's home).
+    started: Mutex<HashMap<String, Slot>>,
+    /// The links behind this theatre's named addresses, one per name.
+    links: Mutex<HashMap<String, Arc<NamedLink>>>,
+    me: Weak<Activation>,
+}
+
+fn refuse(why: String) -> SpeechError {
+    SpeechError::Failed(Failure::Wire(why.into()))
+}
+
+impl Activation {
+    pub(crate) fn new(
+        members: Arc<Membership>,
+        directory: Arc<Directory>,
+        exports: Arc<Exports>,
+        stage: Stage,
+        factories: HashMap<u64, Factory>,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Activation {
+            members,
+            directory,
+            exports,
+            stage,
+            factories,
+            started: Mutex::new(HashMap::new()),
+            links: Mutex::new(HashMap::new()),
+            me: me.clone(),
+        })
+    }
+
+    /// The actor started here on demand under `name`, if it runs.
+    pub(crate) fn running(&self, name: &str) -> Option<Arc<dyn Inbound>> {
+        let slot = lock(&self.started).get(name).cloned()?;
+        let inbound = lock(&slot).clone();
+        inbound
+    }
+
+    /// Where `located` is, as an `Activated` frame carries it.
+    pub(crate) fn whereabouts(&self, located: &Located) -> Whereabouts {
+        match located {
+            Located::Here(inbound) => (
+                self.members.id(),
+                self.members.locator().to_owned(),
+                inbound.id().as_u64(),
+            ),
+            Located::There(peer, actor) => (peer.theatre, peer.locator.clone(), *actor),
+        }
+    }
+
+    /// Where an `Activated` frame says the actor is, from this theatre.
+    fn located(&self, (theatre, locator, actor): Whereabouts) -> Result<Located, SpeechError> {
+        if theatre == self.members.id() {
+            return self
+                .exports
+                .get(actor)
+                .map(Located::Here)
+                .ok_or(SpeechError::Failed(Failure::Dead));
+        }
+        let peer = self
+            .members
+            .link(theatre, &locator)
+            .map_err(|e| refuse(e.to_string()))?;
+        Ok(Located::There(peer, actor))
+    }
+
+    /// Where the actor named `name` of the type tagged `tag` runs, this theatre
+    /// being the name's home: here if it runs here; on a peer if one has it (it
+    /// started there while the members saw another home); else started here now.
+    /// Activations of one name at this home are serialised, so at most one starts.
+    /// Blocks for a round of questions to the peers: never call it on a reader
+    /// thread or an actor's turn.
+    pub(crate) fn locate_or_start(&self, name: &str, tag: u64) -> Result<Located, SpeechError> {
+        let other_type = |found: &str| {
+            refuse(format!(
+                "`{name}` runs as a `{found}`, another type than the one asked for"
+            ))
+        };
+        let slot = Arc::clone(lock(&self.started).entry(name.to_owned()).or_default());
+        let mut running = lock(&slot);
+        if let Some(inbound) = running.as_ref() {
+            return if inbound.type_tag() == tag {
+                Ok(Located::Here(Arc::clone(inbound)))
+            } else {
+                Err(other_type(inbound.type_name()))
+            };
+        }
+        let peers = self.members.live_peers();
+        if let Some((peer, (actor, found_tag, type_name))) = self.directory.ask_peers(name, peers) {
+            return if found_tag == tag {
+                Ok(Located::There(peer, actor))
+            } else {
+                Err(other_type(&type_name))
+            };
+        }
+        let factory = self.factories.get(&tag).ok_or_else(|| {
+            refuse(format!(
+                "theatre {} cannot start `{name}`: no factory for its actor type \
+                 (register one with `TheatreBuilder::activates` on every theatre)",
+                self.members.locator()
+            ))
+        })?;
+        let inbound = factory(&self.stage, name)
+            .ok_or_else(|| refuse(format!("`{name}` could not be started")))?;
+        *running = Some(Arc::clone(&inbound));
+        drop(running);
+        self.exports.export(Arc::clone(&inbound));
+        let ended = Arc::downgrade(&slot);
+        inbound.on_end(Box::new(move |_| {
+            if let Some(slot) = ended.upgrade() {
+                *lock(&slot) = None;
+            }
+        }));
+        Ok(Located::Here(inbound))
+    }
+
+    /// The link behind the named addresses of `name`.
+    pub(crate) fn named_link(&self, name: &str) -> Arc<NamedLink> {
+        let mut links = lock(&self.links);
+        let link = links
+            .entry(name.to_owned())
+            .or_insert_with(|| NamedLink::new(name, self.me.clone()));
+        Arc::clone(link)
+    }
+}
+
+/// Where a named address stands in its resolution.
+enum Resolution {
+    /// Not resolved: the next send asks the home.
+    Idle,
+    /// The home has been asked; letters wait here, in order.
+    Resolving(Vec<(u64, Body)>),
+    /// Resolved, for the actor type with this tag.
+    Ready(Arc<Located>, u64),
+}
+
+/// The link behind a named address.
+pub(crate) struct NamedLink {
+    name: String,
+    activation: Weak<Activation>,
+    state: Mutex<Resolution>,
+    me: Weak<NamedLink>,
+}
+
+impl NamedLink {
+    fn new(name: &str, activation: Weak<Activation>) -> Arc<Self> {
+        Arc::new_cyclic(|me| NamedLink {
+            name: name.to_owned(),
+            activation,
+            state: Mutex::new(Resolution::Idle),
+            me: me.clone(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Resolution> {
+        lock(&self.state)
+    }
+
+    /// The error for a letter whose actor type is not the one the name resolved
+    /// for (two `named::<_>` of one name with different types).
+    fn other_type(&self) -> SpeechError {
+        refuse(format!(
+            "`{}` was resolved for another actor type: name each type's actors differently",
+            self.name
+        ))
+    }
+
+    /// Asks the name's home for the actor; `settle` takes the answer. Never
+    /// blocks: the sender may be an actor's turn.
+    fn resolve(&self, tag: u64) {
+        let Some(activation) = self.activation.upgrade() else {
+            return self.settle(Err(unreachable()));
+        };
+        let Some(home) = activation.directory.home_of(&self.name) else {
+            // This theatre is the home: finding or starting asks the peers first.
+            let me = self.me.clone();
+            let name = self.name.clone();
+            let spawned = std::thread::Builder::new()
+                .name("stage-net-activate".into())
+                .spawn(move || {
+                    let located = activation.locate_or_start(&name, tag);
+                    if let Some(me) = me.upgrade() {
+                        me.settle(located);
+                    }
+                });
+            if let Err(error) = spawned {
+                self.settle(Err(refuse(format!(
+                    "no thread to start the actor: {error}"
+                ))));
+            }
+            return;
+        };
+        let Some(conn) = home.live() else {
+            return self.settle(Err(unreachable()));
+        };
+        let me = self.me.clone();
+        let weak = self.activation.clone();
+        let awaiting = Awaiting::Activate(Box::new(move |result| {
+            let (Some(me), Some(activation)) = (me.upgrade(), weak.upgrade()) else {
+                return;
+            };
+            me.settle(result.and_then(|whereabouts| activation.located(whereabouts)));
+        }));
+        // A failed call runs `awaiting` with `Unreachable`.
+        let _ = conn.call(awaiting, |call| Frame::Activate {
+            name: self.name.clone(),
+            tag,
+            call,
+        });
+    }
+
+    /// Sends the waiting letters to where the home said, in order, or fails them.
+    fn settle(&self, result: Result<Located, SpeechError>) {
+        let mut state = self.lock();
+        let waiting = match std::mem::replace(&mut *state, Resolution::Idle) {
+            Resolution::Resolving(waiting) => waiting,
+            other => {
+                *state = other;
+                return;
+            }
+        };
+        match result {
+            Ok(resolved) => {
+                let resolved = Arc::new(resolved);
+                // Resolved for the type of the letter that asked first.
+                let resolved_tag = waiting.first().map_or(0, |(tag, _)| *tag);
+                for (tag, body) in waiting {
+                    if tag != resolved_tag {
+                        fail_body(body, self.other_type());
+                        continue;
+                    }
+                    // A failed send has answered its caller.
+                    let _ = self.send_to(&resolved, tag, body);
+                }
+                *state = Resolution::Ready(resolved, resolved_tag);
+            }
+            // Left `Idle`: the next letter asks again.
+            Err(error) => {
+                for (_, body) in waiting {
+                    fail_body(body, error.clone());
+                }
+            }
+        }
+    }
+
+    fn send_to(&self, located: &Located, tag: u64, body: Body) -> Result<(), SpeechError> {
+        let inbound = match located {
+            Located::There(peer, actor) => return peer.send(*actor, tag, body),
+            Located::Here(inbound) => inbound,
+        };
+        let Some(fabric) = self
+            .activation
+            .upgrade()
+            .and_then(|activation| activation.members.fabric())
+        else {
+            fail_body(body, unreachable());
+            return Err(unreachable());
+        };
+        // Addresses inside the message, and inside its answer, belong to this
+        // theatre.
+        remote::decoding_for(Arc::clone(&fabric), || match body {
+            Body::Message {
+                variant,
+                args,
+                answer,
+            } => inbound.deliver(Delivery::Message {
+                variant,
+                args: &args,
+                respond: answer.map(|answer| respond_to(answer, fabric)),
+            }),
+            Body::Stop { answer } => inbound.deliver(Delivery::Stop {
+                respond: respond_to(answer, fabric),
+            }),
+            Body::Eval {
+                site,
+                check,
+                captures,
+                answer,
+            } => inbound.deliver(Delivery::Eval {
+                site,
+                check,
+                captures: &captures,
+                respond: respond_to(answer, fabric),
+            }),
+        })
+    }
+}
+
+impl Link for NamedLink {
+    fn send(&self, _actor: u64, tag: u64, body: Body) -> Result<(), SpeechError> {
+        let mut state = self.lock();
+        let resolved = match &mut *state {
+            Resolution::Ready(_, resolved_tag) if *resolved_tag != tag => {
+                drop(state);
+                let error = self.other_type();
+                fail_body(body, error.clone());
+                return Err(error);
+            }
+            Resolution::Ready(resolved, _) => Arc::clone(resolved),
+            Resolution::Resolving(waiting) => {
+                waiting.push((tag, body));
+                return Ok(());
+            }
+            Resolution::Idle => {
+                *state = Resolution::Resolving(vec![(tag, body)]);
+                drop(state);
+                self.resolve(tag);
+                return Ok(());
+            }
+        };
+        drop(state);
+        let sent = self.send_to(&resolved, tag, body);
+        if sent == Err(unreachable()) {
+            // The home is gone: the next letter asks the name's (new) home again.
+            let mut state = self.lock();
+            if matches!(&*state, Resolution::Ready(r, _) if Arc::ptr_eq(r, &resolved)) {
+                *state = Resolution::Idle;
+            }
+        }
+        sent
+    }
+
+    fn locator(&self) -> &str {
+        &self.name
+    }
+
+    /// Named addresses belong to no one theatre: theatre 0, numbered by a hash of
+    /// the name, so that two of the same name are equal.
+    fn theatre(&self) -> u64 {
+        0
+    }
+
+    fn name(&self) -> Option<&str> {
+        Some(&self.name)
+    }
+
+    /// Watches the actor the name resolved to; before the first message has
+    /// resolved it, there is nothing to watch and `then` is dropped.
+    fn watch(&self, _actor: u64, tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
+        let located = match &*self.lock() {
+            Resolution::Ready(located, resolved_tag) if *resolved_tag == tag => Arc::clone(located),
+            Resolution::Ready(..) | Resolution::Idle | Resolution::Resolving(_) => return,
+        };
+        match &*located {
+            Located::There(peer, actor) => peer.watch(*actor, tag, then),
+            Located::Here(inbound) => inbound.on_end(then),
+        }
+    }
+}
+
+/// A responder that hands the encoded answer straight to the caller's side.
+fn respond_to(answer: Answer, fabric: Arc<dyn Fabric>) -> Respond {
+    Respond::new(move |result| {
+        remote::decoding_for(fabric, || match result {
+            Ok(bytes) => answer.answer(Ok(&bytes)),
+            Err(error) => answer.fail(error),
+        })
+    })
+}

@@ -1,0 +1,409 @@
+//! One connection to a peer theatre: a writer thread that coalesces frames, a
+//! reader thread that hands each frame to a [`Sink`], the table of calls awaiting
+//! an answer, and the failure detector (a connection silent for longer than
+//! `down_after` is closed, and every call pending on it fails with
+//! `Failed(Unreachable)`).
+//!
+//! The connection knows nothing of what frames mean: the sink (the router) does.
+//! How it ended is told to its [`Ends`] (membership).
+
+use std::collections::HashMap;
+use std::io::{BufReader, ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use stage_runtime::remote::{self, Answer, Fabric};
+use stage_runtime::{DownReason, Failure, SpeechError};
+
+use crate::sync::lock;
+use crate::tls::Transport;
+use crate::wire::frame::{self, Bound, Filing, Frame, FrameError, Whereabouts};
+
+/// Flush the writer's buffer once it holds this much, even with more frames queued.
+const WRITE_BATCH: usize = 64 << 10;
+
+/// The error of a letter whose peer cannot be reached.
+pub(crate) fn unreachable() -> SpeechError {
+    SpeechError::Failed(Failure::Unreachable)
+}
+
+/// A call awaiting its reply on a connection.
+pub(crate) enum Awaiting {
+    /// A query, request or stop: the caller's reply.
+    Answer(Answer),
+    /// A name lookup: what to do with the result (`None`: not bound there, or
+    /// the peer could not be asked).
+    Lookup(Box<dyn FnOnce(Option<Bound>) + Send>),
+    /// An activation on demand: what to do with where the actor runs (or why it
+    /// does not).
+    Activate(Box<dyn FnOnce(Result<Whereabouts, SpeechError>) + Send>),
+    /// A watch on a remote actor: what to do when it ends.
+    Watch(Box<dyn FnOnce(DownReason) + Send>),
+    /// A question to a name's home: what to do with its directory entry.
+    Resolve(Box<dyn FnOnce(Option<Filing>) + Send>),
+}
+
+impl Awaiting {
+    /// Answers the call as a connection that closed does.
+    pub(crate) fn fail(self) {
+        match self {
+            Awaiting::Answer(answer) => answer.fail(unreachable()),
+            Awaiting::Lookup(then) => then(None),
+            Awaiting::Activate(then) => then(Err(unreachable())),
+            Awaiting::Watch(then) => then(DownReason::Unreachable),
+            Awaiting::Resolve(then) => then(None),
+        }
+    }
+}
+
+/// Where a connection's reader hands what it reads: one per connection, on the
+/// reader's thread.
+pub(crate) trait Sink: Send {
+    /// A frame's body arrived whole (at most the frame limit).
+    ///
+    /// # Errors
+    ///
+    /// The reason to close the connection: the peer broke the protocol.
+    fn frame(&mut self, conn: &Arc<Conn>, body: &[u8]) -> Result<(), String>;
+
+    /// The reader is about to read with no whole frame buffered, and may wait:
+    /// whatever the sink holds back goes on now.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Sink::frame`].
+    fn flush(&mut self) -> Result<(), String>;
+}
+
+/// Who hears how a connection ended (membership).
+pub(crate) trait Ends: Send + Sync {
+    /// The connection broke (the network, or the peer went silent), rather than
+    /// being closed by either theatre: it is worth dialling again.
+    fn broke(&self);
+    /// The connection's reader has stopped: nothing more arrives on it.
+    fn ended(&self);
+}
+
+/// Frames encoded by their senders, waiting for the writer thread, which takes
+/// them all at once. A sender wakes the writer only when it is waiting, so under
+/// load frames are appended with no system call.
+struct Outbox {
+    state: Mutex<Queued>,
+    ready: Condvar,
+}
+
+struct Queued {
+    /// Encoded frames, each with its length prefix, in the order they were sent.
+    bytes: Vec<u8>,
+    /// The writer is waiting for frames (and needs waking).
+    writer_waiting: bool,
+    /// The connection has closed: nothing more is taken.
+    closed: bool,
+}
+
+impl Outbox {
+    fn lock(&self) -> MutexGuard<'_, Queued> {
+        lock(&self.state)
+    }
+}
+
+/// A live connection.
+pub(crate) struct Conn {
+    out: Outbox,
+    awaiting: Mutex<HashMap<u64, Awaiting>>,
+    next_call: AtomicU64,
+    alive: AtomicBool,
+    stream: TcpStream,
+    /// The peer's locator, for the log.
+    peer: String,
+    /// Whether this theatre opened the connection (for the tie-break between two
+    /// connections opened at once).
+    pub(crate) initiated: bool,
+}
+
+impl Conn {
+    pub(crate) fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::SeqCst)
+    }
+
+    /// Encodes a frame onto the writer's queue, on the sender's thread.
+    pub(crate) fn push(&self, frame: Frame) -> Result<(), SpeechError> {
+        self.queue(|bytes| {
+            frame::encode(&frame, bytes)
+                .map_err(|error| SpeechError::Failed(Failure::Wire(error.to_string().into())))
+        })
+    }
+
+    /// Encodes a `Tell` frame onto the writer's queue, with its arguments as they
+    /// are (the hot path of `notify!`: no frame is built).
+    pub(crate) fn push_tell(
+        &self,
+        to: u64,
+        tag: u64,
+        variant: u16,
+        args: &[u8],
+    ) -> Result<(), SpeechError> {
+        self.queue(|bytes| {
+            frame::encode_tell(to, tag, variant, args, bytes);
+            Ok(())
+        })
+    }
+
+    /// Runs `encode` on the writer's queue, and wakes the writer if it waits.
+    fn queue(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), SpeechError>,
+    ) -> Result<(), SpeechError> {
+        let mut queued = self.out.lock();
+        if queued.closed {
+            return Err(unreachable());
+        }
+        encode(&mut queued.bytes)?;
+        let wake = queued.writer_waiting;
+        drop(queued);
+        if wake {
+            self.out.ready.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Sends a frame that expects a reply, registered under a fresh call number.
+    /// On failure the call has been answered (see [`Awaiting::fail`]).
+    pub(crate) fn call(
+        &self,
+        awaiting: Awaiting,
+        frame: impl FnOnce(u64) -> Frame,
+    ) -> Result<(), SpeechError> {
+        let call = self.next_call.fetch_add(1, Ordering::Relaxed);
+        lock(&self.awaiting).insert(call, awaiting);
+        // `close` clears `alive` before it drains the table: either it drains this
+        // call, or this sees the connection dead and takes the call back itself.
+        let sent = if self.is_alive() {
+            self.push(frame(call))
+        } else {
+            Err(unreachable())
+        };
+        if sent.is_err() {
+            if let Some(awaiting) = self.take_awaiting(call) {
+                awaiting.fail();
+            }
+        }
+        sent
+    }
+
+    /// Takes the call awaiting `call`'s reply. The table is unlocked again before
+    /// the caller runs it: a continuation may send on this connection.
+    pub(crate) fn take_awaiting(&self, call: u64) -> Option<Awaiting> {
+        lock(&self.awaiting).remove(&call)
+    }
+
+    /// Shuts the socket down as a failing network would; the reader and writer
+    /// then find it broken.
+    pub(crate) fn sever(&self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
+    /// Closes the connection: no more frames either way, every pending call fails
+    /// with `Failed(Unreachable)`. Idempotent: `true` for the call that closed it.
+    pub(crate) fn close(&self, reason: &str) -> bool {
+        if !self.alive.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        log::warn!(
+            "stage-net: closing the connection to {}: {reason}",
+            self.peer
+        );
+        self.out.lock().closed = true;
+        self.out.ready.notify_one();
+        let _ = self.stream.shutdown(Shutdown::Both);
+        let awaiting: Vec<Awaiting> = lock(&self.awaiting).drain().map(|(_, a)| a).collect();
+        for call in awaiting {
+            call.fail();
+        }
+        true
+    }
+}
+
+/// How a connection is set up.
+pub(crate) struct Setup {
+    /// The peer's locator, for thread names and the log.
+    pub(crate) peer: String,
+    /// The accepting side's last handshake frame, written first; `None` on the
+    /// side that connected.
+    pub(crate) welcome: Option<Frame>,
+    /// The largest frame body taken from the peer.
+    pub(crate) frame_limit: u32,
+    /// How long the peer may stay silent.
+    pub(crate) down_after: Duration,
+    /// The theatre that addresses decoded from this peer's frames belong to.
+    pub(crate) fabric: Arc<dyn Fabric>,
+}
+
+/// Starts the threads of a connection whose handshake succeeded, and returns it.
+pub(crate) fn start(
+    stream: Transport,
+    setup: Setup,
+    sink: Box<dyn Sink>,
+    ends: Arc<dyn Ends>,
+) -> std::io::Result<Arc<Conn>> {
+    let mut first = Vec::with_capacity(WRITE_BATCH);
+    if let Some(welcome) = setup.welcome.as_ref() {
+        // First on the wire, before the connection is visible to any sender.
+        frame::encode(welcome, &mut first).map_err(std::io::Error::other)?;
+    }
+    let out = Outbox {
+        state: Mutex::new(Queued {
+            bytes: first,
+            writer_waiting: false,
+            closed: false,
+        }),
+        ready: Condvar::new(),
+    };
+    let socket = stream.socket();
+    socket.set_nodelay(true)?;
+    // The failure detector: a live peer sends something (a ping at least) every
+    // quarter of `down_after`.
+    socket.set_read_timeout(Some(setup.down_after))?;
+    socket.set_write_timeout(Some(setup.down_after))?;
+    let conn = Arc::new(Conn {
+        out,
+        awaiting: Mutex::new(HashMap::new()),
+        next_call: AtomicU64::new(1),
+        alive: AtomicBool::new(true),
+        stream: socket.try_clone()?,
+        peer: setup.peer.clone(),
+        initiated: setup.welcome.is_none(),
+    });
+    let (reader, writer) = stream.split()?;
+    let heartbeat = setup.down_after / 4;
+    {
+        let conn = Arc::clone(&conn);
+        let ends = Arc::clone(&ends);
+        std::thread::Builder::new()
+            .name(format!("stage-net-write-{}", setup.peer))
+            .spawn(move || write_loop(writer, &conn, &*ends, heartbeat))?;
+    }
+    {
+        let conn = Arc::clone(&conn);
+        let (limit, fabric) = (setup.frame_limit, setup.fabric);
+        std::thread::Builder::new()
+            .name(format!("stage-net-read-{}", setup.peer))
+            .spawn(move || {
+                remote::decoding_for(fabric, || read_loop(reader, &conn, sink, &*ends, limit));
+            })?;
+    }
+    Ok(conn)
+}
+
+/// How many times the writer looks for more frames before it sleeps.
+const WRITER_LOOKS: usize = 4;
+
+/// Writes whatever frames are queued, all in one system call, as soon as there are
+/// any; sends a ping when nothing has been sent for `heartbeat`.
+fn write_loop(
+    mut stream: Box<dyn Write + Send>,
+    conn: &Conn,
+    ends: &dyn Ends,
+    heartbeat: Duration,
+) {
+    let mut taken = Vec::with_capacity(WRITE_BATCH);
+    loop {
+        // Under load more frames follow at once: look again a few times, giving up
+        // the core in between, before sleeping (a sleeping writer costs each sender
+        // that finds it asleep a system call to wake it).
+        for _ in 0..WRITER_LOOKS {
+            if !conn.out.lock().bytes.is_empty() {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        {
+            let mut queued = conn.out.lock();
+            while queued.bytes.is_empty() && !queued.closed {
+                queued.writer_waiting = true;
+                let (guard, waited) = conn
+                    .out
+                    .ready
+                    .wait_timeout(queued, heartbeat)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                queued = guard;
+                queued.writer_waiting = false;
+                if waited.timed_out() && queued.bytes.is_empty() && !queued.closed {
+                    // A ping cannot fail to encode.
+                    let _ = frame::encode(&Frame::Ping, &mut queued.bytes);
+                }
+            }
+            if queued.closed {
+                return;
+            }
+            std::mem::swap(&mut queued.bytes, &mut taken);
+        }
+        if let Err(error) = stream.write_all(&taken) {
+            if conn.close(&format!("write failed: {error}")) {
+                ends.broke();
+            }
+            return;
+        }
+        taken.clear();
+        // A burst of large frames leaves no large buffer behind.
+        if taken.capacity() > 16 * WRITE_BATCH {
+            taken.shrink_to(WRITE_BATCH);
+        }
+    }
+}
+
+/// Reads frames and hands them to `sink` until the connection fails, closes, goes
+/// quiet for too long, or the sink refuses a frame; then closes it.
+fn read_loop(
+    stream: Box<dyn Read + Send>,
+    conn: &Arc<Conn>,
+    mut sink: Box<dyn Sink>,
+    ends: &dyn Ends,
+    limit: u32,
+) {
+    let mut reader = BufReader::with_capacity(64 << 10, stream);
+    let mut body = Vec::new();
+    // Whether the connection broke (rather than the peer breaking the protocol):
+    // then this theatre tries to rejoin.
+    let mut broke = false;
+    let reason = loop {
+        // What the sink holds back goes on before a read that may wait.
+        if !frame::buffered_whole(reader.buffer()) {
+            if let Err(reason) = sink.flush() {
+                break reason;
+            }
+        }
+        match frame::read_body(&mut reader, limit, &mut body) {
+            Ok(()) => {}
+            Err(error) => {
+                // What arrived whole before the failure is delivered.
+                let _ = sink.flush();
+                if let FrameError::Io(error) = &error {
+                    broke = true;
+                    if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) {
+                        break "the peer went silent for longer than the failure detector allows"
+                            .to_owned();
+                    }
+                    break error.to_string();
+                }
+                break error.to_string();
+            }
+        }
+        if !conn.is_alive() {
+            return;
+        }
+        if let Err(reason) = sink.frame(conn, &body) {
+            break reason;
+        }
+        // A burst of large frames leaves no large buffer behind.
+        if body.capacity() > 1 << 20 {
+            body = Vec::new();
+        }
+    };
+    if conn.close(&reason) && broke {
+        ends.broke();
+    }
+    ends.ended();
+}

@@ -1,0 +1,477 @@
+//! Membership: who is in the cluster and reachable. Joining through seeds, meeting
+//! the members a peer tells of, accepting newcomers (each handshake on a thread of
+//! its own, their number capped), keeping one connection per pair, rejoining a
+//! peer whose connection broke, and announcing every change to the services that
+//! listen ([`Listener`]): the directory re-spreads its names, for one.
+//!
+//! Failure detection is per connection (see [`conn`](crate::conn)): a peer silent
+//! for `down_after` is closed, which membership hears as a departure.
+
+use std::collections::HashMap;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use stage_runtime::remote::Fabric;
+
+use crate::conn::{self, Ends, Setup, Sink};
+use crate::error::NetError;
+use crate::handshake::{self, HandshakeError, Identity};
+use crate::locator;
+use crate::peer::Peer;
+use crate::sync::{lock, read, write};
+use crate::tls::{TlsConfig, Transport};
+use crate::wire::frame::{self, Frame};
+
+/// How long a handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// At most this many incoming handshakes run at once; a connection beyond them is
+/// closed at once, so that a flood of connections cannot exhaust threads.
+const MAX_HANDSHAKES: usize = 64;
+
+/// What a theatre is and how it speaks, fixed at its start.
+pub(crate) struct Settings {
+    /// This theatre's identity (random, fresh at each start).
+    pub(crate) id: u64,
+    /// Where it listens: `stage://host:port`.
+    pub(crate) locator: String,
+    /// The cluster cookie.
+    pub(crate) cookie: Vec<u8>,
+    /// The largest frame body taken from a peer.
+    pub(crate) frame_limit: u32,
+    /// How long a peer may stay silent before it is declared down.
+    pub(crate) down_after: Duration,
+    /// How long to keep dialling a peer whose connection broke.
+    pub(crate) rejoin_for: Duration,
+    /// TLS under the handshake, if configured.
+    pub(crate) tls: Option<TlsConfig>,
+}
+
+/// A change of members, as listeners hear it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Change {
+    /// A connection to this theatre came up.
+    Joined(u64),
+    /// The last connection to this theatre went, and none replaced it.
+    Left(u64),
+}
+
+/// A service that hears of changes of members.
+pub(crate) trait Listener: Send + Sync {
+    /// The members changed. Called on the thread that saw the change, with no lock
+    /// of membership held.
+    fn changed(&self, change: Change);
+}
+
+/// Makes the sink (the router) for each new connection to a peer.
+pub(crate) type SinkMaker = Box<dyn Fn(&Arc<Peer>) -> Box<dyn Sink> + Send + Sync>;
+
+/// How connections are wired to the rest of the theatre, set once it is built.
+pub(crate) struct Wiring {
+    /// The theatre that addresses decoded from peers belong to.
+    pub(crate) fabric: Arc<dyn Fabric>,
+    /// A fresh sink (the router) for each connection to `peer`.
+    pub(crate) sink: SinkMaker,
+}
+
+/// The members of the cluster this theatre knows, and how to reach them.
+pub(crate) struct Membership {
+    pub(crate) settings: Settings,
+    peers: Mutex<HashMap<u64, Arc<Peer>>>,
+    closed: AtomicBool,
+    /// Incoming handshakes in progress.
+    handshakes: AtomicUsize,
+    wiring: OnceLock<Wiring>,
+    listeners: RwLock<Vec<Weak<dyn Listener>>>,
+    me: Weak<Membership>,
+}
+
+impl Membership {
+    pub(crate) fn new(settings: Settings) -> Arc<Self> {
+        Arc::new_cyclic(|me| Membership {
+            settings,
+            peers: Mutex::new(HashMap::new()),
+            closed: AtomicBool::new(false),
+            handshakes: AtomicUsize::new(0),
+            wiring: OnceLock::new(),
+            listeners: RwLock::new(Vec::new()),
+            me: me.clone(),
+        })
+    }
+
+    /// Wires connections to the theatre: before any connection is made.
+    pub(crate) fn wire(&self, wiring: Wiring) {
+        let _ = self.wiring.set(wiring);
+    }
+
+    /// The theatre that addresses decoded here belong to, once wired.
+    pub(crate) fn fabric(&self) -> Option<Arc<dyn Fabric>> {
+        self.wiring.get().map(|wiring| Arc::clone(&wiring.fabric))
+    }
+
+    /// Adds a listener to changes of members.
+    pub(crate) fn listen(&self, listener: Weak<dyn Listener>) {
+        write(&self.listeners).push(listener);
+    }
+
+    fn announce(&self, change: Change) {
+        let listeners: Vec<Arc<dyn Listener>> = read(&self.listeners)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for listener in listeners {
+            listener.changed(change);
+        }
+    }
+
+    /// This theatre's identity.
+    pub(crate) fn id(&self) -> u64 {
+        self.settings.id
+    }
+
+    /// Where this theatre listens.
+    pub(crate) fn locator(&self) -> &str {
+        &self.settings.locator
+    }
+
+    /// How long a peer may stay silent (and how long a question waits for it).
+    pub(crate) fn down_after(&self) -> Duration {
+        self.settings.down_after
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    fn refuse_if_closed(&self) -> Result<(), NetError> {
+        if self.is_closed() {
+            return Err(NetError::Handshake(HandshakeError::Refused(
+                "this theatre has shut down".into(),
+            )));
+        }
+        Ok(())
+    }
+
+    /// The locators of the peers with a live connection.
+    pub(crate) fn members(&self) -> Vec<String> {
+        lock(&self.peers)
+            .values()
+            .filter(|p| p.live().is_some())
+            .map(|p| p.locator.clone())
+            .collect()
+    }
+
+    /// The peers with a live connection.
+    pub(crate) fn live_peers(&self) -> Vec<Arc<Peer>> {
+        lock(&self.peers)
+            .values()
+            .filter(|p| p.live().is_some())
+            .cloned()
+            .collect()
+    }
+
+    /// The peer `theatre`, known or not yet met, live or not.
+    pub(crate) fn peer(&self, theatre: u64) -> Option<Arc<Peer>> {
+        lock(&self.peers).get(&theatre).cloned()
+    }
+
+    /// The peer listening at `locator`.
+    pub(crate) fn peer_at(&self, locator: &str) -> Option<Arc<Peer>> {
+        lock(&self.peers)
+            .values()
+            .find(|p| p.locator == locator)
+            .cloned()
+    }
+
+    /// Whether a live connection to the theatre `theatre` is in place.
+    pub(crate) fn reaches(&self, theatre: u64) -> bool {
+        self.peer(theatre).is_some_and(|peer| peer.live().is_some())
+    }
+
+    /// The peer with identity `theatre`, listening at `locator`. A theatre not met
+    /// yet is met in the background (the caller may be a reader thread, which must
+    /// not wait for a handshake); until then, sends to it fail fast with
+    /// `Failed(Unreachable)`.
+    pub(crate) fn link(&self, theatre: u64, locator: &str) -> Result<Arc<Peer>, NetError> {
+        locator::parse(locator)?;
+        self.refuse_if_closed()?;
+        let peer = {
+            let mut peers = lock(&self.peers);
+            if let Some(peer) = peers.get(&theatre) {
+                return Ok(Arc::clone(peer));
+            }
+            let peer = Arc::new(Peer::new(theatre, locator.to_owned()));
+            peers.insert(theatre, Arc::clone(&peer));
+            peer
+        };
+        let me = self.me.clone();
+        let locator = locator.to_owned();
+        std::thread::Builder::new()
+            .name("stage-net-meet".into())
+            .spawn(move || {
+                let Some(members) = me.upgrade() else { return };
+                if let Err(error) = members.connect(&locator) {
+                    log::warn!("stage-net: could not meet {locator}: {error}");
+                }
+            })?;
+        Ok(peer)
+    }
+
+    /// Connects to `locator` unless a live connection to it is in place.
+    pub(crate) fn connect_to(&self, locator: &str) -> Result<(), NetError> {
+        let known = self
+            .peer_at(locator)
+            .is_some_and(|peer| peer.live().is_some());
+        if !known {
+            self.connect(locator)?;
+        }
+        Ok(())
+    }
+
+    fn identity(&self) -> Identity<'_> {
+        Identity {
+            theatre: self.settings.id,
+            locator: &self.settings.locator,
+            cookie: &self.settings.cookie,
+        }
+    }
+
+    /// Dials `locator`, shakes hands, and attaches the connection; then meets the
+    /// members the peer told of.
+    pub(crate) fn connect(&self, locator: &str) -> Result<Arc<Peer>, NetError> {
+        let address = locator::parse(locator)?;
+        let socket = locator::dial(&address, HANDSHAKE_TIMEOUT)?;
+        socket.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+        socket.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
+        let mut stream = match &self.settings.tls {
+            Some(tls) => tls.connect(locator::host_of(&address), socket)?,
+            None => Transport::Plain(socket),
+        };
+        let met = handshake::connect(&mut stream, &self.identity())?;
+        if met.theatre == self.settings.id {
+            return Err(NetError::Handshake(HandshakeError::Refused(
+                "that locator is this theatre".into(),
+            )));
+        }
+        let peer = self.attach(stream, None, met.theatre, met.locator)?;
+        for member in met.members {
+            let known = self
+                .peer_at(&member)
+                .is_some_and(|peer| peer.live().is_some());
+            if member != self.settings.locator && !known {
+                if let Err(error) = self.connect(&member) {
+                    log::warn!("stage-net: could not meet member {member}: {error}");
+                }
+            }
+        }
+        Ok(peer)
+    }
+
+    /// Takes a connection whose handshake succeeded; `welcome` is the accepting
+    /// side's last handshake frame (`None` on the connecting side), sent before any
+    /// other. Of two live connections to the same theatre, both ends keep the one
+    /// opened by the theatre with the smaller identity, so that two theatres
+    /// dialling each other at once agree.
+    fn attach(
+        &self,
+        mut stream: Transport,
+        welcome: Option<Frame>,
+        theatre: u64,
+        locator: String,
+    ) -> Result<Arc<Peer>, NetError> {
+        let initiated = welcome.is_none();
+        self.refuse_if_closed()?;
+        let Some(wiring) = self.wiring.get() else {
+            return Err(NetError::Handshake(HandshakeError::Refused(
+                "this theatre is still starting".into(),
+            )));
+        };
+        let peer = Arc::clone(
+            lock(&self.peers)
+                .entry(theatre)
+                .or_insert_with(|| Arc::new(Peer::new(theatre, locator))),
+        );
+        let mut current = write(&peer.conn);
+        if let Some(existing) = current.as_ref().filter(|c| c.is_alive()) {
+            let opened_by_smaller = |initiated: bool| initiated == (self.settings.id < theatre);
+            if opened_by_smaller(existing.initiated) || !opened_by_smaller(initiated) {
+                // The peer drops this connection too once its handshake ends.
+                if let Some(welcome) = welcome {
+                    frame::write(&mut stream, &welcome).map_err(HandshakeError::from)?;
+                }
+                return Ok(Arc::clone(&peer));
+            }
+            existing.close("replaced by the connection both ends keep");
+        }
+        let setup = Setup {
+            peer: peer.locator.clone(),
+            welcome,
+            frame_limit: self.settings.frame_limit,
+            down_after: self.settings.down_after,
+            fabric: Arc::clone(&wiring.fabric),
+        };
+        let ends = Arc::new(PeerEnds {
+            members: self.me.clone(),
+            peer: Arc::clone(&peer),
+        });
+        let conn = conn::start(stream, setup, (wiring.sink)(&peer), ends)?;
+        *current = Some(conn);
+        drop(current);
+        self.announce(Change::Joined(theatre));
+        Ok(Arc::clone(&peer))
+    }
+
+    /// Shakes hands with a connection that came in, and attaches it.
+    fn accept(&self, socket: TcpStream) {
+        let setup = socket
+            .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
+            .and_then(|()| socket.set_write_timeout(Some(HANDSHAKE_TIMEOUT)));
+        if let Err(error) = setup {
+            log::warn!("stage-net: refused a connection: {error}");
+            return;
+        }
+        let mut stream = match &self.settings.tls {
+            Some(tls) => match tls.accept(socket) {
+                Ok(stream) => stream,
+                Err(error) => {
+                    log::warn!("stage-net: refused a connection: {error}");
+                    return;
+                }
+            },
+            None => Transport::Plain(socket),
+        };
+        match handshake::accept(&mut stream, &self.identity()) {
+            Ok(met) => {
+                let welcome = handshake::welcome(self.members());
+                if let Err(error) = self.attach(stream, Some(welcome), met.theatre, met.locator) {
+                    log::warn!("stage-net: could not take a connection: {error}");
+                }
+            }
+            Err(error) => log::warn!("stage-net: refused a connection: {error}"),
+        }
+    }
+
+    /// A connection to `peer` has ended: unless another is in place, the peer has
+    /// left.
+    fn peer_lost(&self, peer: &Peer) {
+        if peer.live().is_some() || self.is_closed() {
+            return;
+        }
+        self.announce(Change::Left(peer.theatre));
+    }
+
+    /// Stops taking connections and closes every one. Idempotent: `true` for the
+    /// call that closed.
+    pub(crate) fn close(&self) -> bool {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return false;
+        }
+        // Wakes the accepting thread, which sees `closed` and ends.
+        if let Ok(address) = locator::parse(&self.settings.locator) {
+            let _ = TcpStream::connect(address);
+        }
+        let peers: Vec<Arc<Peer>> = lock(&self.peers).values().cloned().collect();
+        for peer in peers {
+            if let Some(conn) = peer.live() {
+                conn.close("this theatre shut down");
+            }
+        }
+        true
+    }
+}
+
+/// What a connection to one peer tells membership of its end.
+struct PeerEnds {
+    members: Weak<Membership>,
+    peer: Arc<Peer>,
+}
+
+impl Ends for PeerEnds {
+    fn broke(&self) {
+        rejoin(&self.members, &self.peer);
+    }
+
+    fn ended(&self) {
+        if let Some(members) = self.members.upgrade() {
+            members.peer_lost(&self.peer);
+        }
+    }
+}
+
+/// Accepts connections until the theatre closes; each handshake runs on a thread
+/// of its own, so that a slow or silent peer does not hold up the others.
+pub(crate) fn accept_loop(listener: &TcpListener, members: &Weak<Membership>) {
+    for stream in listener.incoming() {
+        let Some(members) = members.upgrade() else {
+            return;
+        };
+        if members.is_closed() {
+            return;
+        }
+        match stream {
+            Ok(stream) => {
+                if members.handshakes.fetch_add(1, Ordering::SeqCst) >= MAX_HANDSHAKES {
+                    members.handshakes.fetch_sub(1, Ordering::SeqCst);
+                    log::warn!(
+                        "stage-net: refused a connection: {MAX_HANDSHAKES} handshakes are in progress"
+                    );
+                    continue;
+                }
+                let spawned = std::thread::Builder::new()
+                    .name("stage-net-handshake".into())
+                    .spawn({
+                        let members = Arc::clone(&members);
+                        move || {
+                            members.accept(stream);
+                            members.handshakes.fetch_sub(1, Ordering::SeqCst);
+                        }
+                    });
+                if let Err(error) = spawned {
+                    members.handshakes.fetch_sub(1, Ordering::SeqCst);
+                    log::warn!("stage-net: no thread for a handshake: {error}");
+                }
+            }
+            Err(error) => log::warn!("stage-net: accept failed: {error}"),
+        }
+    }
+}
+
+/// After a connection broke: tries to connect to the peer again, with backoff,
+/// for the theatre's `rejoin_for`, unless a connection is in place again (the peer
+/// may dial first) or this theatre shuts down.
+fn rejoin(members: &Weak<Membership>, peer: &Arc<Peer>) {
+    let members = members.clone();
+    let lost = Arc::clone(peer);
+    let spawned = std::thread::Builder::new()
+        .name("stage-net-rejoin".into())
+        .spawn(move || {
+            let Some(window) = members.upgrade().map(|m| m.settings.rejoin_for) else {
+                return;
+            };
+            let deadline = Instant::now() + window;
+            let mut wait = Duration::from_millis(50);
+            while Instant::now() < deadline {
+                std::thread::sleep(wait);
+                let Some(members) = members.upgrade() else {
+                    return;
+                };
+                if members.is_closed() || lost.live().is_some() {
+                    return;
+                }
+                match members.connect_to(&lost.locator) {
+                    Ok(()) => {
+                        log::info!("stage-net: rejoined {}", lost.locator);
+                        return;
+                    }
+                    Err(error) => log::debug!("stage-net: rejoining {}: {error}", lost.locator),
+                }
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            log::warn!("stage-net: gave up rejoining {}", lost.locator);
+        });
+    if let Err(error) = spawned {
+        log::warn!("stage-net: no thread to rejoin {}: {error}", peer.locator);
+    }
+}

@@ -1,0 +1,148 @@
+//! A running theatre's services, wired together: membership (who is there), the
+//! exported actors, the directory, activation, and the router that hands each
+//! arriving frame to one of them. [`Theatre`](crate::Theatre) is the public face of
+//! a node; the runtime sees it as a [`Fabric`].
+//!
+//! The services talk through narrow seams: a connection hands frames to a sink
+//! made by the router; membership announces changes, and the directory listens.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::{Arc, Weak};
+
+use stage_runtime::remote::{self, Fabric, FabricError, Inbound, Link};
+use stage_runtime::Stage;
+
+use crate::activation::{Activation, Factory};
+use crate::directory::Directory;
+use crate::error::NetError;
+use crate::exports::Exports;
+use crate::membership::{self, Listener, Membership, Settings, Wiring};
+use crate::router::{Route, Router};
+
+/// A theatre's services.
+pub(crate) struct Node {
+    pub(crate) members: Arc<Membership>,
+    pub(crate) exports: Arc<Exports>,
+    pub(crate) directory: Arc<Directory>,
+    pub(crate) activation: Arc<Activation>,
+    pub(crate) stage: Stage,
+    /// Owns the router; connections reach it weakly, through their sinks.
+    _router: Arc<Router>,
+}
+
+impl Node {
+    /// Builds the services around `stage`, wires them, attaches the stage, and
+    /// starts accepting on `listener`.
+    ///
+    /// # Errors
+    ///
+    /// [`NetError::StageTaken`] for a stage that serves another open theatre; the
+    /// error of starting the accepting thread.
+    pub(crate) fn start(
+        settings: Settings,
+        stage: Stage,
+        factories: HashMap<u64, Factory>,
+        listener: TcpListener,
+    ) -> Result<Arc<Node>, NetError> {
+        let members = Membership::new(settings);
+        let exports = Arc::new(Exports::default());
+        let directory = Arc::new(Directory::new(Arc::clone(&members)));
+        let activation = Activation::new(
+            Arc::clone(&members),
+            Arc::clone(&directory),
+            Arc::clone(&exports),
+            stage.clone(),
+            factories,
+        );
+        let router = Arc::new(Router {
+            exports: Arc::clone(&exports),
+            directory: Arc::clone(&directory),
+            activation: Arc::clone(&activation),
+        });
+        let node = Arc::new(Node {
+            members: Arc::clone(&members),
+            exports,
+            directory: Arc::clone(&directory),
+            activation,
+            stage: stage.clone(),
+            _router: Arc::clone(&router),
+        });
+        let fabric: Arc<dyn Fabric> = Arc::new(NodeFabric {
+            id: members.id(),
+            locator: members.locator().to_owned(),
+            node: Arc::downgrade(&node),
+        });
+        let routes = Arc::downgrade(&router);
+        members.wire(Wiring {
+            fabric: Arc::clone(&fabric),
+            sink: Box::new(move |peer| Box::new(Route::new(routes.clone(), Arc::clone(peer)))),
+        });
+        let listener_of_members: Weak<dyn Listener> = Arc::downgrade(&directory) as _;
+        members.listen(listener_of_members);
+        if !remote::attach(&stage, fabric) {
+            return Err(NetError::StageTaken);
+        }
+        let weak = Arc::downgrade(&members);
+        let local = listener.local_addr()?;
+        std::thread::Builder::new()
+            .name(format!("stage-net-accept-{local}"))
+            .spawn(move || membership::accept_loop(&listener, &weak))?;
+        Ok(node)
+    }
+}
+
+/// The node as the runtime sees it when addresses cross the wire.
+struct NodeFabric {
+    id: u64,
+    locator: String,
+    node: Weak<Node>,
+}
+
+impl NodeFabric {
+    fn node(&self) -> Result<Arc<Node>, FabricError> {
+        self.node.upgrade().ok_or(FabricError::Closed)
+    }
+}
+
+impl Fabric for NodeFabric {
+    fn theatre(&self) -> u64 {
+        self.id
+    }
+
+    fn is_open(&self) -> bool {
+        self.node
+            .upgrade()
+            .is_some_and(|node| !node.members.is_closed())
+    }
+
+    fn locator(&self) -> &str {
+        &self.locator
+    }
+
+    fn stage(&self) -> Option<Stage> {
+        self.node.upgrade().map(|node| node.stage.clone())
+    }
+
+    fn export(&self, inbound: Arc<dyn Inbound>) {
+        if let Some(node) = self.node.upgrade() {
+            node.exports.export(inbound);
+        }
+    }
+
+    fn exported(&self, actor: u64) -> Option<Arc<dyn Inbound>> {
+        self.node.upgrade()?.exports.get(actor)
+    }
+
+    fn link(&self, theatre: u64, locator: &str) -> Result<Arc<dyn Link>, FabricError> {
+        self.node()?
+            .members
+            .link(theatre, locator)
+            .map(|peer| peer as Arc<dyn Link>)
+            .map_err(|error| FabricError::NoLink(error.to_string()))
+    }
+
+    fn named(&self, name: &str) -> Result<Arc<dyn Link>, FabricError> {
+        Ok(self.node()?.activation.named_link(name) as Arc<dyn Link>)
+    }
+}

@@ -1,0 +1,116 @@
+//! A member theatre as the runtime's addresses see it: a [`Link`] that lasts while
+//! this theatre knows the peer, over whichever connection is current.
+
+use std::sync::{Arc, RwLock};
+
+use stage_runtime::remote::{Body, Link};
+use stage_runtime::{DownReason, SpeechError};
+
+use crate::conn::{unreachable, Awaiting, Conn};
+use crate::sync::read;
+use crate::wire::frame::Frame;
+
+/// A peer theatre.
+pub(crate) struct Peer {
+    /// Its identity (random, fresh at each start).
+    pub(crate) theatre: u64,
+    /// Where it listens.
+    pub(crate) locator: String,
+    /// The current connection, replaced when the peer is met again.
+    pub(crate) conn: RwLock<Option<Arc<Conn>>>,
+}
+
+impl Peer {
+    pub(crate) fn new(theatre: u64, locator: String) -> Self {
+        Peer {
+            theatre,
+            locator,
+            conn: RwLock::new(None),
+        }
+    }
+
+    /// The current connection, if it is alive.
+    pub(crate) fn live(&self) -> Option<Arc<Conn>> {
+        read(&self.conn).as_ref().filter(|c| c.is_alive()).cloned()
+    }
+}
+
+/// Answers `body`'s caller (if it waits for an answer) with `error`.
+pub(crate) fn fail_body(body: Body, error: SpeechError) {
+    if let Body::Message {
+        answer: Some(answer),
+        ..
+    }
+    | Body::Stop { answer }
+    | Body::Eval { answer, .. } = body
+    {
+        answer.fail(error);
+    }
+}
+
+impl Link for Peer {
+    fn send(&self, actor: u64, tag: u64, body: Body) -> Result<(), SpeechError> {
+        let Some(conn) = self.live() else {
+            fail_body(body, unreachable());
+            return Err(unreachable());
+        };
+        match body {
+            Body::Message {
+                variant,
+                args,
+                answer: None,
+            } => conn.push_tell(actor, tag, variant, &args),
+            Body::Message {
+                variant,
+                args,
+                answer: Some(answer),
+            } => conn.call(Awaiting::Answer(answer), |call| Frame::Ask {
+                to: actor,
+                tag,
+                variant,
+                args,
+                call,
+            }),
+            Body::Stop { answer } => conn.call(Awaiting::Answer(answer), |call| Frame::Stop {
+                to: actor,
+                tag,
+                call,
+            }),
+            Body::Eval {
+                site,
+                check,
+                captures,
+                answer,
+            } => conn.call(Awaiting::Answer(answer), |call| Frame::Eval {
+                to: actor,
+                tag,
+                site,
+                check,
+                captures,
+                call,
+            }),
+        }
+    }
+
+    fn locator(&self) -> &str {
+        &self.locator
+    }
+
+    fn theatre(&self) -> u64 {
+        self.theatre
+    }
+
+    fn watch(&self, actor: u64, tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
+        match self.live() {
+            // A failed call runs `then` with `Unreachable`.
+            Some(conn) => {
+                let _ = conn.call(Awaiting::Watch(then), |call| Frame::Watch {
+                    to: actor,
+                    tag,
+                    call,
+                });
+            }
+            None => then(DownReason::Unreachable),
+        }
+    }
+}

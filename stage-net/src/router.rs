@@ -1,0 +1,232 @@
+//! The router: hands each frame that arrives on a connection to the service that
+//! owns its kind. Speech (`Tell`, `Ask`, `Eval`, `Stop`, `Watch`) goes to inbound
+//! delivery; names (`Lookup`, `Register`, `Unregister`, `Resolve`) to the
+//! directory; `Activate` to activation; replies (`Answer`, `Found`, `Activated`,
+//! `Resolved`, `Ended`) to the call that awaits them on the connection.
+
+use std::sync::{Arc, Weak};
+
+use stage_runtime::remote::Delivery;
+use stage_runtime::{Failure, SpeechError};
+
+use crate::activation::Activation;
+use crate::conn::{Awaiting, Conn, Sink};
+use crate::directory::{Directory, Entry};
+use crate::exports::Exports;
+use crate::inbound::Arrivals;
+use crate::peer::Peer;
+use crate::wire::frame::{self, Frame, TellRef};
+
+/// The services frames are routed to.
+pub(crate) struct Router {
+    pub(crate) exports: Arc<Exports>,
+    pub(crate) directory: Arc<Directory>,
+    pub(crate) activation: Arc<Activation>,
+}
+
+/// The router as one connection's sink: the connection's peer and what it
+/// delivers.
+pub(crate) struct Route {
+    router: Weak<Router>,
+    peer: Arc<Peer>,
+    arrivals: Arrivals,
+}
+
+impl Route {
+    pub(crate) fn new(router: Weak<Router>, peer: Arc<Peer>) -> Self {
+        Route {
+            router,
+            peer,
+            arrivals: Arrivals::default(),
+        }
+    }
+
+    fn router(&self) -> Result<Arc<Router>, String> {
+        self.router
+            .upgrade()
+            .ok_or_else(|| "this theatre has shut down".to_owned())
+    }
+}
+
+impl Sink for Route {
+    fn frame(&mut self, conn: &Arc<Conn>, body: &[u8]) -> Result<(), String> {
+        let router = self.router()?;
+        // Events, the bulk of the traffic, are read in place.
+        if let Some(event) = frame::tell_in(body) {
+            return self.arrivals.event(&router.exports, event);
+        }
+        self.arrivals.flush(&router.exports)?;
+        let frame = frame::decode(body).map_err(|error| error.to_string())?;
+        route(frame, conn, &self.peer, &router, &mut self.arrivals)
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        let router = self.router()?;
+        self.arrivals.flush(&router.exports)
+    }
+}
+
+/// Acts on one frame. An error closes the connection.
+fn route(
+    frame: Frame,
+    conn: &Arc<Conn>,
+    peer: &Peer,
+    router: &Arc<Router>,
+    arrivals: &mut Arrivals,
+) -> Result<(), String> {
+    let exports = &router.exports;
+    let push = |frame: Frame| conn.push(frame).map_err(|e| e.to_string());
+    match frame {
+        Frame::Tell {
+            to,
+            tag,
+            variant,
+            args,
+        } => {
+            let event = TellRef {
+                to,
+                tag,
+                variant,
+                args: &args,
+            };
+            arrivals.event(exports, event)?;
+            arrivals.flush(exports)?;
+        }
+        Frame::Ask {
+            to,
+            tag,
+            variant,
+            args,
+            call,
+        } => arrivals.question(exports, conn, (to, tag, call), "a question", |respond| {
+            Delivery::Message {
+                variant,
+                args: &args,
+                respond: Some(respond),
+            }
+        })?,
+        Frame::Eval {
+            to,
+            tag,
+            site,
+            check,
+            captures,
+            call,
+        } => arrivals.question(exports, conn, (to, tag, call), "an expression", |respond| {
+            Delivery::Eval {
+                site,
+                check,
+                captures: &captures,
+                respond,
+            }
+        })?,
+        Frame::Stop { to, tag, call } => {
+            arrivals.question(exports, conn, (to, tag, call), "a stop", |respond| {
+                Delivery::Stop { respond }
+            })?;
+        }
+        Frame::Watch { to, tag, call } => arrivals.watch(exports, conn, (to, tag, call))?,
+        Frame::Answer { call, result } => match conn.take_awaiting(call) {
+            Some(Awaiting::Answer(answer)) => {
+                answer.answer(
+                    result
+                        .as_ref()
+                        .map(|bytes| &bytes[..])
+                        .map_err(|e| SpeechError::from(e.clone())),
+                );
+            }
+            other => return Err(mismatch(other, "an answer", call)),
+        },
+        Frame::Lookup { name, call } => {
+            let actor = router
+                .directory
+                .bound_here(&name)
+                .or_else(|| router.activation.running(&name))
+                .map(|inbound| {
+                    let (tag, type_name) = (inbound.type_tag(), inbound.type_name());
+                    (inbound.id().as_u64(), tag, type_name.to_owned())
+                });
+            push(Frame::Found { call, actor })?;
+        }
+        Frame::Found { call, actor } => match conn.take_awaiting(call) {
+            Some(Awaiting::Lookup(then)) => then(actor),
+            other => return Err(mismatch(other, "a lookup result", call)),
+        },
+        Frame::Activate { name, tag, call } => {
+            // Finding or starting the actor may ask the other peers, whose answers
+            // this reader thread may have to deliver: off it.
+            let activation = Arc::clone(&router.activation);
+            let answer_on = Arc::clone(conn);
+            let spawned = std::thread::Builder::new()
+                .name("stage-net-activate".into())
+                .spawn(move || {
+                    let result = activation
+                        .locate_or_start(&name, tag)
+                        .map(|located| activation.whereabouts(&located))
+                        .map_err(|error| error.to_string());
+                    let _ = answer_on.push(Frame::Activated { call, result });
+                });
+            if let Err(error) = spawned {
+                let result = Err(format!("no thread to start the actor: {error}"));
+                push(Frame::Activated { call, result })?;
+            }
+        }
+        Frame::Activated { call, result } => match conn.take_awaiting(call) {
+            Some(Awaiting::Activate(then)) => {
+                then(result.map_err(|why| SpeechError::Failed(Failure::Wire(why.into()))));
+            }
+            other => return Err(mismatch(other, "an activation result", call)),
+        },
+        Frame::Register {
+            name,
+            actor,
+            tag,
+            type_name,
+        } => router.directory.file(
+            name,
+            Entry {
+                theatre: peer.theatre,
+                locator: peer.locator.clone(),
+                actor,
+                tag,
+                type_name,
+            },
+        ),
+        Frame::Unregister { name, call } => {
+            router.directory.unfile(&name, peer.theatre);
+            push(Frame::Resolved { call, entry: None })?;
+        }
+        Frame::Resolve { name, call } => {
+            let entry = router.directory.filed(&name).map(Entry::into_wire);
+            push(Frame::Resolved { call, entry })?;
+        }
+        Frame::Resolved { call, entry } => match conn.take_awaiting(call) {
+            Some(Awaiting::Resolve(then)) => then(entry),
+            other => return Err(mismatch(other, "a directory entry", call)),
+        },
+        Frame::Ended { call, reason } => match conn.take_awaiting(call) {
+            Some(Awaiting::Watch(then)) => then(frame::down_reason(reason)),
+            other => return Err(mismatch(other, "an end notice", call)),
+        },
+        Frame::Ping => {}
+        Frame::Hello { .. }
+        | Frame::Challenge { .. }
+        | Frame::Response { .. }
+        | Frame::Welcome { .. }
+        | Frame::Refused { .. } => return Err("a handshake frame after the handshake".into()),
+    }
+    Ok(())
+}
+
+/// The reason to close a connection whose peer replied with `what` to a call that
+/// awaits another kind of reply, or to none. A call taken by mistake is failed, so
+/// that its caller hears `Unreachable` like the others when the connection closes.
+fn mismatch(taken: Option<Awaiting>, what: &str, call: u64) -> String {
+    match taken {
+        Some(awaiting) => {
+            awaiting.fail();
+            format!("{what} for call {call}, which awaits another kind of reply")
+        }
+        None => format!("{what} for call {call}, which was not made"),
+    }
+}

@@ -1,0 +1,5 @@
+//! What crosses the wire between theatres: the frame format ([`frame`]). The
+//! handshake that opens a connection is in [`handshake`](crate::handshake); the
+//! encoding of a message's arguments and answers is the runtime's.
+
+pub mod frame;
