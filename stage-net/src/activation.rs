@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use stage_runtime::remote::{self, Answer, Body, Delivery, Fabric, Inbound, Link, Respond};
-use stage_runtime::{DownReason, Failure, SpeechError, Stage};
+use stage_runtime::{ActorId, DownReason, Failure, SpeechError, Stage};
 
 use crate::conn::{unreachable, Awaiting};
 use crate::directory::Directory;
@@ -33,8 +33,8 @@ type Slot = Arc<Mutex<Option<Arc<dyn Inbound>>>>;
 pub(crate) enum Located {
     /// On this theatre.
     Here(Arc<dyn Inbound>),
-    /// On a peer, under this number.
-    There(Arc<Peer>, u64),
+    /// On a peer.
+    There(Arc<Peer>, ActorId),
 }
 
 /// Starting named actors on demand, and the links behind named addresses.
@@ -89,14 +89,16 @@ impl Activation {
             Located::Here(inbound) => (
                 self.members.id(),
                 self.members.locator().to_owned(),
-                inbound.id().as_u64(),
+                inbound.id().to_wire(),
             ),
-            Located::There(peer, actor) => (peer.theatre, peer.locator.clone(), *actor),
+            Located::There(peer, actor) => (peer.theatre, peer.locator.clone(), actor.to_wire()),
         }
     }
 
     /// Where an `Activated` frame says the actor is, from this theatre.
     fn located(&self, (theatre, locator, actor): Whereabouts) -> Result<Located, SpeechError> {
+        let actor = ActorId::from_wire(actor)
+            .ok_or_else(|| refuse("the name's home named no actor".to_owned()))?;
         if theatre == self.members.id() {
             return self
                 .exports
@@ -134,6 +136,8 @@ impl Activation {
         }
         let peers = self.members.live_peers();
         if let Some((peer, (actor, found_tag, type_name))) = self.directory.ask_peers(name, peers) {
+            let actor = ActorId::from_wire(actor)
+                .ok_or_else(|| refuse(format!("a peer that has `{name}` named no actor")))?;
             return if found_tag == tag {
                 Ok(Located::There(peer, actor))
             } else {
@@ -295,17 +299,17 @@ impl NamedLink {
             Located::There(peer, actor) => return peer.send(*actor, tag, body),
             Located::Here(inbound) => inbound,
         };
-        let Some(fabric) = self
-            .activation
-            .upgrade()
-            .and_then(|activation| activation.members.fabric())
-        else {
+        let Some((fabric, stage)) = self.activation.upgrade().and_then(|activation| {
+            let fabric = activation.members.fabric()?;
+            Some((fabric, activation.stage.clone()))
+        }) else {
             fail_body(body, unreachable());
             return Err(unreachable());
         };
         // Addresses inside the message, and inside its answer, belong to this
         // theatre.
-        remote::decoding_for(Arc::clone(&fabric), || match body {
+        let respond_to = |answer| respond_to(answer, Arc::clone(&fabric), stage.clone());
+        remote::decoding_for(Arc::clone(&fabric), &stage, || match body {
             Body::Message {
                 variant,
                 args,
@@ -313,10 +317,10 @@ impl NamedLink {
             } => inbound.deliver(Delivery::Message {
                 variant,
                 args: &args,
-                respond: answer.map(|answer| respond_to(answer, fabric)),
+                respond: answer.map(respond_to),
             }),
             Body::Stop { answer } => inbound.deliver(Delivery::Stop {
-                respond: respond_to(answer, fabric),
+                respond: respond_to(answer),
             }),
             Body::Eval {
                 site,
@@ -327,14 +331,14 @@ impl NamedLink {
                 site,
                 check,
                 captures: &captures,
-                respond: respond_to(answer, fabric),
+                respond: respond_to(answer),
             }),
         })
     }
 }
 
 impl Link for NamedLink {
-    fn send(&self, _actor: u64, tag: u64, body: Body) -> Result<(), SpeechError> {
+    fn send(&self, _actor: ActorId, tag: u64, body: Body) -> Result<(), SpeechError> {
         let mut state = self.lock();
         let resolved = match &mut *state {
             Resolution::Ready(_, resolved_tag) if *resolved_tag != tag => {
@@ -383,7 +387,7 @@ impl Link for NamedLink {
 
     /// Watches the actor the name resolved to; before the first message has
     /// resolved it, there is nothing to watch and `then` is dropped.
-    fn watch(&self, _actor: u64, tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
+    fn watch(&self, _actor: ActorId, tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
         let located = match &*self.lock() {
             Resolution::Ready(located, resolved_tag) if *resolved_tag == tag => Arc::clone(located),
             Resolution::Ready(..) | Resolution::Idle | Resolution::Resolving(_) => return,
@@ -396,9 +400,9 @@ impl Link for NamedLink {
 }
 
 /// A responder that hands the encoded answer straight to the caller's side.
-fn respond_to(answer: Answer, fabric: Arc<dyn Fabric>) -> Respond {
+fn respond_to(answer: Answer, fabric: Arc<dyn Fabric>, stage: Stage) -> Respond {
     Respond::new(move |result| {
-        remote::decoding_for(fabric, || match result {
+        remote::decoding_for(fabric, &stage, || match result {
             Ok(bytes) => answer.answer(Ok(&bytes)),
             Err(error) => answer.fail(error),
         })

@@ -15,11 +15,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use stage_runtime::remote::{self, Answer, Fabric};
-use stage_runtime::{DownReason, Failure, SpeechError};
+use stage_runtime::{DownReason, Failure, SpeechError, Stage};
 
 use crate::sync::lock;
 use crate::tls::Transport;
-use crate::wire::frame::{self, Bound, Filing, Frame, FrameError, Whereabouts};
+use crate::wire::frame::{self, Bound, Filing, Frame, FrameError, Whereabouts, WireId};
 
 /// Flush the writer's buffer once it holds this much, even with more frames queued.
 const WRITE_BATCH: usize = 64 << 10;
@@ -140,7 +140,7 @@ impl Conn {
     /// are (the hot path of `notify!`: no frame is built).
     pub(crate) fn push_tell(
         &self,
-        to: u64,
+        to: WireId,
         tag: u64,
         variant: u16,
         args: &[u8],
@@ -239,6 +239,8 @@ pub(crate) struct Setup {
     pub(crate) down_after: Duration,
     /// The theatre that addresses decoded from this peer's frames belong to.
     pub(crate) fabric: Arc<dyn Fabric>,
+    /// Its stage.
+    pub(crate) stage: Stage,
 }
 
 /// Starts the threads of a connection whose handshake succeeded, and returns it.
@@ -287,11 +289,13 @@ pub(crate) fn start(
     }
     {
         let conn = Arc::clone(&conn);
-        let (limit, fabric) = (setup.frame_limit, setup.fabric);
+        let (limit, fabric, stage) = (setup.frame_limit, setup.fabric, setup.stage);
         std::thread::Builder::new()
             .name(format!("stage-net-read-{}", setup.peer))
             .spawn(move || {
-                remote::decoding_for(fabric, || read_loop(reader, &conn, sink, &*ends, limit));
+                remote::decoding_for(fabric, &stage, || {
+                    read_loop(reader, &conn, sink, &*ends, limit);
+                });
             })?;
     }
     Ok(conn)

@@ -16,6 +16,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Instant;
 
 use stage_runtime::remote::{self, Inbound};
+use stage_runtime::ActorId;
 
 use crate::conn::Awaiting;
 use crate::error::NetError;
@@ -59,7 +60,7 @@ struct Hint {
 pub(crate) struct Entry {
     pub(crate) theatre: u64,
     pub(crate) locator: String,
-    pub(crate) actor: u64,
+    pub(crate) actor: ActorId,
     pub(crate) tag: u64,
     pub(crate) type_name: String,
 }
@@ -69,20 +70,21 @@ impl Entry {
         (
             self.theatre,
             self.locator,
-            self.actor,
+            self.actor.to_wire(),
             self.tag,
             self.type_name,
         )
     }
 
-    pub(crate) fn from_wire((theatre, locator, actor, tag, type_name): Filing) -> Entry {
-        Entry {
+    /// The entry a `Resolved` frame carries; `None` for one that names no actor.
+    pub(crate) fn from_wire((theatre, locator, actor, tag, type_name): Filing) -> Option<Entry> {
+        Some(Entry {
             theatre,
             locator,
-            actor,
+            actor: ActorId::from_wire(actor)?,
             tag,
             type_name,
-        }
+        })
     }
 }
 
@@ -184,7 +186,7 @@ impl Directory {
         let entry = Entry {
             theatre: self.members.id(),
             locator: self.members.locator().to_owned(),
-            actor: inbound.id().as_u64(),
+            actor: inbound.id(),
             tag: inbound.type_tag(),
             type_name: inbound.type_name().to_owned(),
         };
@@ -195,7 +197,7 @@ impl Directory {
                     // Lost with the connection: the next change of members files it again.
                     let _ = conn.push(Frame::Register {
                         name: name.to_owned(),
-                        actor: entry.actor,
+                        actor: entry.actor.to_wire(),
                         tag: entry.tag,
                         type_name: entry.type_name,
                     });
@@ -269,7 +271,7 @@ impl Directory {
         rx.recv_timeout(self.members.down_after())
             .ok()
             .flatten()
-            .map(Entry::from_wire)
+            .and_then(Entry::from_wire)
     }
 
     /// Asks `peers` for `name`; the first that has it bound (or started) answers.
@@ -355,7 +357,8 @@ impl Directory {
             // departed member's entries may outlive it briefly at their home.
             if entry.theatre != self.members.id() && self.members.reaches(entry.theatre) {
                 let peer = self.members.link(entry.theatre, &entry.locator)?;
-                return Ok(Some((peer, (entry.actor, entry.tag, entry.type_name))));
+                let bound = (entry.actor.to_wire(), entry.tag, entry.type_name);
+                return Ok(Some((peer, bound)));
             }
         }
         // Not filed (started on demand, or the members just changed): every member.

@@ -1,4 +1,4 @@
-//! The actors of this theatre that peers can reach, by number: every actor whose
+//! The actors of this theatre that peers can reach, by identity: every actor whose
 //! address has left the process, every bound or activated actor. An actor leaves
 //! the table when it ends.
 
@@ -6,25 +6,26 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use stage_runtime::remote::Inbound;
+use stage_runtime::ActorId;
 
 use crate::sync::lock;
 
 /// The table of exported actors.
 #[derive(Default)]
 pub(crate) struct Exports {
-    table: Mutex<HashMap<u64, Arc<dyn Inbound>>>,
+    table: Mutex<HashMap<ActorId, Arc<dyn Inbound>>>,
 }
 
 impl Exports {
-    /// The exported actor numbered `actor`.
-    pub(crate) fn get(&self, actor: u64) -> Option<Arc<dyn Inbound>> {
+    /// The exported actor `actor`.
+    pub(crate) fn get(&self, actor: ActorId) -> Option<Arc<dyn Inbound>> {
         lock(&self.table).get(&actor).cloned()
     }
 
     /// Makes a local actor reachable by number from peers until it ends.
     /// Exporting one twice keeps the first.
     pub(crate) fn export(self: &Arc<Self>, inbound: Arc<dyn Inbound>) {
-        let actor = inbound.id().as_u64();
+        let actor = inbound.id();
         {
             let mut table = lock(&self.table);
             if table.contains_key(&actor) {

@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use stage_runtime::remote::{Delivery, Inbound, Respond};
-use stage_runtime::{DownReason, Failure, SpeechError};
+use stage_runtime::{ActorId, DownReason, Failure, SpeechError};
 
 use crate::conn::Conn;
 use crate::exports::Exports;
-use crate::wire::frame::{self, Frame, TellRef, WireError};
+use crate::wire::frame::{self, Frame, TellRef, WireError, WireId};
 
 /// The most events read in a row that are queued together.
 const MAX_RUN: usize = 256;
@@ -50,7 +50,7 @@ impl Arrivals {
         &mut self,
         exports: &Exports,
         conn: &Arc<Conn>,
-        (to, tag, call): (u64, u64, u64),
+        (to, tag, call): (WireId, u64, u64),
         what: &str,
         delivery: impl FnOnce(Respond) -> Delivery<'a>,
     ) -> Result<(), String> {
@@ -72,7 +72,7 @@ impl Arrivals {
         &mut self,
         exports: &Exports,
         conn: &Arc<Conn>,
-        (to, tag, call): (u64, u64, u64),
+        (to, tag, call): (WireId, u64, u64),
     ) -> Result<(), String> {
         match self.recent.addressed(exports, to, tag, "a watch")? {
             None => {
@@ -97,16 +97,16 @@ impl Arrivals {
 /// The actor the last letter on a connection went to: the next one usually goes
 /// to it too, and skips the table of exported actors.
 #[derive(Default)]
-struct Recent(Option<(u64, Arc<dyn Inbound>)>);
+struct Recent(Option<(WireId, Arc<dyn Inbound>)>);
 
 impl Recent {
-    /// The exported actor numbered `to`. One that has ended since is still found
-    /// here, and refuses the letter as `Dead`, as the table would have.
-    fn exported(&mut self, exports: &Exports, to: u64) -> Option<Arc<dyn Inbound>> {
+    /// The exported actor `to`. One that has ended since is still found here,
+    /// and refuses the letter as `Dead`, as the table would have.
+    fn exported(&mut self, exports: &Exports, to: WireId) -> Option<Arc<dyn Inbound>> {
         match &self.0 {
             Some((actor, inbound)) if *actor == to => Some(Arc::clone(inbound)),
             _ => {
-                let inbound = exports.get(to)?;
+                let inbound = exports.get(ActorId::from_wire(to)?)?;
                 self.0 = Some((to, Arc::clone(&inbound)));
                 Some(inbound)
             }
@@ -123,13 +123,13 @@ impl Recent {
     fn addressed(
         &mut self,
         exports: &Exports,
-        to: u64,
+        to: WireId,
         tag: u64,
         what: &str,
     ) -> Result<Option<Arc<dyn Inbound>>, String> {
         match self.exported(exports, to) {
             Some(inbound) if inbound.type_tag() != tag => {
-                Err(format!("{what} for actor {to} names another type"))
+                Err(format!("{what} for actor {to:?} names another type"))
             }
             found => Ok(found),
         }
@@ -140,7 +140,7 @@ impl Recent {
 /// their arguments one after the other.
 #[derive(Default)]
 struct EventRun {
-    to: u64,
+    to: WireId,
     tag: u64,
     events: Vec<(u16, std::ops::Range<usize>)>,
     args: Vec<u8>,
@@ -176,7 +176,7 @@ impl EventRun {
             Err(reason) => Err(reason),
             Ok(None) => {
                 log::debug!(
-                    "stage-net: events for actor {}, which is not exported here",
+                    "stage-net: events for actor {:?}, which is not exported here",
                     self.to
                 );
                 Ok(())
@@ -197,7 +197,7 @@ impl EventRun {
                 };
                 if let Err(error) = refused {
                     log::debug!(
-                        "stage-net: an event for actor {} was refused: {error}",
+                        "stage-net: an event for actor {:?} was refused: {error}",
                         self.to
                     );
                 }

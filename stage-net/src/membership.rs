@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use stage_runtime::remote::Fabric;
+use stage_runtime::Stage;
 
 use crate::conn::{self, Ends, Setup, Sink};
 use crate::error::NetError;
@@ -72,6 +73,8 @@ pub(crate) type SinkMaker = Box<dyn Fn(&Arc<Peer>) -> Box<dyn Sink> + Send + Syn
 pub(crate) struct Wiring {
     /// The theatre that addresses decoded from peers belong to.
     pub(crate) fabric: Arc<dyn Fabric>,
+    /// Its stage.
+    pub(crate) stage: Stage,
     /// A fresh sink (the router) for each connection to `peer`.
     pub(crate) sink: SinkMaker,
 }
@@ -311,6 +314,7 @@ impl Membership {
             frame_limit: self.settings.frame_limit,
             down_after: self.settings.down_after,
             fabric: Arc::clone(&wiring.fabric),
+            stage: wiring.stage.clone(),
         };
         let ends = Arc::new(PeerEnds {
             members: self.me.clone(),

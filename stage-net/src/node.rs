@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Weak};
 
 use stage_runtime::remote::{self, Fabric, FabricError, Inbound, Link};
-use stage_runtime::Stage;
+use stage_runtime::{ActorId, Stage};
 
 use crate::activation::{Activation, Factory};
 use crate::directory::Directory;
@@ -76,6 +76,7 @@ impl Node {
         let routes = Arc::downgrade(&router);
         members.wire(Wiring {
             fabric: Arc::clone(&fabric),
+            stage: stage.clone(),
             sink: Box::new(move |peer| Box::new(Route::new(routes.clone(), Arc::clone(peer)))),
         });
         let listener_of_members: Weak<dyn Listener> = Arc::downgrade(&directory) as _;
@@ -120,17 +121,13 @@ impl Fabric for NodeFabric {
         &self.locator
     }
 
-    fn stage(&self) -> Option<Stage> {
-        self.node.upgrade().map(|node| node.stage.clone())
-    }
-
     fn export(&self, inbound: Arc<dyn Inbound>) {
         if let Some(node) = self.node.upgrade() {
             node.exports.export(inbound);
         }
     }
 
-    fn exported(&self, actor: u64) -> Option<Arc<dyn Inbound>> {
+    fn exported(&self, actor: ActorId) -> Option<Arc<dyn Inbound>> {
         self.node.upgrade()?.exports.get(actor)
     }
 

@@ -4,7 +4,7 @@
 use std::sync::{Arc, RwLock};
 
 use stage_runtime::remote::{Body, Link};
-use stage_runtime::{DownReason, SpeechError};
+use stage_runtime::{ActorId, DownReason, SpeechError};
 
 use crate::conn::{unreachable, Awaiting, Conn};
 use crate::sync::read;
@@ -49,7 +49,8 @@ pub(crate) fn fail_body(body: Body, error: SpeechError) {
 }
 
 impl Link for Peer {
-    fn send(&self, actor: u64, tag: u64, body: Body) -> Result<(), SpeechError> {
+    fn send(&self, actor: ActorId, tag: u64, body: Body) -> Result<(), SpeechError> {
+        let actor = actor.to_wire();
         let Some(conn) = self.live() else {
             fail_body(body, unreachable());
             return Err(unreachable());
@@ -100,7 +101,8 @@ impl Link for Peer {
         self.theatre
     }
 
-    fn watch(&self, actor: u64, tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
+    fn watch(&self, actor: ActorId, tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
+        let actor = actor.to_wire();
         match self.live() {
             // A failed call runs `then` with `Unreachable`.
             Some(conn) => {

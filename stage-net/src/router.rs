@@ -7,7 +7,7 @@
 use std::sync::{Arc, Weak};
 
 use stage_runtime::remote::Delivery;
-use stage_runtime::{Failure, SpeechError};
+use stage_runtime::{ActorId, Failure, SpeechError};
 
 use crate::activation::Activation;
 use crate::conn::{Awaiting, Conn, Sink};
@@ -144,7 +144,7 @@ fn route(
                 .or_else(|| router.activation.running(&name))
                 .map(|inbound| {
                     let (tag, type_name) = (inbound.type_tag(), inbound.type_name());
-                    (inbound.id().as_u64(), tag, type_name.to_owned())
+                    (inbound.id().to_wire(), tag, type_name.to_owned())
                 });
             push(Frame::Found { call, actor })?;
         }
@@ -182,16 +182,18 @@ fn route(
             actor,
             tag,
             type_name,
-        } => router.directory.file(
-            name,
-            Entry {
+        } => {
+            let actor = ActorId::from_wire(actor)
+                .ok_or_else(|| format!("a registration of `{name}` names no actor"))?;
+            let entry = Entry {
                 theatre: peer.theatre,
                 locator: peer.locator.clone(),
                 actor,
                 tag,
                 type_name,
-            },
-        ),
+            };
+            router.directory.file(name, entry);
+        }
         Frame::Unregister { name, call } => {
             router.directory.unfile(&name, peer.theatre);
             push(Frame::Resolved { call, entry: None })?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stage_runtime::remote;
-use stage_runtime::{Actor, Addr, Stage};
+use stage_runtime::{Actor, ActorId, Addr, Stage};
 
 use crate::activation::Factory;
 use crate::directory;
@@ -326,7 +326,8 @@ impl Theatre {
     /// its name.
     pub fn named<A: Actor>(&self, name: &str) -> Addr<A> {
         let link = self.node.activation.named_link(name);
-        remote::remote::<A>(&self.node.stage, link, directory::hash(&[name.as_bytes()]))
+        let id = ActorId::named(directory::hash(&[name.as_bytes()]));
+        remote::remote::<A>(&self.node.stage, link, id)
     }
 
     /// Removes the binding of `name` on this theatre; `true` if there was one. Once
@@ -376,6 +377,7 @@ impl Theatre {
             });
         }
         self.node.directory.hint(name, peer);
+        let actor = ActorId::from_wire(actor).ok_or_else(|| NetError::NotFound(name.to_owned()))?;
         let link = Arc::clone(peer) as Arc<dyn remote::Link>;
         Ok(remote::remote::<A>(&self.node.stage, link, actor))
     }

@@ -66,20 +66,20 @@ fn write_the_seed_corpus() {
             reason: "no".into(),
         },
         Frame::Tell {
-            to: 1,
+            to: (5, 1),
             tag: 2,
             variant: 3,
             args: vec![0x91, 0x05],
         },
         Frame::Ask {
-            to: 1,
+            to: (5, 1),
             tag: 2,
             variant: 0,
             args: vec![0x90],
             call: 9,
         },
         Frame::Stop {
-            to: 1,
+            to: (5, 1),
             tag: 2,
             call: 10,
         },
@@ -93,7 +93,7 @@ fn write_the_seed_corpus() {
         },
         Frame::Found {
             call: 11,
-            actor: Some((1, 2, "Account".into())),
+            actor: Some(((5, 1), 2, "Account".into())),
         },
         Frame::Activate {
             name: "lobby".into(),
@@ -106,7 +106,7 @@ fn write_the_seed_corpus() {
         },
         Frame::Register {
             name: "bank".into(),
-            actor: 1,
+            actor: (5, 1),
             tag: 2,
             type_name: "Account".into(),
         },
@@ -120,10 +120,16 @@ fn write_the_seed_corpus() {
         },
         Frame::Resolved {
             call: 14,
-            entry: Some((7, "stage://127.0.0.1:4000".into(), 1, 2, "Account".into())),
+            entry: Some((
+                7,
+                "stage://127.0.0.1:4000".into(),
+                (5, 1),
+                2,
+                "Account".into(),
+            )),
         },
         Frame::Watch {
-            to: 1,
+            to: (5, 1),
             tag: 2,
             call: 15,
         },
@@ -133,7 +139,7 @@ fn write_the_seed_corpus() {
         },
         Frame::Ping,
         Frame::Eval {
-            to: 1,
+            to: (5, 1),
             tag: 2,
             site: -4096,
             check: 3,

@@ -247,7 +247,7 @@ fn a_wrong_cookie_is_refused_and_nothing_is_delivered() {
     let _ = frame::write(
         &mut stream,
         &Frame::Tell {
-            to: 1,
+            to: (1, 1),
             tag: 0,
             variant: 0,
             args: vec![0x91, 0x05],
@@ -390,7 +390,7 @@ fn a_peer_that_goes_silent_fails_pending_replies_within_the_detector_time() {
             Ok(Frame::Lookup { call, .. }) => {
                 let found = Frame::Found {
                     call,
-                    actor: Some((1, tag, "Account".into())),
+                    actor: Some(((1, 1), tag, "Account".into())),
                 };
                 frame::write(&mut peer, &found).unwrap();
             }
@@ -1120,7 +1120,7 @@ fn events_that_arrive_together_are_queued_together_in_order_and_a_bad_one_alone_
     let mark = |to: &Addr<Account>, seq: u32, out: &mut Vec<u8>| {
         let mut args = vec![0x92, 0x07];
         rmp::encode::write_uint(&mut args, u64::from(seq)).unwrap();
-        frame::encode_tell(to.id().as_u64(), tag, 1, &args, out);
+        frame::encode_tell(to.id().to_wire(), tag, 1, &args, out);
     };
     // One write: runs for the first actor, broken by events for the second and by
     // one whose arguments do not decode.
@@ -1131,7 +1131,13 @@ fn events_that_arrive_together_are_queued_together_in_order_and_a_bad_one_alone_
             mark(&second, seq, &mut bytes);
         }
         if seq == 150 {
-            frame::encode_tell(first.id().as_u64(), tag, 1, &[0x92, 0xc1, 0xc1], &mut bytes);
+            frame::encode_tell(
+                first.id().to_wire(),
+                tag,
+                1,
+                &[0x92, 0xc1, 0xc1],
+                &mut bytes,
+            );
         }
     }
     peer.write_all(&bytes).unwrap();

@@ -1,70 +1,10 @@
 //! What makes a type an actor: the trait `#[actor]` and `#[behaviour]` implement.
 
-use std::fmt;
 use std::future::Future;
-use std::num::NonZeroU64;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ctx::Ctx;
-use crate::reply::ReplySender;
 use crate::speech::{SpeechAct, SpeechError, SpeechKind};
-
-/// An actor's identity: unique among all actors this process creates.
-///
-/// # Examples
-///
-/// ```
-/// use stage_runtime::prelude::*;
-///
-/// #[actor]
-/// struct Quiet;
-///
-/// #[behaviour]
-/// impl Quiet {}
-///
-/// let a = spawn(Quiet);
-/// let b = spawn(Quiet);
-/// assert_ne!(a.id(), b.id());
-/// assert_eq!(a.id(), a.clone().id());
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ActorId(NonZeroU64);
-
-impl ActorId {
-    /// A fresh identity. One relaxed atomic increment; spawning is not the hot path.
-    pub(crate) fn fresh() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        ActorId::from_raw(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// The identity numbered `n` (0 is taken as 1: identities start there).
-    pub(crate) fn from_raw(n: u64) -> Self {
-        ActorId(NonZeroU64::new(n).unwrap_or(NonZeroU64::MIN))
-    }
-
-    /// The identity numbered `n`, or none for 0.
-    pub(crate) fn from_nonzero(n: u64) -> Option<Self> {
-        NonZeroU64::new(n).map(ActorId)
-    }
-
-    /// The identity as a number, for logs and metrics.
-    pub fn as_u64(self) -> u64 {
-        self.0.get()
-    }
-}
-
-impl fmt::Debug for ActorId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ActorId({})", self.0)
-    }
-}
-
-impl fmt::Display for ActorId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "actor#{}", self.0)
-    }
-}
 
 /// The work a handler left unfinished: the future of an `async` handler that is
 /// waiting. `None` when the handler completed within the call.
@@ -118,8 +58,8 @@ pub trait Wire<T> {
     ///
     /// `Failed(NotPortable)` for an actor that is not mobile; `Failed(Wire)` when the
     /// value refuses to serialise.
-    fn put<R>(_value: &T, args: &mut crate::remote::ArgWriter<R>) -> Result<(), SpeechError> {
-        args.record(Err(crate::remote::not_mobile()))
+    fn put<R>(_value: &T, args: &mut crate::wire::ArgWriter<R>) -> Result<(), SpeechError> {
+        args.record(Err(crate::wire::not_mobile()))
     }
 
     /// Decodes a value that came from another theatre.
@@ -128,8 +68,8 @@ pub trait Wire<T> {
     ///
     /// `Failed(NotPortable)` for an actor that is not mobile; `Failed(Wire)` when the
     /// bytes are not a `T`.
-    fn take(_input: &mut crate::remote::Decoder<'_>) -> Result<T, SpeechError> {
-        Err(crate::remote::not_mobile())
+    fn take(_input: &mut crate::wire::Decoder<'_>) -> Result<T, SpeechError> {
+        Err(crate::wire::not_mobile())
     }
 
     /// The encoder of an answer, which is encoded later.
@@ -137,8 +77,8 @@ pub trait Wire<T> {
     /// # Errors
     ///
     /// `Failed(NotPortable)` for an actor that is not mobile.
-    fn putter() -> Result<crate::remote::Put<T>, SpeechError> {
-        Err(crate::remote::not_mobile())
+    fn putter() -> Result<crate::wire::Put<T>, SpeechError> {
+        Err(crate::wire::not_mobile())
     }
 
     /// The decoder of an answer, which is decoded later.
@@ -146,8 +86,8 @@ pub trait Wire<T> {
     /// # Errors
     ///
     /// `Failed(NotPortable)` for an actor that is not mobile.
-    fn taker() -> Result<crate::remote::Take<T>, SpeechError> {
-        Err(crate::remote::not_mobile())
+    fn taker() -> Result<crate::wire::Take<T>, SpeechError> {
+        Err(crate::wire::not_mobile())
     }
 }
 
@@ -155,20 +95,20 @@ impl<T> Wire<T> for Local {}
 
 #[diagnostic::do_not_recommend]
 impl<T: Portable> Wire<T> for Mobile {
-    fn put<R>(value: &T, args: &mut crate::remote::ArgWriter<R>) -> Result<(), SpeechError> {
-        let written = crate::remote::encode_value(value, args.out());
+    fn put<R>(value: &T, args: &mut crate::wire::ArgWriter<R>) -> Result<(), SpeechError> {
+        let written = crate::wire::encode_value(value, args.out());
         args.record(written)
     }
 
-    fn take(input: &mut crate::remote::Decoder<'_>) -> Result<T, SpeechError> {
+    fn take(input: &mut crate::wire::Decoder<'_>) -> Result<T, SpeechError> {
         input.value()
     }
 
-    fn putter() -> Result<crate::remote::Put<T>, SpeechError> {
-        Ok(crate::remote::encode_value::<T>)
+    fn putter() -> Result<crate::wire::Put<T>, SpeechError> {
+        Ok(crate::wire::encode_value::<T>)
     }
 
-    fn taker() -> Result<crate::remote::Take<T>, SpeechError> {
+    fn taker() -> Result<crate::wire::Take<T>, SpeechError> {
         Ok(|input| input.value())
     }
 }
@@ -279,8 +219,8 @@ pub trait Actor: Declared {
     /// Encodes a message for the actor's theatre, when that is another one. On
     /// failure the message's reply (if any) has been answered with the error.
     #[doc(hidden)]
-    fn __encode(msg: Self::__Message) -> Result<crate::remote::Body, SpeechError> {
-        let error = crate::remote::not_mobile();
+    fn __encode(msg: Self::__Message) -> Result<crate::fabric::Body, SpeechError> {
+        let error = crate::wire::not_mobile();
         Self::__refuse(msg, error.clone());
         Err(error)
     }
@@ -292,9 +232,9 @@ pub trait Actor: Declared {
     fn __decode(
         _variant: u16,
         _args: &[u8],
-        _respond: &mut Option<crate::remote::Incoming>,
+        _respond: &mut Option<crate::inbound::Incoming>,
     ) -> Result<Self::__Message, SpeechError> {
-        Err(crate::remote::not_mobile())
+        Err(crate::wire::not_mobile())
     }
 
     /// The `#[permit]` policy; everything is permitted without one.
@@ -316,124 +256,4 @@ pub trait Actor: Declared {
     /// The `#[down]` hook: an actor this one watches has ended.
     #[doc(hidden)]
     fn __down(&mut self, _ctx: &mut Ctx<Self>, _down: crate::supervision::Down) {}
-}
-
-/// A Star-form expression sent to an actor: a closure that runs inside it in one turn
-/// and answers through its reply.
-pub(crate) trait StarCall<A: Actor>: Send {
-    fn kind(&self) -> SpeechKind;
-    fn run(self: Box<Self>, actor: &mut A, ctx: &mut Ctx<A>);
-    fn refuse(self: Box<Self>, error: SpeechError);
-    /// The call encoded for an actor on another theatre; refused with the error when
-    /// it cannot cross the wire (a closure, rather than a macro's Star form).
-    fn portable(self: Box<Self>) -> Result<crate::remote::Body, SpeechError> {
-        let error = crate::remote::not_portable(
-            "a closure sent with `Speech::_query`, `_request` or `_notify` cannot cross \
-             the wire: write the expression in Star's form (`query!(x 's .. with ..)`), \
-             whose captured values are serialised",
-        );
-        self.refuse(error.clone());
-        Err(error)
-    }
-}
-
-pub(crate) struct QueryCall<F, R> {
-    pub(crate) f: F,
-    pub(crate) reply: ReplySender<R>,
-}
-
-impl<A, F, R> StarCall<A> for QueryCall<F, R>
-where
-    A: Actor,
-    F: FnOnce(&A, &mut Ctx<A>) -> R + Send,
-    R: Send,
-{
-    fn kind(&self) -> SpeechKind {
-        SpeechKind::Query
-    }
-    fn run(self: Box<Self>, actor: &mut A, ctx: &mut Ctx<A>) {
-        let QueryCall { f, reply } = *self;
-        reply.send(f(actor, ctx));
-    }
-    fn refuse(self: Box<Self>, error: SpeechError) {
-        self.reply.fail(error);
-    }
-}
-
-pub(crate) struct RequestCall<F, R> {
-    pub(crate) f: F,
-    pub(crate) reply: ReplySender<R>,
-}
-
-impl<A, F, R> StarCall<A> for RequestCall<F, R>
-where
-    A: Actor,
-    F: FnOnce(&mut A, &mut Ctx<A>) -> R + Send,
-    R: Send,
-{
-    fn kind(&self) -> SpeechKind {
-        SpeechKind::Request
-    }
-    fn run(self: Box<Self>, actor: &mut A, ctx: &mut Ctx<A>) {
-        let RequestCall { f, reply } = *self;
-        reply.send(f(actor, ctx));
-    }
-    fn refuse(self: Box<Self>, error: SpeechError) {
-        self.reply.fail(error);
-    }
-}
-
-pub(crate) struct NotifyCall<F> {
-    pub(crate) f: F,
-}
-
-impl<A, F> StarCall<A> for NotifyCall<F>
-where
-    A: Actor,
-    F: FnOnce(&mut A, &mut Ctx<A>) + Send,
-{
-    fn kind(&self) -> SpeechKind {
-        SpeechKind::Notify
-    }
-    fn run(self: Box<Self>, actor: &mut A, ctx: &mut Ctx<A>) {
-        (self.f)(actor, ctx);
-    }
-    fn refuse(self: Box<Self>, _error: SpeechError) {}
-}
-
-/// What travels in a mailbox.
-pub(crate) enum Letter<A: Actor> {
-    /// A short-form speech action: a variant of the actor's message enum.
-    Speech(A::__Message),
-    /// A Star-form expression (or the speech contract's closure form).
-    Star(Box<dyn StarCall<A>>),
-    /// `Addr::stop`: end the actor after the messages sent before this one.
-    Stop(ReplySender<()>),
-    /// The actor's own continuation (`Ctx::handle`, a `#[down]` notice): not a speech
-    /// act of anyone else's, so the permission policy does not see it.
-    Own(Box<dyn StarCall<A>>),
-    /// A supervised child escalated its failure: handled as this actor's own panic.
-    Escalated,
-}
-
-impl<A: Actor> Letter<A> {
-    pub(crate) fn describe(&self) -> (SpeechKind, &'static str) {
-        match self {
-            Letter::Speech(msg) => A::__describe(msg),
-            Letter::Star(call) => (call.kind(), "with"),
-            Letter::Stop(_) => (SpeechKind::Request, "stop"),
-            Letter::Own(_) => (SpeechKind::Notify, "handle"),
-            Letter::Escalated => (SpeechKind::Notify, "escalated"),
-        }
-    }
-
-    pub(crate) fn refuse(self, error: SpeechError) {
-        match self {
-            Letter::Speech(msg) => A::__refuse(msg, error),
-            Letter::Star(call) => call.refuse(error),
-            Letter::Stop(reply) => reply.fail(error),
-            Letter::Own(call) => call.refuse(error),
-            Letter::Escalated => {}
-        }
-    }
 }

@@ -4,12 +4,14 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use crate::actor::{Actor, ActorId, Letter, NotifyCall, QueryCall, RequestCall, StarCall};
+use crate::actor::Actor;
 use crate::cell::ActorCell;
 use crate::ctx::Ctx;
-use crate::remote::RemoteActor;
+use crate::id::ActorId;
+use crate::letter::{Letter, NotifyCall, QueryCall, RequestCall, StarCall};
 use crate::reply::{reply_pair_from, Reply, ReplySender};
 use crate::speech::{Sent, SpeechError};
+use crate::stand_in::RemoteActor;
 
 /// The address of an actor of type `A`: cheap to clone, `Send + Sync`, and the only
 /// way to speak to the actor.
@@ -70,14 +72,10 @@ impl<A: Actor> Addr<A> {
         self.cell.remote_actor()
     }
 
-    /// The actor's identity. For an actor on another theatre, its identity there
-    /// (two theatres number their actors independently: compare addresses, not
-    /// identities, across theatres).
+    /// The actor's identity: the same wherever the address is held, and wherever
+    /// the actor runs. (A promise has an identity of its own.)
     pub fn id(&self) -> ActorId {
-        match self.cell.remote_actor() {
-            None => self.cell.id(),
-            Some(actor) => ActorId::from_raw(actor.actor),
-        }
+        self.cell.id()
     }
 
     /// `true` when the actor lives in this process.
@@ -273,19 +271,9 @@ impl<A: Actor> Clone for Addr<A> {
     }
 }
 
-impl<A: Actor> Addr<A> {
-    /// The theatre (0 for this process) and the actor's number there.
-    fn key(&self) -> (u64, ActorId) {
-        match self.cell.remote_actor() {
-            None => (0, self.cell.id()),
-            Some(actor) => (actor.link.theatre(), ActorId::from_raw(actor.actor)),
-        }
-    }
-}
-
 impl<A: Actor> PartialEq for Addr<A> {
     fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
+        self.id() == other.id()
     }
 }
 
@@ -293,7 +281,7 @@ impl<A: Actor> Eq for Addr<A> {}
 
 impl<A: Actor> Hash for Addr<A> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.key().hash(state);
+        self.id().hash(state);
     }
 }
 
@@ -310,7 +298,7 @@ impl<A: Actor> fmt::Debug for Addr<A> {
                 f,
                 "Addr<{}>({} at {})",
                 std::any::type_name::<A>(),
-                ActorId::from_raw(actor.actor),
+                actor.actor,
                 actor.link.locator()
             ),
         }

@@ -30,14 +30,17 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
-use crate::actor::{Actor, ActorId, Letter};
+use crate::actor::Actor;
 use crate::addr::Addr;
 use crate::ctx::Ctx;
+use crate::id::ActorId;
+use crate::letter::{Envelope, Letter};
 use crate::mailbox::{Mailbox, PushError};
-use crate::remote::RemoteActor;
 use crate::reply::Reply;
 use crate::scheduler::{Runnable, Shared, Task, WorkerLocal};
+use crate::speaker::{current_speaker, speaking_as};
 use crate::speech::{Failure, Reason, Speaker, SpeechAct, SpeechError};
+use crate::stand_in::{RemoteActor, StandIn};
 use crate::supervision::{Decision, Down, DownReason, Failable, Supervisor, Watchers};
 
 /// Messages one turn may process before the actor yields its worker (fairness).
@@ -50,23 +53,6 @@ const PARKED: u8 = 3;
 const STOPPED: u8 = 4;
 /// Set on `RUNNING` when a waiting handler's waker fired during the turn.
 const WOKEN: u8 = 0x10;
-
-thread_local! {
-    /// The actor whose turn this thread is taking, for `Speaker` identity.
-    static SPEAKER: std::cell::Cell<Option<ActorId>> = const { std::cell::Cell::new(None) };
-}
-
-/// Who is speaking on this thread right now.
-pub(crate) fn current_speaker() -> Speaker {
-    SPEAKER
-        .with(|s| s.get())
-        .map_or(Speaker::Outside, Speaker::Actor)
-}
-
-pub(crate) struct Envelope<A: Actor> {
-    letter: Letter<A>,
-    from: Speaker,
-}
 
 /// The future of an `async` handler that is waiting. It borrows the actor's `State`,
 /// which lives in the same cell and does not move; see [`ActorCell::state`].
@@ -101,24 +87,7 @@ pub(crate) struct ActorCell<A: Actor> {
     watchers: Watchers,
     /// What only a stand-in for another actor has (`None` for an actor): boxed, so
     /// that an actor does not carry it.
-    proxy: Option<Box<Proxy<A>>>,
-}
-
-/// A cell that stands for an actor elsewhere.
-enum Proxy<A: Actor> {
-    /// A promise (an address made from a `Reply<Addr<A>>`).
-    Promise {
-        /// The actor the reply resolved to, to which every letter is forwarded in
-        /// order.
-        forward: OnceLock<Addr<A>>,
-        /// Why letters are refused once the reply has failed: that reply's error.
-        refusal: OnceLock<SpeechError>,
-    },
-    /// An actor on another theatre. The cell's mailbox is closed from the start, so
-    /// a letter to it takes the refusal path of `send_from`, which encodes it for
-    /// the link instead: the send path of local actors carries no test for remote
-    /// ones.
-    Remote(RemoteActor),
+    stand_in: Option<Box<StandIn<A>>>,
 }
 
 // SAFETY: `books` and `state` are only accessed by the worker that won the transition
@@ -162,7 +131,7 @@ impl<A: Actor> ActorCell<A> {
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), parent),
             }),
             watchers: Watchers::default(),
-            proxy: None,
+            stand_in: None,
         });
         // The birth counts as one unit of work until it has run.
         stage.add_work(1);
@@ -175,9 +144,11 @@ impl<A: Actor> ActorCell<A> {
     /// order, to the actor it names; if `reply` fails, they are refused with its error.
     pub(crate) fn promise(stage: &Arc<Shared>, reply: Reply<Addr<A>>) -> Arc<Self> {
         // Parked: letters queue up, nobody runs them until the reply resolves.
-        let cell = ActorCell::stand_in(
+        // A promise has an identity of its own.
+        let cell = ActorCell::standing_in(
             stage,
-            Proxy::Promise {
+            ActorId::fresh(),
+            StandIn::Promise {
                 forward: OnceLock::new(),
                 refusal: OnceLock::new(),
             },
@@ -186,7 +157,7 @@ impl<A: Actor> ActorCell<A> {
         stage.spawn_future(async move {
             match reply.await {
                 Ok(target) => {
-                    if let Some(Proxy::Promise { forward, .. }) = promised.proxy.as_deref() {
+                    if let Some(StandIn::Promise { forward, .. }) = promised.stand_in.as_deref() {
                         let _ = forward.set(target);
                     }
                     promised.wake_pending();
@@ -197,9 +168,9 @@ impl<A: Actor> ActorCell<A> {
         cell
     }
 
-    /// A parked cell with no actor of its own, standing for the one `proxy` names.
-    fn stand_in(stage: &Arc<Shared>, proxy: Proxy<A>) -> Arc<Self> {
-        let id = ActorId::fresh();
+    /// A parked cell with no actor of its own, standing for the one `stand_in`
+    /// names, under the identity `id`.
+    fn standing_in(stage: &Arc<Shared>, id: ActorId, stand_in: StandIn<A>) -> Arc<Self> {
         Arc::new_cyclic(|weak: &Weak<Self>| ActorCell {
             status: AtomicU8::new(PARKED),
             id,
@@ -215,7 +186,7 @@ impl<A: Actor> ActorCell<A> {
                 ctx: Ctx::new(weak.clone(), id, Arc::clone(stage), None),
             }),
             watchers: Watchers::default(),
-            proxy: Some(Box::new(proxy)),
+            stand_in: Some(Box::new(stand_in)),
         })
     }
 
@@ -223,7 +194,7 @@ impl<A: Actor> ActorCell<A> {
     /// work while they are being handed to the link.
     pub(crate) fn remote(stage: &Arc<Shared>, remote: RemoteActor) -> Arc<Self> {
         // Never runs a turn: every letter is handed to the link at once.
-        let cell = ActorCell::stand_in(stage, Proxy::Remote(remote));
+        let cell = ActorCell::standing_in(stage, remote.actor, StandIn::Remote(remote));
         // SAFETY: nothing else holds the cell yet: this is the only consumer (and
         // producer) of its mailbox, which is empty.
         unsafe { cell.mailbox.close_and_drain(|_| {}) };
@@ -233,8 +204,8 @@ impl<A: Actor> ActorCell<A> {
     /// The actor on another theatre this cell stands for, if it does.
     #[inline]
     pub(crate) fn remote_actor(&self) -> Option<&RemoteActor> {
-        match self.proxy.as_deref() {
-            Some(Proxy::Remote(remote)) => Some(remote),
+        match self.stand_in.as_deref() {
+            Some(StandIn::Remote(remote)) => Some(remote),
             _ => None,
         }
     }
@@ -252,7 +223,7 @@ impl<A: Actor> ActorCell<A> {
     /// stays small.
     ///
     /// When the link fails, it has answered the letter's reply already, and
-    /// `Letter::Escalated` stands in for the letter: refusing it does nothing. (A
+    /// `Letter::Answered` stands in for the letter: refusing it does nothing. (A
     /// version where the cell answered every refusal itself and returned only the
     /// error was simpler but measured 6 ns slower per local message.)
     #[cold]
@@ -260,13 +231,13 @@ impl<A: Actor> ActorCell<A> {
     fn refused(&self, refused: PushError<Envelope<A>>) -> Result<(), (Letter<A>, SpeechError)> {
         let (envelope, error) = match refused {
             PushError::Full(e) => (e, SpeechError::Denied(Reason::Busy)),
-            PushError::Closed(e) => match self.proxy.as_deref() {
-                Some(Proxy::Remote(remote)) => {
+            PushError::Closed(e) => match self.stand_in.as_deref() {
+                Some(StandIn::Remote(remote)) => {
                     return remote
                         .send(e.letter)
-                        .map_err(|error| (Letter::Escalated, error));
+                        .map_err(|error| (Letter::Answered, error));
                 }
-                Some(Proxy::Promise { refusal, .. }) => (
+                Some(StandIn::Promise { refusal, .. }) => (
                     e,
                     refusal
                         .get()
@@ -282,7 +253,7 @@ impl<A: Actor> ActorCell<A> {
     /// The actor has ended: its watchers are told, and the stage counts one actor
     /// fewer. Only the first call counts.
     fn ended(&self, reason: DownReason) {
-        if self.watchers.end(self.id, reason) && self.proxy.is_none() {
+        if self.watchers.end(self.id, reason) && self.stand_in.is_none() {
             self.stage.actor_ended();
         }
     }
@@ -294,7 +265,7 @@ impl<A: Actor> ActorCell<A> {
 
     /// Closes the mailbox for good and refuses everything in it with `error`.
     fn refuse_all(&self, error: SpeechError) {
-        if let Some(Proxy::Promise { refusal, .. }) = self.proxy.as_deref() {
+        if let Some(StandIn::Promise { refusal, .. }) = self.stand_in.as_deref() {
             let _ = refusal.set(error.clone());
         }
         self.status.store(STOPPED, Ordering::SeqCst);
@@ -447,9 +418,7 @@ impl<A: Actor> ActorCell<A> {
         // Handlers never borrow `books`, so holding it for the whole turn aliases
         // nothing.
         let books = unsafe { &mut *self.books.get() };
-        let previous = SPEAKER.with(|s| s.replace(Some(self.id)));
-        let outcome = self.work(books);
-        SPEAKER.with(|s| s.set(previous));
+        let outcome = speaking_as(self.id, || self.work(books));
         match outcome {
             TurnEnd::Drained => self.go_idle(),
             TurnEnd::BudgetSpent => {
@@ -463,7 +432,7 @@ impl<A: Actor> ActorCell<A> {
     }
 
     fn work(self: &Arc<Self>, books: &mut Bookkeeping<A>) -> TurnEnd {
-        if let Some(Proxy::Promise { forward, .. }) = self.proxy.as_deref() {
+        if let Some(StandIn::Promise { forward, .. }) = self.stand_in.as_deref() {
             if let Some(target) = forward.get() {
                 return self.forward_letters(target);
             }
@@ -620,7 +589,7 @@ impl<A: Actor> ActorCell<A> {
                 call.run(actor, ctx);
                 None
             }
-            Letter::Stop(_) | Letter::Escalated => None,
+            Letter::Stop(_) | Letter::Escalated | Letter::Answered => None,
         }));
         match ran {
             Ok(Some(future)) => {

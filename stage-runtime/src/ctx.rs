@@ -3,9 +3,10 @@
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use crate::actor::{Actor, ActorId};
+use crate::actor::Actor;
 use crate::addr::Addr;
 use crate::cell::ActorCell;
+use crate::id::ActorId;
 use crate::reply::{Reply, ReplySender};
 use crate::scheduler::Shared;
 use crate::speech::SpeechError;

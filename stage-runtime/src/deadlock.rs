@@ -23,7 +23,7 @@ use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError};
 
 use foldhash::fast::RandomState;
 
-use crate::actor::ActorId;
+use crate::id::ActorId;
 use crate::speech::Cycle;
 
 /// The waits in progress.
@@ -148,7 +148,7 @@ mod tests {
     use super::*;
 
     fn id(n: usize) -> ActorId {
-        ActorId::from_raw(n as u64)
+        ActorId::local(n as u64)
     }
 
     #[test]

@@ -62,6 +62,10 @@ mod cell;
 mod ctx;
 mod deadlock;
 pub mod drivers;
+mod fabric;
+mod id;
+mod inbound;
+mod letter;
 #[allow(unsafe_code)]
 mod mailbox;
 mod recipient;
@@ -71,17 +75,21 @@ pub mod remote;
 mod reply;
 #[allow(unsafe_code)]
 mod scheduler;
+mod speaker;
 mod speech;
 mod stage;
+mod stand_in;
 // Turning a checked distance back into a function pointer, and making a closure that
 // captures nothing, need `unsafe`; both are justified where they are done.
 #[allow(unsafe_code)]
 mod star;
 mod supervision;
+mod wire;
 
-pub use actor::{Actor, ActorId};
+pub use actor::Actor;
 pub use addr::Addr;
 pub use ctx::Ctx;
+pub use id::ActorId;
 pub use recipient::Recipient;
 pub use reply::{join_all, Reply, ReplySender};
 pub use speech::{

@@ -3,8 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::actor::{Actor, ActorId};
+use crate::actor::Actor;
 use crate::addr::Addr;
+use crate::id::ActorId;
 use crate::speech::Sent;
 
 /// Somewhere to send events of type `T`: an actor and one of its channels.

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use atomic_waker::AtomicWaker;
 
-use crate::actor::ActorId;
-use crate::cell::current_speaker;
 use crate::deadlock;
+use crate::id::ActorId;
+use crate::speaker::current_speaker;
 use crate::speech::{Failure, Speaker, SpeechError};
 
 const EMPTY: u8 = 0;
@@ -31,9 +31,12 @@ struct Slot<T> {
     state: AtomicU8,
     value: UnsafeCell<Option<Result<T, SpeechError>>>,
     waker: AtomicWaker,
-    /// The actor that will answer, for deadlock detection (0: not known, or not an
-    /// actor). Written and read under the deadlock graph's lock once set.
+    /// The serial of the actor that will answer, for deadlock detection (0: not
+    /// known, or not an actor). Written and read under the deadlock graph's lock
+    /// once set.
     blocker: AtomicU64,
+    /// The origin of that actor's identity (see `id.rs`).
+    blocker_origin: u64,
 }
 
 // SAFETY: `value` is accessed by at most one thread at a time: the sender writes it
@@ -49,6 +52,7 @@ impl<T> Slot<T> {
             value: UnsafeCell::new(None),
             waker: AtomicWaker::new(),
             blocker: AtomicU64::new(blocker.map_or(0, ActorId::as_u64)),
+            blocker_origin: blocker.map_or(0, |id| id.to_wire().0),
         }
     }
 
@@ -412,7 +416,10 @@ impl<T> Future for Reply<T> {
         if !this.waits {
             if let Speaker::Actor(me) = current_speaker() {
                 let slot = &this.slot;
-                let blocker = || ActorId::from_nonzero(slot.blocker.load(Ordering::Relaxed));
+                let blocker = || {
+                    let serial = slot.blocker.load(Ordering::Relaxed);
+                    ActorId::from_wire((slot.blocker_origin, serial))
+                };
                 match deadlock::wait(slot.key(), me, blocker) {
                     Ok(recorded) => this.waits = recorded,
                     Err(cycle) => {

@@ -22,7 +22,7 @@ use std::time::Duration;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 use crossbeam_utils::CachePadded;
 
-use crate::stage::Owner;
+use crate::stage::StageCore;
 
 /// How many times in a row a worker takes its LIFO slot before it lets the deque run;
 /// without a bound, two actors bouncing messages would starve the rest.
@@ -94,12 +94,9 @@ pub(crate) struct Shared {
     live_actors: AtomicUsize,
     started: std::time::Instant,
     /// The `Stage` that owns these workers, for `Stage::current` on a worker thread.
-    owner: OnceLock<Weak<Owner>>,
+    core: OnceLock<Weak<StageCore>>,
     quiet: Mutex<()>,
     quiet_cv: Condvar,
-    /// The theatre this stage belongs to, if any: how a local address is sent to
-    /// another theatre.
-    pub(crate) fabric: std::sync::RwLock<Option<Arc<dyn crate::remote::Fabric>>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -137,18 +134,23 @@ fn with_own_worker<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&WorkerLocal>)
     })
 }
 
-/// The owner of the stage whose worker this thread is, if it is one.
-pub(crate) fn current_owner() -> Option<Arc<Owner>> {
+/// The core of the stage whose worker this thread is, if it is one.
+pub(crate) fn current_core() -> Option<Arc<StageCore>> {
     WORKER.with(|cell| {
         // SAFETY: as in `with_own_worker`.
         let worker = unsafe { cell.get().as_ref() }?;
-        worker.shared.owner.get()?.upgrade()
+        worker.shared.core()
     })
 }
 
 impl Shared {
-    pub(crate) fn set_owner(&self, owner: Weak<Owner>) {
-        let _ = self.owner.set(owner);
+    pub(crate) fn set_core(&self, core: Weak<StageCore>) {
+        let _ = self.core.set(core);
+    }
+
+    /// The core of the stage these workers serve, while a `Stage` handle lives.
+    pub(crate) fn core(&self) -> Option<Arc<StageCore>> {
+        self.core.get()?.upgrade()
     }
 
     /// Starts `workers` threads and returns the shared state and their handles.
@@ -169,10 +171,9 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             live_actors: AtomicUsize::new(0),
             started: std::time::Instant::now(),
-            owner: OnceLock::new(),
+            core: OnceLock::new(),
             quiet: Mutex::new(()),
             quiet_cv: Condvar::new(),
-            fabric: std::sync::RwLock::new(None),
         });
         let deques: Vec<Deque<Task>> = (0..workers).map(|_| Deque::new_fifo()).collect();
         let _ = shared

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::actor::ActorId;
+use crate::id::ActorId;
 
 /// Why a speech action did not succeed.
 ///

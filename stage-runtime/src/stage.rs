@@ -3,12 +3,13 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use crate::actor::Actor;
 use crate::addr::Addr;
 use crate::cell::ActorCell;
+use crate::fabric::Fabric;
 use crate::reply::{reply_pair, Reply};
 use crate::scheduler::Shared;
 use crate::speech::{Failure, SpeechError};
@@ -42,22 +43,32 @@ use crate::speech::{Failure, SpeechError};
 /// ```
 #[derive(Clone)]
 pub struct Stage {
-    inner: Arc<Owner>,
+    inner: Arc<StageCore>,
 }
 
-/// Owns the workers; stops them when the last `Stage` handle goes.
-pub(crate) struct Owner {
+/// What the `Stage` handles share: the workers (it stops them when the last
+/// handle goes) and the theatre the stage serves, if any.
+pub(crate) struct StageCore {
     shared: Arc<Shared>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The theatre this stage belongs to, if any: how a local address is sent to
+    /// another theatre.
+    fabric: RwLock<Option<Arc<dyn Fabric>>>,
 }
 
-impl Drop for Owner {
+impl Drop for StageCore {
     fn drop(&mut self) {
         self.stop_workers();
     }
 }
 
-impl Owner {
+impl StageCore {
+    /// The open theatre this stage belongs to.
+    fn fabric(&self) -> Option<Arc<dyn Fabric>> {
+        let slot = self.fabric.read().unwrap_or_else(PoisonError::into_inner);
+        slot.as_ref().filter(|fabric| fabric.is_open()).cloned()
+    }
+
     fn stop_workers(&self) {
         self.shared.shutdown();
         let threads =
@@ -71,6 +82,27 @@ impl Owner {
         }
         self.shared.drain_after_exit();
     }
+}
+
+/// Makes `stage` part of the theatre behind `fabric`: addresses of its actors sent
+/// to other theatres are exported through it. `false` if the stage belongs to an
+/// open theatre already (a stage serves one theatre at a time).
+pub(crate) fn attach(stage: &Stage, fabric: Arc<dyn Fabric>) -> bool {
+    let mut slot = stage
+        .inner
+        .fabric
+        .write()
+        .unwrap_or_else(PoisonError::into_inner);
+    if slot.as_ref().is_some_and(|current| current.is_open()) {
+        return false;
+    }
+    *slot = Some(fabric);
+    true
+}
+
+/// The open theatre that the stage whose scheduler is `shared` belongs to.
+pub(crate) fn fabric_of(shared: &Shared) -> Option<Arc<dyn Fabric>> {
+    shared.core()?.fabric()
 }
 
 /// Configures a [`Stage`].
@@ -109,11 +141,12 @@ impl StageBuilder {
     /// When the operating system refuses to start even one thread.
     pub fn build(self) -> Stage {
         let (shared, threads) = Shared::start(self.workers, &self.name);
-        let inner = Arc::new(Owner {
+        let inner = Arc::new(StageCore {
             shared,
             threads: Mutex::new(threads),
+            fabric: RwLock::new(None),
         });
-        inner.shared.set_owner(Arc::downgrade(&inner));
+        inner.shared.set_core(Arc::downgrade(&inner));
         Stage { inner }
     }
 }
@@ -262,7 +295,7 @@ impl Stage {
         if let Some(stage) = CURRENT.with(|c| c.borrow().clone()) {
             return stage;
         }
-        if let Some(inner) = crate::scheduler::current_owner() {
+        if let Some(inner) = crate::scheduler::current_core() {
             return Stage { inner };
         }
         static DEFAULT: OnceLock<Stage> = OnceLock::new();

@@ -27,12 +27,15 @@ use std::any::{Any, TypeId};
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use crate::actor::{Actor, Declared, Letter, StarCall, Wire};
+use crate::actor::{Actor, Declared, Wire};
 use crate::addr::Addr;
 use crate::ctx::Ctx;
-use crate::remote::{self, Body, Incoming, Put, Take};
+use crate::fabric::Body;
+use crate::inbound::{self, Incoming};
+use crate::letter::{Letter, StarCall};
 use crate::reply::{Reply, ReplySender};
 use crate::speech::{SpeechError, SpeechKind};
+use crate::wire::{self, Put, Take};
 
 /// A Star-form expression, run inside actor `A` with the captured values `C`.
 #[doc(hidden)]
@@ -231,7 +234,7 @@ where
     <A as Declared>::Mobility: Wire<()>,
 {
     mobile::<A>()?;
-    Err(remote::not_portable(&format!(
+    Err(wire::not_portable(&format!(
         "a Star-form expression crosses the wire only when the values it captures \
          (`{}`) and its answer (`{}`) are serialisable",
         std::any::type_name::<C>(),
@@ -259,7 +262,7 @@ where
 {
     mobile::<A>()?;
     if size_of::<E>() != 0 {
-        return Err(remote::not_portable(
+        return Err(wire::not_portable(
             "this Star-form expression uses a value the macro cannot see as a capture \
              (`self`, a called closure, or a name inside a macro other than a \
              `format!`-like one): bind it to a local name first and use that name in \
@@ -270,14 +273,14 @@ where
     Ok(WireSite {
         site: distance(entry),
         check: check::<A, C, E>(),
-        put: remote::put_serial::<C>,
-        take: remote::take_serial::<E::Out>,
+        put: wire::put_serial::<C>,
+        take: wire::take_serial::<E::Out>,
     })
 }
 
 /// The hash the entry of a site checks: the sender's and the receiver's types agree.
 fn check<A, C, E>() -> u64 {
-    remote::fnv1a(&[std::any::type_name::<(A, C, E)>().as_bytes()])
+    wire::fnv1a(&[std::any::type_name::<(A, C, E)>().as_bytes()])
 }
 
 /// A Star-form expression with its captured values, in a mailbox.
@@ -328,7 +331,7 @@ where
                 site: site.site,
                 check: site.check,
                 captures,
-                answer: remote::answer_to(reply, site.take),
+                answer: wire::answer_to(reply, site.take),
             }),
             Err(error) => {
                 reply.fail(error.clone());
@@ -360,30 +363,30 @@ where
     <A as Declared>::Mobility: Wire<()>,
 {
     if actor != TypeId::of::<A>() {
-        return Err(remote::wire_error(format_args!(
+        return Err(wire::wire_error(format_args!(
             "the Star-form expression was compiled for `{}`, another actor type",
             std::any::type_name::<A>()
         )));
     }
     if check != self::check::<A, C, E>() {
-        return Err(remote::wire_error(
+        return Err(wire::wire_error(
             "the Star-form expression differs here: the theatres run different binaries",
         ));
     }
     let Some(expr) = conjure::<E>() else {
-        return Err(remote::wire_error(
+        return Err(wire::wire_error(
             "the Star-form expression captures values it was not sent",
         ));
     };
-    let captures = remote::decode_whole(captures, remote::take_serial::<C>).map_err(|error| {
-        remote::not_portable(&format!(
+    let captures = wire::decode_whole(captures, wire::take_serial::<C>).map_err(|error| {
+        wire::not_portable(&format!(
             "the captured values (`{}`) do not decode on the receiving theatre ({error}); \
              a borrowed value such as a `&'static str` cannot cross the wire: capture an \
              owned one, such as a `String`",
             std::any::type_name::<C>()
         ))
     })?;
-    let reply = remote::respond_with(incoming, remote::put_serial::<E::Out>)?;
+    let reply = inbound::respond_with(incoming, wire::put_serial::<E::Out>)?;
     let call: Box<dyn StarCall<A>> = Box::new(Captured {
         captures,
         expr,
@@ -425,7 +428,7 @@ pub(crate) fn letter<A: Actor>(
         .downcast::<Box<dyn StarCall<A>>>()
         .map(|call| Letter::Star(*call))
         // The entry checked the actor type already.
-        .map_err(|_| remote::wire_error("the Star-form expression is for another actor type"))
+        .map_err(|_| wire::wire_error("the Star-form expression is for another actor type"))
 }
 
 /// What the distances are measured from.
@@ -448,12 +451,12 @@ fn distance(entry: Entry) -> i64 {
 fn entry_at(site: i64) -> Result<Entry, SpeechError> {
     static SITES: OnceLock<Result<HashSet<i64>, String>> = OnceLock::new();
     let sites = SITES.get_or_init(read_sites).as_ref().map_err(|why| {
-        remote::wire_error(format_args!(
+        wire::wire_error(format_args!(
             "this theatre cannot run Star-form expressions from afar: {why}"
         ))
     })?;
     if !sites.contains(&site) {
-        return Err(remote::wire_error(
+        return Err(wire::wire_error(
             "no Star-form expression of this program is at that site: \
              the theatres run different binaries",
         ));

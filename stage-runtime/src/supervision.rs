@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use crate::actor::ActorId;
+use crate::id::ActorId;
 
 /// An actor has ended: what a `#[down]` hook receives.
 ///
@@ -335,7 +335,7 @@ mod tests {
     #[test]
     fn a_watcher_added_after_the_end_is_told_at_once() {
         let watchers = Watchers::default();
-        let id = ActorId::from_raw(7);
+        let id = ActorId::local(7);
         watchers.end(id, DownReason::Stopped);
         let (tx, rx) = std::sync::mpsc::channel();
         watchers.add(id, Box::new(move |down| tx.send(down).unwrap_or(())));

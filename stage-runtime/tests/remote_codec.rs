@@ -71,8 +71,8 @@ struct Loopback {
 }
 
 impl Link for Loopback {
-    fn send(&self, actor: u64, type_tag: u64, body: Body) -> Result<(), SpeechError> {
-        assert_eq!(actor, self.target.id().as_u64());
+    fn send(&self, actor: ActorId, type_tag: u64, body: Body) -> Result<(), SpeechError> {
+        assert_eq!(actor, self.target.id());
         assert_eq!(type_tag, self.target.type_tag());
         *self.sent.lock().unwrap() += 1;
         match body {
@@ -133,7 +133,7 @@ fn through_loopback<A: Actor>(local: &Addr<A>) -> (Addr<A>, Arc<Loopback>) {
         sent: Mutex::new(0),
         eval: Mutex::new(None),
     });
-    let addr = remote::remote::<A>(&Stage::current(), link.clone(), local.id().as_u64());
+    let addr = remote::remote::<A>(&Stage::current(), link.clone(), local.id());
     (addr, link)
 }
 

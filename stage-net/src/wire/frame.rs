@@ -12,23 +12,28 @@ use serde::{Deserialize, Serialize};
 use stage_runtime::{DownReason, Failure, Reason, SpeechError};
 
 /// The protocol version this build speaks; the handshake refuses any other.
-/// Version 2 added [`Frame::Eval`].
-pub const VERSION: u32 = 2;
+/// Version 2 added [`Frame::Eval`]; version 3 names actors by their whole
+/// identity ([`WireId`]: origin and serial), which they keep wherever they run.
+pub const VERSION: u32 = 3;
 
 /// The default largest frame body accepted: 4 MiB.
 pub const DEFAULT_FRAME_LIMIT: u32 = 4 << 20;
 
-/// A bound actor as a `Found` frame carries it: its number, its type's tag and
+/// An actor's identity on the wire: its origin and serial (see
+/// `stage_runtime::ActorId`).
+pub type WireId = (u64, u64);
+
+/// A bound actor as a `Found` frame carries it: its identity, its type's tag and
 /// its type's name.
-pub type Bound = (u64, u64, String);
+pub type Bound = (WireId, u64, String);
 
 /// Where an actor runs, as an `Activated` frame carries it: the theatre's
-/// identity, its locator, and the actor's number there.
-pub type Whereabouts = (u64, String, u64);
+/// identity, its locator, and the actor's identity.
+pub type Whereabouts = (u64, String, WireId);
 
 /// A directory entry as a `Resolved` frame carries it: the binding theatre's
-/// identity and locator, the actor's number there, its type's tag and name.
-pub type Filing = (u64, String, u64, u64, String);
+/// identity and locator, the actor's identity, its type's tag and name.
+pub type Filing = (u64, String, WireId, u64, String);
 
 /// One unit on the wire between two theatres.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,8 +85,8 @@ pub enum Frame {
     },
     /// `notify!` to an actor exported by the receiver.
     Tell {
-        /// The actor's number on the receiver.
-        to: u64,
+        /// The actor's identity.
+        to: WireId,
         /// Its type's tag, checked against the exported actor's.
         tag: u64,
         /// The handler, by position.
@@ -92,8 +97,8 @@ pub enum Frame {
     },
     /// `query!` or `request!` to an actor exported by the receiver.
     Ask {
-        /// The actor's number on the receiver.
-        to: u64,
+        /// The actor's identity.
+        to: WireId,
         /// Its type's tag.
         tag: u64,
         /// The handler, by position.
@@ -106,8 +111,8 @@ pub enum Frame {
     },
     /// `Addr::stop` for an actor exported by the receiver.
     Stop {
-        /// The actor's number on the receiver.
-        to: u64,
+        /// The actor's identity.
+        to: WireId,
         /// Its type's tag.
         tag: u64,
         /// The sender's number for the acknowledgement.
@@ -159,8 +164,8 @@ pub enum Frame {
     Register {
         /// The universal name.
         name: String,
-        /// The actor's number on the sender.
-        actor: u64,
+        /// The actor's identity.
+        actor: WireId,
         /// Its type's tag.
         tag: u64,
         /// Its type's name, for error messages.
@@ -191,8 +196,8 @@ pub enum Frame {
     },
     /// Tell the sender when the actor ends (`ctx.monitor` across theatres).
     Watch {
-        /// The actor's number on the receiver.
-        to: u64,
+        /// The actor's identity.
+        to: WireId,
         /// Its type's tag.
         tag: u64,
         /// The sender's number for the notice.
@@ -210,8 +215,8 @@ pub enum Frame {
     /// A Star-form expression for an actor exported by the receiver: where its
     /// code lies in the program both theatres run, and its captured values.
     Eval {
-        /// The actor's number on the receiver.
-        to: u64,
+        /// The actor's identity.
+        to: WireId,
         /// Its type's tag.
         tag: u64,
         /// The expression's entry, as a distance within the program.
@@ -469,12 +474,14 @@ const TELL: [u8; 7] = [0x81, 0xa4, b'T', b'e', b'l', b'l', 0x94];
 /// Writes a `Tell` frame, byte for byte what [`encode`] writes for
 /// `Frame::Tell { to, tag, variant, args }`, without building the frame (the
 /// arguments are not copied into one).
-pub fn encode_tell(to: u64, tag: u64, variant: u16, args: &[u8], out: &mut Vec<u8>) {
+pub fn encode_tell(to: WireId, tag: u64, variant: u16, args: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&TELL);
-    // Writing to a `Vec` cannot fail.
-    let _ = rmp::encode::write_uint(out, to);
+    // Writing to a `Vec` cannot fail. The identity is a pair: an array of two.
+    let _ = rmp::encode::write_array_len(out, 2);
+    let _ = rmp::encode::write_uint(out, to.0);
+    let _ = rmp::encode::write_uint(out, to.1);
     let _ = rmp::encode::write_uint(out, tag);
     let _ = rmp::encode::write_uint(out, u64::from(variant));
     let _ = rmp::encode::write_bin(out, args);
@@ -487,8 +494,8 @@ pub fn encode_tell(to: u64, tag: u64, variant: u16, args: &[u8], out: &mut Vec<u
 /// A `Tell` frame read in place: the arguments are borrowed from the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TellRef<'a> {
-    /// The actor's number on the receiver.
-    pub to: u64,
+    /// The actor's identity.
+    pub to: WireId,
     /// Its type's tag.
     pub tag: u64,
     /// The handler, by position.
@@ -502,7 +509,13 @@ pub struct TellRef<'a> {
 /// that what is accepted, and how, is decided by the one decoder).
 pub fn tell_in(body: &[u8]) -> Option<TellRef<'_>> {
     let mut rest = body.strip_prefix(&TELL)?;
-    let to = rmp::decode::read_int(&mut rest).ok()?;
+    if rmp::decode::read_array_len(&mut rest).ok()? != 2 {
+        return None;
+    }
+    let to = (
+        rmp::decode::read_int(&mut rest).ok()?,
+        rmp::decode::read_int(&mut rest).ok()?,
+    );
     let tag = rmp::decode::read_int(&mut rest).ok()?;
     let variant = rmp::decode::read_int(&mut rest).ok()?;
     let len = rmp::decode::read_bin_len(&mut rest).ok()? as usize;
@@ -539,7 +552,7 @@ mod tests {
     fn frames_round_trip() {
         let frames = [
             Frame::Tell {
-                to: 3,
+                to: (11, 3),
                 tag: 9,
                 variant: 1,
                 args: vec![0x91, 0x05],
@@ -553,7 +566,7 @@ mod tests {
             },
             Frame::Ping,
             Frame::Eval {
-                to: 3,
+                to: (u64::MAX, 3),
                 tag: 9,
                 site: -4096,
                 check: u64::MAX,
@@ -587,7 +600,8 @@ mod tests {
             u64::MAX,
         ];
         let args: [&[u8]; 3] = [&[], &[0x91, 0x05], &[7; 300]];
-        for (i, &to) in edges.iter().enumerate() {
+        for (i, &serial) in edges.iter().enumerate() {
+            let to = (edges[(i * 5 + 1) % edges.len()], serial);
             let tag = edges[(i * 7 + 3) % edges.len()];
             let variant = u16::try_from(edges[(i * 3) % 6]).unwrap();
             let args = args[i % 3];
@@ -614,13 +628,14 @@ mod tests {
         encode(&Frame::Ping, &mut ping).unwrap();
         assert_eq!(tell_in(&ping[4..]), None);
         let mut tell = Vec::new();
-        encode_tell(1, 2, 3, &[4, 5], &mut tell);
+        encode_tell((9, 1), 2, 3, &[4, 5], &mut tell);
         assert_eq!(tell_in(&tell[4..tell.len() - 1]), None);
         tell.push(0);
         assert_eq!(tell_in(&tell[4..]), None);
         // A variant beyond u16 is not a Tell to read in place.
         let mut wide = TELL.to_vec();
-        for value in [1, 2, 70_000] {
+        rmp::encode::write_array_len(&mut wide, 2).unwrap();
+        for value in [9, 1, 2, 70_000] {
             rmp::encode::write_uint(&mut wide, value).unwrap();
         }
         rmp::encode::write_bin(&mut wide, &[]).unwrap();

@@ -3,9 +3,10 @@
 
 use std::fmt;
 
-use crate::actor::{Actor, ActorId, Declared, Turn};
+use crate::actor::{Actor, Declared, Turn};
 use crate::addr::Addr;
 use crate::ctx::Ctx;
+use crate::id::ActorId;
 use crate::reply::{Reply, ReplySender};
 use crate::speech::{Sent, Speech, SpeechError, SpeechKind};
 use crate::Recipient;

@@ -1,0 +1,245 @@
+//! The seam the network crate plugs into. The runtime knows nothing of sockets: a
+//! network layer (`stage-net`) gives it a [`Fabric`] per theatre (exported actors,
+//! links to peers) and a [`Link`] per peer; it gets back, for each local actor
+//! peers may speak to, an [`Inbound`]. Letters cross as [`Body`] (out) and
+//! [`Delivery`] (in); answers as [`Answer`] (the asker's side) and [`Respond`]
+//! (the answerer's side).
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::id::ActorId;
+use crate::speech::SpeechError;
+use crate::supervision::DownReason;
+
+/// A connection to a peer theatre, as the runtime sees it.
+pub trait Link: Send + Sync + 'static {
+    /// Sends `body` to the actor `actor` (of the type whose tag is `type_tag`) on
+    /// the peer.
+    ///
+    /// # Errors
+    ///
+    /// `Failed(Unreachable)` when the peer cannot be reached. Either way the body's
+    /// answer (if any) is consumed: on failure the link answers it with the error.
+    fn send(&self, actor: ActorId, type_tag: u64, body: Body) -> Result<(), SpeechError>;
+
+    /// The peer's locator (`stage://host:port`), for `Debug` and for sending the
+    /// address on.
+    fn locator(&self) -> &str;
+
+    /// The peer theatre's identity, for address equality.
+    fn theatre(&self) -> u64;
+
+    /// The universal name, for a link that reaches an actor by name wherever it
+    /// runs (activation on demand): such an address travels as its name.
+    fn name(&self) -> Option<&str> {
+        None
+    }
+
+    /// Runs `then` with the reason when the actor `actor` (of the type tagged
+    /// `type_tag`) on the peer ends, or with `DownReason::Unreachable` when the
+    /// peer can no longer be reached. The default registers nothing.
+    fn watch(&self, actor: ActorId, type_tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
+        let _ = (actor, type_tag, then);
+    }
+}
+
+/// An encoded letter for an actor on another theatre.
+#[derive(Debug)]
+pub enum Body {
+    /// A speech act: the handler's position, its arguments, and where the answer goes
+    /// (for `query!` and `request!`).
+    Message {
+        /// The handler, by position in the actor's message enum.
+        variant: u16,
+        /// The arguments: a MessagePack array.
+        args: Vec<u8>,
+        /// Where the answer goes; `None` for `notify!`.
+        answer: Option<Answer>,
+    },
+    /// `Addr::stop`.
+    Stop {
+        /// Where the acknowledgement goes.
+        answer: Answer,
+    },
+    /// A Star-form expression: where its code lies in the program, and its captured
+    /// values (see the `star` module).
+    Eval {
+        /// The entry's distance from the anchor function.
+        site: i64,
+        /// The hash of the site's types, checked by the entry.
+        check: u64,
+        /// The captured values: one MessagePack value (a tuple).
+        captures: Vec<u8>,
+        /// Where the answer goes.
+        answer: Answer,
+    },
+}
+
+/// The sending side's end of a remote reply: decodes the answer's bytes into the
+/// reply the caller holds.
+pub struct Answer(Box<AnswerFn>);
+
+/// What an [`Answer`] runs: decode the bytes into the caller's reply.
+type AnswerFn = dyn FnOnce(Result<&[u8], SpeechError>) + Send;
+
+impl Answer {
+    /// An answer that runs `answer` with the encoded answer, or the error.
+    pub(crate) fn new(answer: impl FnOnce(Result<&[u8], SpeechError>) + Send + 'static) -> Self {
+        Answer(Box::new(answer))
+    }
+
+    /// Answers the caller with the encoded answer, or with an error.
+    pub fn answer(self, result: Result<&[u8], SpeechError>) {
+        (self.0)(result)
+    }
+
+    /// Answers the caller with `error`.
+    pub fn fail(self, error: SpeechError) {
+        (self.0)(Err(error))
+    }
+}
+
+impl fmt::Debug for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Answer")
+    }
+}
+
+/// The receiving side's end of a remote reply: takes the encoded answer back to the
+/// caller's theatre.
+pub struct Respond {
+    send: Box<dyn FnOnce(Result<Vec<u8>, SpeechError>) + Send>,
+}
+
+impl Respond {
+    /// A responder that hands the encoded answer (or the error) to `send`.
+    pub fn new(send: impl FnOnce(Result<Vec<u8>, SpeechError>) + Send + 'static) -> Self {
+        Respond {
+            send: Box::new(send),
+        }
+    }
+
+    pub(crate) fn respond(self, result: Result<Vec<u8>, SpeechError>) {
+        (self.send)(result)
+    }
+}
+
+impl fmt::Debug for Respond {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Respond")
+    }
+}
+
+/// An encoded letter arriving for a local actor.
+#[derive(Debug)]
+pub enum Delivery<'a> {
+    /// A speech act.
+    Message {
+        /// The handler, by position.
+        variant: u16,
+        /// The arguments, as the sender's [`ArgWriter`] wrote them.
+        args: &'a [u8],
+        /// Where the answer goes, for a query or request.
+        respond: Option<Respond>,
+    },
+    /// `Addr::stop` from afar.
+    Stop {
+        /// Where the acknowledgement goes.
+        respond: Respond,
+    },
+    /// A Star-form expression ([`Body::Eval`]).
+    Eval {
+        /// The entry's distance from the anchor function.
+        site: i64,
+        /// The hash of the site's types.
+        check: u64,
+        /// The encoded captured values.
+        captures: &'a [u8],
+        /// Where the answer goes.
+        respond: Respond,
+    },
+}
+
+/// A local actor that remote theatres may speak to (see `inbound.rs` for the one
+/// implementation).
+pub trait Inbound: Send + Sync + 'static {
+    /// The actor's identity.
+    fn id(&self) -> ActorId;
+    /// The tag of its type ([`type_tag`]).
+    fn type_tag(&self) -> u64;
+    /// The name of its type, for error messages.
+    fn type_name(&self) -> &'static str;
+    /// Decodes `delivery` and queues it for the actor.
+    ///
+    /// # Errors
+    ///
+    /// A decode error (`Failed(Wire)`) or the actor's refusal. The responder, if any,
+    /// has been answered with the same error.
+    fn deliver(&self, delivery: Delivery<'_>) -> Result<(), SpeechError>;
+    /// Decodes a run of events (handler position, arguments) and queues them for
+    /// the actor, in order, as one batch. An event that does not decode is left
+    /// out, and the first such error returned; the others are queued all the same.
+    /// An event the actor refuses is dropped, as one delivered alone would be.
+    ///
+    /// # Errors
+    ///
+    /// The first event's decode error.
+    fn deliver_events(
+        &self,
+        events: &mut dyn Iterator<Item = (u16, &[u8])>,
+    ) -> Result<(), SpeechError>;
+    /// Runs `then` with the reason once the actor has ended (at once if it has
+    /// already).
+    fn on_end(&self, then: Box<dyn FnOnce(DownReason) + Send>);
+    /// The exported actor, for turning it back into a typed address.
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// What a network layer offers the runtime so that addresses can travel inside
+/// messages: a theatre's table of exported actors and its links to peers.
+pub trait Fabric: Send + Sync + 'static {
+    /// This theatre's identity.
+    fn theatre(&self) -> u64;
+    /// `false` once the theatre has shut down (its stage may then join another).
+    fn is_open(&self) -> bool;
+    /// This theatre's locator (`stage://host:port`).
+    fn locator(&self) -> &str;
+    /// Makes a local actor reachable from peers; exporting one twice keeps the first.
+    fn export(&self, inbound: Arc<dyn Inbound>);
+    /// The exported actor `actor`.
+    fn exported(&self, actor: ActorId) -> Option<Arc<dyn Inbound>>;
+    /// A link to the theatre `theatre`, which listens at `locator`.
+    ///
+    /// # Errors
+    ///
+    /// Why no link can be made (for the decoding error).
+    fn link(&self, theatre: u64, locator: &str) -> Result<Arc<dyn Link>, FabricError>;
+    /// A link to the actor by universal name `name` (activation on demand).
+    ///
+    /// # Errors
+    ///
+    /// Why no link can be made (for the decoding error).
+    fn named(&self, name: &str) -> Result<Arc<dyn Link>, FabricError>;
+}
+
+/// Why a [`Fabric`] cannot give a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FabricError {
+    /// The theatre has shut down.
+    Closed,
+    /// No link to that theatre can be made; the text says why.
+    NoLink(String),
+}
+
+impl fmt::Display for FabricError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FabricError::Closed => f.write_str("this theatre has shut down"),
+            FabricError::NoLink(why) => write!(f, "no link to that theatre: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for FabricError {}

@@ -1,0 +1,180 @@
+//! A local actor as peers reach it: the [`Inbound`] side of an actor that the
+//! network layer puts in its table of exported actors. It decodes what arrives
+//! (by code the `#[behaviour]` macro generates) into the actor's own letters and
+//! queues them like any other; a question's answer is awaited on the actor's
+//! stage and encoded back to the asker.
+
+use std::sync::Arc;
+
+use crate::actor::Actor;
+use crate::addr::Addr;
+use crate::fabric::{Delivery, Inbound, Respond};
+use crate::id::ActorId;
+use crate::letter::Letter;
+use crate::reply::{reply_pair, ReplySender};
+use crate::scheduler::Shared;
+use crate::speech::{Speaker, SpeechError};
+use crate::supervision::DownReason;
+use crate::wire::{not_portable, type_tag, wire_error, Put};
+
+/// A responder with the stage that runs the answering actor (which awaits the answer
+/// and sends it back).
+#[derive(Debug)]
+pub struct Incoming {
+    respond: Respond,
+    stage: Arc<Shared>,
+}
+
+/// The inbound side of a local actor.
+struct Exported<A: Actor> {
+    addr: Addr<A>,
+}
+
+impl<A: Actor> Inbound for Exported<A> {
+    fn id(&self) -> ActorId {
+        self.addr.id()
+    }
+
+    fn type_tag(&self) -> u64 {
+        type_tag::<A>()
+    }
+
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<A>()
+    }
+
+    fn deliver(&self, delivery: Delivery<'_>) -> Result<(), SpeechError> {
+        let Some(cell) = self.addr.local_cell() else {
+            return Err(not_portable("a remote address cannot be exported again"));
+        };
+        // The stage (which awaits an answer and sends it back) only for an ask.
+        let stage = || Arc::clone(cell.stage());
+        let letter = match delivery {
+            Delivery::Message {
+                variant,
+                args,
+                respond,
+            } => {
+                let mut incoming = respond.map(|respond| Incoming {
+                    respond,
+                    stage: stage(),
+                });
+                let decoded = A::__decode(variant, args, &mut incoming);
+                Letter::Speech(answered(decoded, incoming)?)
+            }
+            Delivery::Stop { respond } => Letter::Stop(respond_with_unit(respond, stage())),
+            Delivery::Eval {
+                site,
+                check,
+                captures,
+                respond,
+            } => {
+                let mut incoming = Some(Incoming {
+                    respond,
+                    stage: stage(),
+                });
+                let decoded = crate::star::letter::<A>(site, check, captures, &mut incoming);
+                answered(decoded, incoming)?
+            }
+        };
+        match cell.send_from(letter, Speaker::Outside) {
+            Ok(()) => Ok(()),
+            Err((letter, error)) => {
+                letter.refuse(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    fn deliver_events(
+        &self,
+        events: &mut dyn Iterator<Item = (u16, &[u8])>,
+    ) -> Result<(), SpeechError> {
+        let Some(cell) = self.addr.local_cell() else {
+            return Err(not_portable("a remote address cannot be exported again"));
+        };
+        let mut first = Ok(());
+        let letters =
+            events.filter_map(
+                |(variant, args)| match A::__decode(variant, args, &mut None) {
+                    Ok(msg) => Some(Letter::Speech(msg)),
+                    Err(error) => {
+                        if first.is_ok() {
+                            first = Err(error);
+                        }
+                        None
+                    }
+                },
+            );
+        cell.send_all_from(letters, Speaker::Outside);
+        first
+    }
+
+    fn on_end(&self, then: Box<dyn FnOnce(DownReason) + Send>) {
+        self.addr.watch(Box::new(move |down| then(down.reason)));
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `result`, after answering with its error the responder a decoder left in
+/// `incoming` (one that failed before taking it).
+fn answered<T>(
+    result: Result<T, SpeechError>,
+    incoming: Option<Incoming>,
+) -> Result<T, SpeechError> {
+    if let (Err(error), Some(incoming)) = (&result, incoming) {
+        incoming.respond.respond(Err(error.clone()));
+    }
+    result
+}
+
+/// The inbound side of `addr`, for a network layer to put in its table of exported
+/// actors; `None` when `addr` is itself remote (send its own location instead).
+pub fn export<A: Actor>(addr: &Addr<A>) -> Option<Arc<dyn Inbound>> {
+    addr.local_cell()?;
+    Some(Arc::new(Exported { addr: addr.clone() }))
+}
+
+/// The address of the local actor behind `inbound`, if it is an `A`.
+pub fn local_addr<A: Actor>(inbound: &dyn Inbound) -> Option<Addr<A>> {
+    inbound
+        .as_any()
+        .downcast_ref::<Exported<A>>()
+        .map(|exported| exported.addr.clone())
+}
+
+/// The receiving side of a query or request: a reply sender whose answer is encoded
+/// and handed to the responder, which is taken from `incoming`. A query sent without
+/// a reply is refused.
+///
+/// # Errors
+///
+/// `Failed(Wire)` when the message came without a responder.
+pub fn respond_with<R: Send + 'static>(
+    incoming: &mut Option<Incoming>,
+    put: Put<R>,
+) -> Result<ReplySender<R>, SpeechError> {
+    let Some(Incoming { respond, stage }) = incoming.take() else {
+        return Err(wire_error("a query or request arrived without a reply"));
+    };
+    let (tx, reply) = reply_pair::<R>();
+    stage.spawn_future(async move {
+        let answer = reply.await.and_then(|value| {
+            let mut out = Vec::new();
+            put(&value, &mut out).map(|()| out)
+        });
+        respond.respond(answer);
+    });
+    Ok(tx)
+}
+
+fn respond_with_unit(respond: Respond, stage: Arc<Shared>) -> ReplySender<()> {
+    let (tx, reply) = reply_pair::<()>();
+    stage.spawn_future(async move {
+        respond.respond(reply.await.map(|()| Vec::new()));
+    });
+    tx
+}
