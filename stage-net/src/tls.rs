@@ -11,7 +11,7 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -225,7 +225,7 @@ pub(crate) struct TlsStream {
 
 impl TlsStream {
     fn lock(&self) -> std::sync::MutexGuard<'_, rustls::Connection> {
-        self.session.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.session)
     }
 }
 
@@ -247,7 +247,7 @@ impl Read for TlsStream {
                 return Ok(0);
             }
             let shared = Arc::clone(&self.session);
-            let mut session = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut session = crate::sync::lock(&shared);
             let mut input = &raw[..n];
             while !input.is_empty() {
                 if session.read_tls(&mut input)? == 0 {

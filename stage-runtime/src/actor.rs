@@ -8,7 +8,7 @@ use crate::speech::{SpeechAct, SpeechError, SpeechKind};
 
 /// The work a handler left unfinished: the future of an `async` handler that is
 /// waiting. `None` when the handler completed within the call.
-pub type Turn<'a> = Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>;
+pub type Waiting<'a> = Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>;
 
 /// A type that `#[actor]` marks as an actor's state.
 ///
@@ -206,7 +206,7 @@ pub trait Actor: Declared {
 
     /// Runs the handlers for one message.
     #[doc(hidden)]
-    fn __dispatch<'a>(&'a mut self, ctx: &'a mut Ctx<Self>, msg: Self::__Message) -> Turn<'a>;
+    fn __dispatch<'a>(&'a mut self, ctx: &'a mut Ctx<Self>, msg: Self::__Message) -> Waiting<'a>;
 
     /// Which speech action a message is, for the permission policy.
     #[doc(hidden)]
@@ -245,7 +245,7 @@ pub trait Actor: Declared {
 
     /// The `#[birth]` hook.
     #[doc(hidden)]
-    fn __birth<'a>(&'a mut self, _ctx: &'a mut Ctx<Self>) -> Turn<'a> {
+    fn __birth<'a>(&'a mut self, _ctx: &'a mut Ctx<Self>) -> Waiting<'a> {
         None
     }
 

@@ -134,7 +134,7 @@ impl<A: Actor> Addr<A> {
     /// );
     /// ```
     pub fn stop(&self) -> Reply<()> {
-        let (tx, reply) = reply_pair_from(self.blocker());
+        let (reply, tx) = reply_pair_from(self.blocker());
         let _ = self.deliver(Letter::Stop(tx));
         reply
     }
@@ -154,7 +154,7 @@ impl<A: Actor> Addr<A> {
     /// Sends a short-form message with a reply: the body of `query!` and `request!`.
     #[doc(hidden)]
     pub fn __ask<R>(&self, msg: impl FnOnce(ReplySender<R>) -> A::__Message) -> Reply<R> {
-        let (tx, reply) = reply_pair_from(self.blocker());
+        let (reply, tx) = reply_pair_from(self.blocker());
         // A refused letter has its reply sender answered with the error.
         let _ = self.deliver(Letter::Speech(msg(tx)));
         reply
@@ -165,7 +165,7 @@ impl<A: Actor> Addr<A> {
         &self,
         make: impl FnOnce(ReplySender<R>) -> Box<dyn StarCall<A>>,
     ) -> Reply<R> {
-        let (tx, reply) = reply_pair_from(self.blocker());
+        let (reply, tx) = reply_pair_from(self.blocker());
         // A refused letter has its reply sender answered with the error.
         let _ = self.deliver(Letter::Star(make(tx)));
         reply
@@ -176,7 +176,7 @@ impl<A: Actor> Addr<A> {
         F: FnOnce(&A, &mut Ctx<A>) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (tx, reply) = reply_pair_from(self.blocker());
+        let (reply, tx) = reply_pair_from(self.blocker());
         let call = Box::new(QueryCall { f, reply: tx });
         let _ = self.deliver(Letter::Star(call));
         reply
@@ -187,7 +187,7 @@ impl<A: Actor> Addr<A> {
         F: FnOnce(&mut A, &mut Ctx<A>) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (tx, reply) = reply_pair_from(self.blocker());
+        let (reply, tx) = reply_pair_from(self.blocker());
         let call = Box::new(RequestCall { f, reply: tx });
         let _ = self.deliver(Letter::Star(call));
         reply

@@ -37,7 +37,7 @@ use crate::id::ActorId;
 use crate::letter::{Envelope, Letter};
 use crate::mailbox::{Mailbox, PushError};
 use crate::reply::Reply;
-use crate::scheduler::{Runnable, Shared, Task, WorkerLocal};
+use crate::scheduler::{Runnable, Scheduler, Task, WorkerLocal};
 use crate::speaker::{current_speaker, speaking_as};
 use crate::speech::{Failure, Reason, Speaker, SpeechAct, SpeechError};
 use crate::stand_in::{RemoteActor, StandIn};
@@ -77,7 +77,7 @@ struct Bookkeeping<A> {
 pub(crate) struct ActorCell<A: Actor> {
     status: AtomicU8,
     id: ActorId,
-    stage: Arc<Shared>,
+    stage: Arc<Scheduler>,
     mailbox: Mailbox<Envelope<A>>,
     /// Declared before `state`, which the pending future borrows, so that it is
     /// dropped first (and `Drop` empties it explicitly before anything else).
@@ -103,13 +103,13 @@ unsafe impl<A: Actor> Send for ActorCell<A> {}
 
 impl<A: Actor> ActorCell<A> {
     /// A new cell holding `actor`, scheduled to run its birth.
-    pub(crate) fn spawn(stage: &Arc<Shared>, actor: A, parent: Option<ActorId>) -> Arc<Self> {
+    pub(crate) fn spawn(stage: &Arc<Scheduler>, actor: A, parent: Option<ActorId>) -> Arc<Self> {
         Self::spawn_with(stage, actor, parent, None)
     }
 
     /// [`ActorCell::spawn`], with a supervision policy for its panics.
     pub(crate) fn spawn_with(
-        stage: &Arc<Shared>,
+        stage: &Arc<Scheduler>,
         actor: A,
         parent: Option<ActorId>,
         supervisor: Option<Box<Supervisor<A>>>,
@@ -142,7 +142,7 @@ impl<A: Actor> ActorCell<A> {
 
     /// A promise: an address whose letters wait until `reply` answers, then go, in
     /// order, to the actor it names; if `reply` fails, they are refused with its error.
-    pub(crate) fn promise(stage: &Arc<Shared>, reply: Reply<Addr<A>>) -> Arc<Self> {
+    pub(crate) fn promise(stage: &Arc<Scheduler>, reply: Reply<Addr<A>>) -> Arc<Self> {
         // Parked: letters queue up, nobody runs them until the reply resolves.
         // A promise has an identity of its own.
         let cell = ActorCell::standing_in(
@@ -170,7 +170,7 @@ impl<A: Actor> ActorCell<A> {
 
     /// A parked cell with no actor of its own, standing for the one `stand_in`
     /// names, under the identity `id`.
-    fn standing_in(stage: &Arc<Shared>, id: ActorId, stand_in: StandIn<A>) -> Arc<Self> {
+    fn standing_in(stage: &Arc<Scheduler>, id: ActorId, stand_in: StandIn<A>) -> Arc<Self> {
         Arc::new_cyclic(|weak: &Weak<Self>| ActorCell {
             status: AtomicU8::new(PARKED),
             id,
@@ -192,7 +192,7 @@ impl<A: Actor> ActorCell<A> {
 
     /// The stand-in for an actor on another theatre; `stage` counts its letters'
     /// work while they are being handed to the link.
-    pub(crate) fn remote(stage: &Arc<Shared>, remote: RemoteActor) -> Arc<Self> {
+    pub(crate) fn remote(stage: &Arc<Scheduler>, remote: RemoteActor) -> Arc<Self> {
         // Never runs a turn: every letter is handed to the link at once.
         let cell = ActorCell::standing_in(stage, remote.actor, StandIn::Remote(remote));
         // SAFETY: nothing else holds the cell yet: this is the only consumer (and
@@ -214,7 +214,7 @@ impl<A: Actor> ActorCell<A> {
         self.id
     }
 
-    pub(crate) fn stage(&self) -> &Arc<Shared> {
+    pub(crate) fn stage(&self) -> &Arc<Scheduler> {
         &self.stage
     }
 
@@ -711,8 +711,8 @@ enum Polled {
 
 /// Extends a handler future's borrow of the state to `'static` so it can wait in the
 /// cell between turns.
-fn erase(turn: crate::actor::Turn<'_>) -> Option<Pending> {
-    turn.map(|future| {
+fn erase(waiting: crate::actor::Waiting<'_>) -> Option<Pending> {
+    waiting.map(|future| {
         // SAFETY: the future borrows `State::actor` and `State::ctx`, which live inside
         // an `Arc`'d cell and never move. While it is stored in `Bookkeeping::pending`,
         // the runtime creates no reference to `State` (`ActorCell::state` requires

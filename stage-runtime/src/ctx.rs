@@ -8,7 +8,7 @@ use crate::addr::Addr;
 use crate::cell::ActorCell;
 use crate::id::ActorId;
 use crate::reply::{Reply, ReplySender};
-use crate::scheduler::Shared;
+use crate::scheduler::Scheduler;
 use crate::speech::SpeechError;
 use crate::supervision::{Down, Failable, Policy, Supervisor};
 
@@ -60,7 +60,7 @@ use crate::supervision::{Down, Failable, Policy, Supervisor};
 pub struct Ctx<A: Actor> {
     cell: Weak<ActorCell<A>>,
     id: ActorId,
-    stage: Arc<Shared>,
+    stage: Arc<Scheduler>,
     parent: Option<ActorId>,
     stop: StopState,
 }
@@ -75,7 +75,7 @@ impl<A: Actor> Ctx<A> {
     pub(crate) fn new(
         cell: Weak<ActorCell<A>>,
         id: ActorId,
-        stage: Arc<Shared>,
+        stage: Arc<Scheduler>,
         parent: Option<ActorId>,
     ) -> Self {
         Ctx {
@@ -300,7 +300,7 @@ impl<A: Actor> Ctx<A> {
         }
     }
 
-    pub(crate) fn stage(&self) -> &Arc<Shared> {
+    pub(crate) fn stage(&self) -> &Arc<Scheduler> {
         &self.stage
     }
 

@@ -12,7 +12,7 @@ use crate::fabric::{Delivery, Inbound, Respond};
 use crate::id::ActorId;
 use crate::letter::Letter;
 use crate::reply::{reply_pair, ReplySender};
-use crate::scheduler::Shared;
+use crate::scheduler::Scheduler;
 use crate::speech::{Speaker, SpeechError};
 use crate::supervision::DownReason;
 use crate::wire::{not_portable, type_tag, wire_error, Put};
@@ -22,7 +22,7 @@ use crate::wire::{not_portable, type_tag, wire_error, Put};
 #[derive(Debug)]
 pub struct Incoming {
     respond: Respond,
-    stage: Arc<Shared>,
+    stage: Arc<Scheduler>,
 }
 
 /// The inbound side of a local actor.
@@ -160,7 +160,7 @@ pub fn respond_with<R: Send + 'static>(
     let Some(Incoming { respond, stage }) = incoming.take() else {
         return Err(wire_error("a query or request arrived without a reply"));
     };
-    let (tx, reply) = reply_pair::<R>();
+    let (reply, tx) = reply_pair::<R>();
     stage.spawn_future(async move {
         let answer = reply.await.and_then(|value| {
             let mut out = Vec::new();
@@ -171,8 +171,8 @@ pub fn respond_with<R: Send + 'static>(
     Ok(tx)
 }
 
-fn respond_with_unit(respond: Respond, stage: Arc<Shared>) -> ReplySender<()> {
-    let (tx, reply) = reply_pair::<()>();
+fn respond_with_unit(respond: Respond, stage: Arc<Scheduler>) -> ReplySender<()> {
+    let (reply, tx) = reply_pair::<()>();
     stage.spawn_future(async move {
         respond.respond(reply.await.map(|()| Vec::new()));
     });

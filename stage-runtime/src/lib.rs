@@ -133,10 +133,10 @@ pub use supervision::{Down, DownReason, Policy, Strategy};
 /// use stage_runtime::prelude::*;
 ///
 /// #[actor]
-/// struct Shared { counter: std::rc::Rc<u32> }
+/// struct Scheduler { counter: std::rc::Rc<u32> }
 ///
 /// #[behaviour]
-/// impl Shared {}
+/// impl Scheduler {}
 /// ```
 pub use stage_macros::actor;
 
@@ -291,7 +291,7 @@ pub mod prelude {
 /// The paths generated code uses. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::actor::{Actor, Declared, Local, Mobile, Portable, Turn, Wire};
+    pub use crate::actor::{Actor, Declared, Local, Mobile, Portable, Waiting, Wire};
     pub use crate::addr::Addr;
     pub use crate::ctx::Ctx;
     pub use crate::remote;

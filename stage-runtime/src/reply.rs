@@ -133,7 +133,7 @@ impl<T> Reply<T> {
     /// assert_eq!(Reply::ready(3).wait(), Ok(3));
     /// ```
     pub fn ready(value: T) -> Self {
-        let (tx, reply) = reply_pair();
+        let (reply, tx) = reply_pair();
         tx.send(value);
         reply
     }
@@ -155,13 +155,12 @@ impl<T> Reply<T> {
     /// assert_eq!(reply.wait(), Ok("later"));
     /// ```
     pub fn pair() -> (Reply<T>, ReplySender<T>) {
-        let (tx, reply) = reply_pair();
-        (reply, tx)
+        reply_pair()
     }
 
     /// A reply that is already answered with `error`.
     pub fn failed(error: SpeechError) -> Self {
-        let (tx, reply) = reply_pair();
+        let (reply, tx) = reply_pair();
         tx.fail(error);
         reply
     }
@@ -508,23 +507,22 @@ impl<T> fmt::Debug for ReplySender<T> {
 /// A new reply and the sender that answers it, not answered by any one actor.
 ///
 /// Allocates the shared cell (one allocation per query or request).
-pub(crate) fn reply_pair<T>() -> (ReplySender<T>, Reply<T>) {
+pub(crate) fn reply_pair<T>() -> (Reply<T>, ReplySender<T>) {
     reply_pair_from(None)
 }
 
 /// A new reply that `actor` will answer (known for deadlock detection).
-pub(crate) fn reply_pair_from<T>(actor: Option<ActorId>) -> (ReplySender<T>, Reply<T>) {
+pub(crate) fn reply_pair_from<T>(actor: Option<ActorId>) -> (Reply<T>, ReplySender<T>) {
     let slot = Arc::new(Slot::new(actor));
-    (
-        ReplySender {
-            slot: Some(Arc::clone(&slot)),
-        },
-        Reply {
-            slot,
-            waits: false,
-            done: false,
-        },
-    )
+    let sender = ReplySender {
+        slot: Some(Arc::clone(&slot)),
+    };
+    let reply = Reply {
+        slot,
+        waits: false,
+        done: false,
+    };
+    (reply, sender)
 }
 
 #[cfg(test)]
@@ -533,7 +531,7 @@ mod tests {
 
     #[test]
     fn answer_sent_before_poll_is_taken() {
-        let (tx, rx) = reply_pair();
+        let (rx, tx) = reply_pair();
         tx.send(7);
         assert!(rx.is_ready());
         assert_eq!(rx.wait(), Ok(7));
@@ -541,7 +539,7 @@ mod tests {
 
     #[test]
     fn answer_from_another_thread_wakes_a_blocked_waiter() {
-        let (tx, rx) = reply_pair::<String>();
+        let (rx, tx) = reply_pair::<String>();
         let sender = std::thread::spawn(move || tx.send("late".to_string()));
         assert_eq!(rx.wait().as_deref(), Ok("late"));
         sender.join().expect("sender thread");
@@ -549,14 +547,14 @@ mod tests {
 
     #[test]
     fn dropped_sender_means_dead() {
-        let (tx, rx) = reply_pair::<u8>();
+        let (rx, tx) = reply_pair::<u8>();
         drop(tx);
         assert_eq!(rx.wait(), Err(SpeechError::Failed(Failure::Dead)));
     }
 
     #[test]
     fn sender_dropped_while_panicking_means_panicked() {
-        let (tx, rx) = reply_pair::<u8>();
+        let (rx, tx) = reply_pair::<u8>();
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
             let _tx = tx;
             panic!("handler failed");
@@ -567,7 +565,7 @@ mod tests {
 
     #[test]
     fn try_take_gives_the_reply_back_until_answered() {
-        let (tx, rx) = reply_pair::<u8>();
+        let (rx, tx) = reply_pair::<u8>();
         let rx = rx.try_take().expect_err("nothing sent yet");
         tx.send(1);
         assert_eq!(rx.try_take().ok(), Some(Ok(1)));
@@ -577,7 +575,7 @@ mod tests {
     fn many_threads_race_send_and_poll() {
         let rounds = if cfg!(miri) { 20 } else { 1_000 };
         for _ in 0..rounds {
-            let (tx, rx) = reply_pair::<usize>();
+            let (rx, tx) = reply_pair::<usize>();
             let t = std::thread::spawn(move || tx.send(42));
             assert_eq!(rx.wait(), Ok(42));
             t.join().expect("sender thread");

@@ -75,7 +75,7 @@ pub(crate) trait Runnable: Send + Sync + 'static {
 }
 
 /// The part of a stage the workers and the actors share.
-pub(crate) struct Shared {
+pub(crate) struct Scheduler {
     injector: Injector<Task>,
     stealers: OnceLock<Vec<Stealer<Task>>>,
     threads: OnceLock<Vec<Thread>>,
@@ -99,9 +99,9 @@ pub(crate) struct Shared {
     quiet_cv: Condvar,
 }
 
-impl std::fmt::Debug for Shared {
+impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
+        f.debug_struct("Scheduler")
             .field("workers", &self.workers)
             .field("sleeping", &self.num_sleeping.load(Ordering::Relaxed))
             .finish_non_exhaustive()
@@ -111,7 +111,7 @@ impl std::fmt::Debug for Shared {
 /// A worker's own state, reachable from its thread through `WORKER`.
 pub(crate) struct WorkerLocal {
     index: usize,
-    shared: Arc<Shared>,
+    shared: Arc<Scheduler>,
     deque: Deque<Task>,
     lifo: Cell<Option<Task>>,
     lifo_streak: Cell<u32>,
@@ -123,7 +123,7 @@ thread_local! {
 }
 
 /// Runs `f` with this thread's worker, if this thread is a worker of `shared`.
-fn with_own_worker<R>(shared: &Arc<Shared>, f: impl FnOnce(Option<&WorkerLocal>) -> R) -> R {
+fn with_own_worker<R>(shared: &Arc<Scheduler>, f: impl FnOnce(Option<&WorkerLocal>) -> R) -> R {
     WORKER.with(|cell| {
         let ptr = cell.get();
         // SAFETY: `WORKER` is set only by `worker_main` to a `WorkerLocal` that lives on
@@ -143,7 +143,7 @@ pub(crate) fn current_core() -> Option<Arc<StageCore>> {
     })
 }
 
-impl Shared {
+impl Scheduler {
     pub(crate) fn set_core(&self, core: Weak<StageCore>) {
         let _ = self.core.set(core);
     }
@@ -154,9 +154,9 @@ impl Shared {
     }
 
     /// Starts `workers` threads and returns the shared state and their handles.
-    pub(crate) fn start(workers: usize, name: &str) -> (Arc<Shared>, Vec<JoinHandle<()>>) {
+    pub(crate) fn start(workers: usize, name: &str) -> (Arc<Scheduler>, Vec<JoinHandle<()>>) {
         let workers = workers.max(1);
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(Scheduler {
             injector: Injector::new(),
             stealers: OnceLock::new(),
             threads: OnceLock::new(),
@@ -413,7 +413,7 @@ impl Drop for ResetWorker {
     }
 }
 
-fn worker_main(index: usize, shared: Arc<Shared>, deque: Deque<Task>) {
+fn worker_main(index: usize, shared: Arc<Scheduler>, deque: Deque<Task>) {
     let local = WorkerLocal {
         index,
         shared,

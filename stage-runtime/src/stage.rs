@@ -11,7 +11,7 @@ use crate::addr::Addr;
 use crate::cell::ActorCell;
 use crate::fabric::Fabric;
 use crate::reply::{reply_pair, Reply};
-use crate::scheduler::Shared;
+use crate::scheduler::Scheduler;
 use crate::speech::{Failure, SpeechError};
 
 /// A stage: worker threads (one per core by default) that run actors' turns.
@@ -49,7 +49,7 @@ pub struct Stage {
 /// What the `Stage` handles share: the workers (it stops them when the last
 /// handle goes) and the theatre the stage serves, if any.
 pub(crate) struct StageCore {
-    shared: Arc<Shared>,
+    shared: Arc<Scheduler>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// The theatre this stage belongs to, if any: how a local address is sent to
     /// another theatre.
@@ -101,7 +101,7 @@ pub(crate) fn attach(stage: &Stage, fabric: Arc<dyn Fabric>) -> bool {
 }
 
 /// The open theatre that the stage whose scheduler is `shared` belongs to.
-pub(crate) fn fabric_of(shared: &Shared) -> Option<Arc<dyn Fabric>> {
+pub(crate) fn fabric_of(shared: &Scheduler) -> Option<Arc<dyn Fabric>> {
     shared.core()?.fabric()
 }
 
@@ -140,7 +140,7 @@ impl StageBuilder {
     ///
     /// When the operating system refuses to start even one thread.
     pub fn build(self) -> Stage {
-        let (shared, threads) = Shared::start(self.workers, &self.name);
+        let (shared, threads) = Scheduler::start(self.workers, &self.name);
         let inner = Arc::new(StageCore {
             shared,
             threads: Mutex::new(threads),
@@ -199,7 +199,7 @@ impl Stage {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (tx, reply) = reply_pair();
+        let (reply, tx) = reply_pair();
         self.inner.shared.spawn_future(async move {
             match futures_lite::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(future)).await
             {
@@ -321,12 +321,12 @@ impl fmt::Debug for Stage {
 
 /// Runs `future` on `shared`'s workers and answers the returned reply with its result;
 /// a panic inside it answers `Failed(Panicked)`.
-pub(crate) fn spawn_reply<T, F>(shared: &Arc<crate::scheduler::Shared>, future: F) -> Reply<T>
+pub(crate) fn spawn_reply<T, F>(shared: &Arc<crate::scheduler::Scheduler>, future: F) -> Reply<T>
 where
     F: Future<Output = Result<T, SpeechError>> + Send + 'static,
     T: Send + 'static,
 {
-    let (tx, reply) = reply_pair();
+    let (reply, tx) = reply_pair();
     shared.spawn_future(async move {
         match futures_lite::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(future)).await {
             Ok(answer) => tx.complete(answer),
@@ -337,7 +337,7 @@ where
 }
 
 impl Stage {
-    pub(crate) fn shared(&self) -> &Arc<crate::scheduler::Shared> {
+    pub(crate) fn shared(&self) -> &Arc<crate::scheduler::Scheduler> {
         &self.inner.shared
     }
 }

@@ -5,8 +5,9 @@
 //! the expression as a closure that captures nothing else (see `stage-macros`'
 //! `expand/captures.rs`). For a local actor the two are boxed into a letter and run,
 //! as before. For a remote one the tuple is encoded, and the expression's code is
-//! named by where it lies in the program: the distance from an anchor function in
-//! this module to the *entry* instantiated for this site ([`star_entry`]), which
+//! named by where it lies in the program: the distance from an anchor function
+//! (in `star/sites.rs`, the site registry) to the *entry* instantiated for this
+//! site ([`star_entry`]), which
 //! decodes the tuple and builds the letter. Both theatres run the same binary, so
 //! the distance is the same on both, wherever the loader put the program.
 //!
@@ -23,9 +24,9 @@
 //! in its Cargo profile) cannot receive Star-form expressions; it says so in the
 //! error.
 
+mod sites;
+
 use std::any::{Any, TypeId};
-use std::collections::HashSet;
-use std::sync::OnceLock;
 
 use crate::actor::{Actor, Declared, Wire};
 use crate::addr::Addr;
@@ -36,6 +37,7 @@ use crate::letter::{Letter, StarCall};
 use crate::reply::{Reply, ReplySender};
 use crate::speech::{SpeechError, SpeechKind};
 use crate::wire::{self, Put, Take};
+use sites::{distance, entry_at, SiteReceiver};
 
 /// A Star-form expression, run inside actor `A` with the captured values `C`.
 #[doc(hidden)]
@@ -269,7 +271,7 @@ where
              the expression",
         ));
     }
-    let entry: Entry = star_entry::<A, C, E>;
+    let entry: SiteReceiver = star_entry::<A, C, E>;
     Ok(WireSite {
         site: distance(entry),
         check: check::<A, C, E>(),
@@ -340,12 +342,6 @@ where
         }
     }
 }
-
-/// What the receiver runs for a site: checks that the site is for the receiving actor
-/// type and the sender's types, decodes the captures and builds the letter (a
-/// `Box<dyn StarCall<A>>`, as `Any` so that all entries share one type).
-type Entry =
-    fn(TypeId, u64, &[u8], &mut Option<Incoming>) -> Result<Box<dyn Any + Send>, SpeechError>;
 
 /// The entry of the site with actor `A`, captures `C` and expression `E`. It must
 /// hold no closure (whose symbol would share its name; see [`is_entry`]).
@@ -429,97 +425,4 @@ pub(crate) fn letter<A: Actor>(
         .map(|call| Letter::Star(*call))
         // The entry checked the actor type already.
         .map_err(|_| wire::wire_error("the Star-form expression is for another actor type"))
-}
-
-/// What the distances are measured from.
-#[inline(never)]
-fn star_anchor() -> u64 {
-    // A body of its own, so that no identical function is merged with it.
-    0x5354_4147_455f_414e
-}
-
-fn anchor_address() -> usize {
-    let anchor: fn() -> u64 = star_anchor;
-    anchor as usize
-}
-
-fn distance(entry: Entry) -> i64 {
-    (entry as usize).wrapping_sub(anchor_address()) as i64
-}
-
-/// The entry at `site`, if this program has one there.
-fn entry_at(site: i64) -> Result<Entry, SpeechError> {
-    static SITES: OnceLock<Result<HashSet<i64>, String>> = OnceLock::new();
-    let sites = SITES.get_or_init(read_sites).as_ref().map_err(|why| {
-        wire::wire_error(format_args!(
-            "this theatre cannot run Star-form expressions from afar: {why}"
-        ))
-    })?;
-    if !sites.contains(&site) {
-        return Err(wire::wire_error(
-            "no Star-form expression of this program is at that site: \
-             the theatres run different binaries",
-        ));
-    }
-    let address = anchor_address().wrapping_add(site as usize) as *const ();
-    // SAFETY: the program's own symbol table puts an instantiation of `star_entry`
-    // at this distance from `star_anchor` (`read_sites`), and the loader moves the
-    // program as a whole, so `address` is that function, whose type is `Entry`.
-    Ok(unsafe { std::mem::transmute::<*const (), Entry>(address) })
-}
-
-/// The distances from `star_anchor` to every instantiation of `star_entry`, from the
-/// program's symbol table.
-fn read_sites() -> Result<HashSet<i64>, String> {
-    use object::{Object, ObjectSymbol, SymbolKind};
-
-    let exe =
-        std::env::current_exe().map_err(|e| format!("the program's file cannot be found ({e})"))?;
-    let file = std::fs::File::open(&exe)
-        .map_err(|e| format!("the program's file {} cannot be read ({e})", exe.display()))?;
-    let cache = object::ReadCache::new(file);
-    let program = object::File::parse(&cache).map_err(|e| {
-        format!(
-            "the program's file {} cannot be parsed ({e})",
-            exe.display()
-        )
-    })?;
-    let mut anchor = None;
-    let mut entries = Vec::new();
-    for symbol in program.symbols() {
-        if symbol.kind() != SymbolKind::Text {
-            continue;
-        }
-        let Ok(name) = symbol.name() else { continue };
-        if !name.contains("star_anchor") && !name.contains("star_entry") {
-            continue;
-        }
-        let path = format!("{:#}", rustc_demangle::demangle(name));
-        if path == "stage_runtime::star::star_anchor" {
-            anchor = Some(symbol.address());
-        } else if is_entry(&path) {
-            entries.push(symbol.address());
-        }
-    }
-    let Some(anchor) = anchor else {
-        return Err(format!(
-            "the symbol table of {} was stripped (keep it: `strip = \"debuginfo\"` or \
-             `\"none\"` in the Cargo profile)",
-            exe.display()
-        ));
-    };
-    Ok(entries
-        .into_iter()
-        .map(|entry| entry.wrapping_sub(anchor) as i64)
-        .collect())
-}
-
-/// Whether a demangled symbol is an instantiation of `star_entry` itself (not a
-/// closure or item inside one, whose path goes on after it).
-fn is_entry(path: &str) -> bool {
-    const ENTRY: &str = "stage_runtime::star::star_entry";
-    path == ENTRY
-        || (path.starts_with(ENTRY)
-            && path[ENTRY.len()..].starts_with("::<")
-            && path.ends_with('>'))
 }

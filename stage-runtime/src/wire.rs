@@ -314,7 +314,7 @@ mod tests {
 
     #[test]
     fn a_writer_dropped_on_an_error_answers_the_reply_with_it() {
-        let (tx, reply) = reply_pair::<u8>();
+        let (reply, tx) = reply_pair::<u8>();
         let mut w = ArgWriter::ask(1, tx);
         assert!(<Local as Wire<u8>>::put(&1, &mut w).is_err());
         drop(w);

@@ -72,7 +72,7 @@ fn fallback(actor: &syn::Ident) -> TokenStream {
                     &'__t mut self,
                     _: &'__t mut #rt::Ctx<Self>,
                     never: ::core::convert::Infallible,
-                ) -> #rt::Turn<'__t> {
+                ) -> #rt::Waiting<'__t> {
                     match never {}
                 }
                 fn __describe(never: &::core::convert::Infallible) -> (#rt::SpeechKind, &'static str) {

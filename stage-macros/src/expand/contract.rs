@@ -28,7 +28,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
     let birth = b.handlers.iter().find(|h| matches!(h.kind, Kind::Birth)).map(|h| {
         let body = hook_turn(h, actor);
         quote! {
-            fn __birth<'__t>(&'__t mut self, #ctx: &'__t mut #rt::Ctx<Self>) -> #rt::Turn<'__t> {
+            fn __birth<'__t>(&'__t mut self, #ctx: &'__t mut #rt::Ctx<Self>) -> #rt::Waiting<'__t> {
                 #body
             }
         }
@@ -95,7 +95,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
                 &'__t mut self,
                 #ctx: &'__t mut #rt::Ctx<Self>,
                 #msg_var: #msg,
-            ) -> #rt::Turn<'__t> {
+            ) -> #rt::Waiting<'__t> {
                 match #msg_var {
                     #(#dispatch_arms,)*
                 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::actor::{Actor, Declared, Turn};
+use crate::actor::{Actor, Declared, Waiting};
 use crate::addr::Addr;
 use crate::ctx::Ctx;
 use crate::id::ActorId;
@@ -186,7 +186,7 @@ impl<T: Clone + Send + 'static> Actor for Topic<T> {
         TopicRequest(addr)
     }
 
-    fn __dispatch<'a>(&'a mut self, _ctx: &'a mut Ctx<Self>, msg: TopicMessage<T>) -> Turn<'a> {
+    fn __dispatch<'a>(&'a mut self, _ctx: &'a mut Ctx<Self>, msg: TopicMessage<T>) -> Waiting<'a> {
         match msg {
             TopicMessage::Publish(event) => self.publish(event),
             TopicMessage::Subscribe(to, reply) => {
