@@ -1,9 +1,34 @@
+// The map, in the order a letter meets the files: the public face, the services
+// it wires, the connection a letter leaves on, and the wire.
+//
+// theatre.rs     the public API: `Theatre`, `TheatreBuilder`
+// node.rs        wires the services below together; the runtime's `Fabric`
+// exports.rs     the actors peers can reach, by identity
+// directory.rs   names: bind, lookup, hints, homes by rendezvous hashing
+// activation.rs  starting named actors on demand; the links behind named addresses
+// peer.rs        a member as a link: where a remote address's letters go
+// conn.rs        a socket with its writer and reader; calls awaiting replies
+// router.rs      hands each arriving frame to the service that owns its kind
+// inbound.rs     delivering what arrives to local actors, events in runs
+// membership.rs  joins, handshakes, one connection per pair, rejoin, who is there
+// migration.rs   moving actors and cliques between theatres (not built yet)
+// balance.rs     probes and the load-balancing strategy (not built yet)
+// wire.rs        what crosses the wire
+// wire/frame.rs  the frame format
+// handshake.rs   proving the cookie
+// tls.rs         TLS under the handshake
+// locator.rs     `stage://host:port`
+// cli.rs         a standalone theatre's command line
+// error.rs       `NetError`
+// sync.rs        locks that outlive a panic
+// fuzzing.rs     entry points for the fuzz targets (hidden)
+
 //! Stage for Rust across machines: theatres over TCP.
 //!
 //! A [`Theatre`] is a stage whose actors other theatres can reach. Theatres
 //! connect over TCP (one connection per pair), prove to each other that they hold
 //! the cluster's cookie (HMAC-SHA256 challenge-response, see [`handshake`]), and
-//! carry speech acts as length-prefixed MessagePack frames ([`frame`]). An
+//! carry speech acts as length-prefixed MessagePack frames ([`wire::frame`]). An
 //! [`Addr`](stage_runtime::Addr) of an actor on another theatre is used exactly like
 //! a local one: `notify!`, `query!`, `request!` (in both forms: a Star-form
 //! expression runs on the actor's theatre, with the values it captures serialised),
@@ -25,31 +50,6 @@
 //! for what this release carries and what it does not yet.
 
 #![forbid(unsafe_code)]
-
-// The map, in the order a letter meets the files: the public face, the services
-// it wires, the connection a letter leaves on, and the wire.
-//
-// theatre.rs     the public API: `Theatre`, `TheatreBuilder`
-// node.rs        wires the services below together; the runtime's `Fabric`
-// exports.rs     the actors peers can reach, by number
-// directory.rs   names: bind, lookup, hints, homes by rendezvous hashing
-// activation.rs  starting named actors on demand; the links behind named addresses
-// peer.rs        a member as a link: where a remote address's letters go
-// conn.rs        a socket with its writer and reader; calls awaiting replies
-// router.rs      hands each arriving frame to the service that owns its kind
-// inbound.rs     delivering what arrives to local actors, events in runs
-// membership.rs  joins, handshakes, one connection per pair, rejoin, who is there
-// migration.rs   moving actors and cliques between theatres (not built yet)
-// balance.rs     probes and the load-balancing strategy (not built yet)
-// wire.rs        what crosses the wire; wire/frame.rs, the frame format
-// wire/frame.rs  the frame format
-// handshake.rs   proving the cookie
-// tls.rs         TLS under the handshake
-// locator.rs     `stage://host:port`
-// cli.rs         a standalone theatre's command line
-// error.rs       `NetError`
-// sync.rs        locks that outlive a panic
-// fuzzing.rs     entry points for the fuzz targets (hidden)
 
 mod activation;
 mod balance;

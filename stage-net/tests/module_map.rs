@@ -1,113 +1,18 @@
 //! The crate's house rules, checked on its own source: no import circle among its
 //! files, and `lib.rs`'s map names every file.
 //!
-//! An edge `a -> b` is any `crate::b` path in `a`'s code (comments aside). A
-//! circle means two files hide a third concept between them.
+//! A circle means two files hide a third concept between them.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+#[path = "../../stage-runtime/tests/support/import_graph.rs"]
+mod import_graph;
 
-/// Each module of `src/` (its path from `src/`, without `.rs`) and its code with
-/// comments left out.
-fn modules(src: &Path) -> BTreeMap<String, String> {
-    let mut found = BTreeMap::new();
-    let mut dirs = vec![src.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("src/ is readable") {
-            let path = entry.expect("a directory entry").path();
-            if path.is_dir() {
-                dirs.push(path);
-                continue;
-            }
-            if path.extension().is_some_and(|e| e == "rs") {
-                let name = path
-                    .strip_prefix(src)
-                    .expect("under src/")
-                    .with_extension("")
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                let text = std::fs::read_to_string(&path).expect("a source file is readable");
-                let code: String = text
-                    .lines()
-                    .filter(|line| !line.trim_start().starts_with("//"))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                found.insert(name, code);
-            }
-        }
-    }
-    found
-}
+use std::collections::BTreeMap;
 
-/// The crate's top-level modules each module's code names through `crate::`.
-fn edges(modules: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String>> {
-    let top = |name: &str| name.split('/').next().unwrap_or(name).to_owned();
-    let tops: BTreeSet<String> = modules.keys().map(|m| top(m)).collect();
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (name, code) in modules {
-        let from = top(name);
-        let to = graph.entry(from.clone()).or_default();
-        for (i, _) in code.match_indices("crate::") {
-            let rest = &code[i + "crate::".len()..];
-            let target: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            // `use crate::{a, b}` names several.
-            let targets: Vec<String> = if rest.starts_with('{') {
-                let inner = &rest[1..rest.find('}').unwrap_or(rest.len())];
-                inner
-                    .split(',')
-                    .map(|t| t.trim().split("::").next().unwrap_or("").to_owned())
-                    .collect()
-            } else {
-                vec![target]
-            };
-            for target in targets {
-                if target != from && tops.contains(&target) && target != "lib" {
-                    to.insert(target);
-                }
-            }
-        }
-    }
-    graph
-}
-
-/// A circle in `graph`, if it has one.
-fn circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
-    fn visit(
-        node: &str,
-        graph: &BTreeMap<String, BTreeSet<String>>,
-        path: &mut Vec<String>,
-        done: &mut BTreeSet<String>,
-    ) -> Option<Vec<String>> {
-        if let Some(at) = path.iter().position(|n| n == node) {
-            let mut found = path[at..].to_vec();
-            found.push(node.to_owned());
-            return Some(found);
-        }
-        if done.contains(node) {
-            return None;
-        }
-        path.push(node.to_owned());
-        for next in graph.get(node).into_iter().flatten() {
-            if let Some(found) = visit(next, graph, path, done) {
-                return Some(found);
-            }
-        }
-        path.pop();
-        done.insert(node.to_owned());
-        None
-    }
-    let mut done = BTreeSet::new();
-    graph
-        .keys()
-        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
-}
+use import_graph::{circle, edges, modules, source};
 
 #[test]
 fn no_import_circle_among_the_crates_files() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = source(env!("CARGO_MANIFEST_DIR"));
     let graph = edges(&modules(&src));
     assert!(graph.len() > 10, "the source was not found: {graph:?}");
     if let Some(found) = circle(&graph) {
@@ -117,7 +22,7 @@ fn no_import_circle_among_the_crates_files() {
 
 #[test]
 fn the_map_in_lib_rs_names_every_file() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = source(env!("CARGO_MANIFEST_DIR"));
     let lib = std::fs::read_to_string(src.join("lib.rs")).expect("lib.rs is readable");
     for name in modules(&src).keys().filter(|name| *name != "lib") {
         let line = format!("// {name}.rs");

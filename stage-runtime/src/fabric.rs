@@ -138,7 +138,7 @@ pub enum Delivery<'a> {
     Message {
         /// The handler, by position.
         variant: u16,
-        /// The arguments, as the sender's [`ArgWriter`] wrote them.
+        /// The arguments, as the sender's [`ArgWriter`](crate::remote::ArgWriter) wrote them.
         args: &'a [u8],
         /// Where the answer goes, for a query or request.
         respond: Option<Respond>,
@@ -166,7 +166,7 @@ pub enum Delivery<'a> {
 pub trait Inbound: Send + Sync + 'static {
     /// The actor's identity.
     fn id(&self) -> ActorId;
-    /// The tag of its type ([`type_tag`]).
+    /// The tag of its type ([`type_tag`](crate::remote::type_tag)).
     fn type_tag(&self) -> u64;
     /// The name of its type, for error messages.
     fn type_name(&self) -> &'static str;

@@ -1,3 +1,40 @@
+// The map, in the order a message meets the files. A speech action is a macro
+// (`stage-macros`) that calls an `Addr`; the letter it makes goes into the actor's
+// cell and waits for a worker's turn; the handler runs with its `Ctx` and answers
+// through a `Reply`. A letter for an actor elsewhere leaves through a stand-in to
+// the network seam.
+//
+// speech.rs          speech acts and their results: `Sent`, `SpeechError`, `Speaker`
+// addr.rs            `Addr<A>`: how every actor is reached
+// id.rs              `ActorId`: unique across theatres, kept across a move
+// letter.rs          a letter in a mailbox, with its speaker and reply's sender
+// speaker.rs         whose turn this thread is taking (the current speaker)
+// cell.rs            the local actor: its status, its state and its turn
+// mailbox.rs         the cell's queue of letters
+// scheduler.rs       workers, their queues and their turns
+// stage.rs           `Stage`: the workers' owner, and the theatre it serves
+// actor.rs           the `Actor` trait the macros implement
+// ctx.rs             `Ctx`: what a handler can do
+// reply.rs           `Reply`: an answer to await, poll or hand to a handler
+// deadlock.rs        the graph of actors waiting for each other
+// supervision.rs     links, monitors, `Down` and restart policies
+// recipient.rs       `Recipient`: an address by channel, not by actor type
+// star.rs            Star-form expressions (`query!(x 's .. with ..)`)
+// star/sites.rs      how a receiver finds a Star-form expression's code
+// drivers.rs         actors that are the outside world, in drivers/:
+// drivers/stdout.rs  `Stdout`
+// drivers/keyboard.rs `Keyboard` (stdin lines)
+// drivers/timer.rs   `Timer` (after / every)
+// drivers/status.rs  `TheatreStatus`
+// drivers/topic.rs   `Topic<T>` publish and subscribe
+// stand_in.rs        what an `Addr` points to when the actor is not here
+// fabric.rs          the seam the network crate plugs into: `Fabric`, `Link`
+// wire.rs            encoding arguments and answers
+// wire/addr.rs       addresses inside messages
+// inbound.rs         a local actor as peers reach it
+// remote.rs          the seam's items for `stage-net` and generated code, in one place
+// mobility.rs        snapshot, restore and `#[arrived]` (not built yet)
+
 //! Stage for Rust: an actor language embedded in Rust.
 //!
 //! Mark a struct `#[actor]` and its `impl` block `#[behaviour]`, then speak to it
@@ -68,6 +105,7 @@ mod inbound;
 mod letter;
 #[allow(unsafe_code)]
 mod mailbox;
+mod mobility;
 mod recipient;
 #[doc(hidden)]
 pub mod remote;

@@ -12,6 +12,7 @@
 //! shared counter. Counters are summed only when every worker is parked, and the sum is
 //! trusted only if no worker woke while it was being read.
 
+use std::any::Any;
 use std::cell::Cell;
 use std::future::Future;
 use std::sync::atomic::{fence, AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -21,8 +22,6 @@ use std::time::Duration;
 
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 use crossbeam_utils::CachePadded;
-
-use crate::stage::StageCore;
 
 /// How many times in a row a worker takes its LIFO slot before it lets the deque run;
 /// without a bound, two actors bouncing messages would starve the rest.
@@ -94,7 +93,10 @@ pub(crate) struct Scheduler {
     live_actors: AtomicUsize,
     started: std::time::Instant,
     /// The `Stage` that owns these workers, for `Stage::current` on a worker thread.
-    core: OnceLock<Weak<StageCore>>,
+    /// Whoever owns these workers (the stage's core, which reads it back with a
+    /// downcast): the scheduler keeps it without knowing what it is, so that it
+    /// depends on nothing of the stage or the network above it.
+    owner: OnceLock<Weak<dyn Any + Send + Sync>>,
     quiet: Mutex<()>,
     quiet_cv: Condvar,
 }
@@ -134,23 +136,24 @@ fn with_own_worker<R>(shared: &Arc<Scheduler>, f: impl FnOnce(Option<&WorkerLoca
     })
 }
 
-/// The core of the stage whose worker this thread is, if it is one.
-pub(crate) fn current_core() -> Option<Arc<StageCore>> {
+/// The owner of the workers whose worker this thread is, if it is one.
+pub(crate) fn current_owner() -> Option<Arc<dyn Any + Send + Sync>> {
     WORKER.with(|cell| {
         // SAFETY: as in `with_own_worker`.
         let worker = unsafe { cell.get().as_ref() }?;
-        worker.shared.core()
+        worker.shared.owner()
     })
 }
 
 impl Scheduler {
-    pub(crate) fn set_core(&self, core: Weak<StageCore>) {
-        let _ = self.core.set(core);
+    /// Records who owns these workers (once).
+    pub(crate) fn set_owner(&self, owner: Weak<dyn Any + Send + Sync>) {
+        let _ = self.owner.set(owner);
     }
 
-    /// The core of the stage these workers serve, while a `Stage` handle lives.
-    pub(crate) fn core(&self) -> Option<Arc<StageCore>> {
-        self.core.get()?.upgrade()
+    /// Who owns these workers, while it lives.
+    pub(crate) fn owner(&self) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.owner.get()?.upgrade()
     }
 
     /// Starts `workers` threads and returns the shared state and their handles.
@@ -171,7 +174,7 @@ impl Scheduler {
             shutdown: AtomicBool::new(false),
             live_actors: AtomicUsize::new(0),
             started: std::time::Instant::now(),
-            core: OnceLock::new(),
+            owner: OnceLock::new(),
             quiet: Mutex::new(()),
             quiet_cv: Condvar::new(),
         });

@@ -102,7 +102,12 @@ pub(crate) fn attach(stage: &Stage, fabric: Arc<dyn Fabric>) -> bool {
 
 /// The open theatre that the stage whose scheduler is `shared` belongs to.
 pub(crate) fn fabric_of(shared: &Scheduler) -> Option<Arc<dyn Fabric>> {
-    shared.core()?.fabric()
+    core_of(shared.owner()?)?.fabric()
+}
+
+/// The stage core behind a scheduler's owner.
+fn core_of(owner: Arc<dyn std::any::Any + Send + Sync>) -> Option<Arc<StageCore>> {
+    owner.downcast::<StageCore>().ok()
 }
 
 /// Configures a [`Stage`].
@@ -146,7 +151,8 @@ impl StageBuilder {
             threads: Mutex::new(threads),
             fabric: RwLock::new(None),
         });
-        inner.shared.set_core(Arc::downgrade(&inner));
+        let owner: std::sync::Weak<dyn std::any::Any + Send + Sync> = Arc::downgrade(&inner) as _;
+        inner.shared.set_owner(owner);
         Stage { inner }
     }
 }
@@ -295,7 +301,7 @@ impl Stage {
         if let Some(stage) = CURRENT.with(|c| c.borrow().clone()) {
             return stage;
         }
-        if let Some(inner) = crate::scheduler::current_core() {
+        if let Some(inner) = crate::scheduler::current_owner().and_then(core_of) {
             return Stage { inner };
         }
         static DEFAULT: OnceLock<Stage> = OnceLock::new();
