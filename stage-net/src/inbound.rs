@@ -106,7 +106,9 @@ impl Recent {
         match &self.0 {
             Some((actor, inbound)) if *actor == to => Some(Arc::clone(inbound)),
             _ => {
-                let inbound = exports.get(ActorId::from_wire(to)?)?;
+                // Only an actor this process has met can be exported here: an
+                // identity from an origin never met is not taken into the table.
+                let inbound = exports.get(ActorId::known(to)?)?;
                 self.0 = Some((to, Arc::clone(&inbound)));
                 Some(inbound)
             }
@@ -229,4 +231,131 @@ fn respond_now(conn: &Conn, call: u64, error: &SpeechError) {
         call,
         result: Err(WireError::from(error)),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use stage_runtime::remote::Inbound;
+    use stage_runtime::DownReason;
+
+    use super::*;
+
+    /// Events as an actor was given them: each delivery, its (handler, arguments).
+    type Deliveries = Vec<Vec<(u16, Vec<u8>)>>;
+
+    /// An exported actor that records what it is given: single events, and runs.
+    struct Recorder {
+        id: ActorId,
+        tag: u64,
+        got: Mutex<Deliveries>,
+    }
+
+    impl Inbound for Recorder {
+        fn id(&self) -> ActorId {
+            self.id
+        }
+        fn type_tag(&self) -> u64 {
+            self.tag
+        }
+        fn type_name(&self) -> &'static str {
+            "Recorder"
+        }
+        fn deliver(&self, delivery: Delivery<'_>) -> Result<(), SpeechError> {
+            if let Delivery::Message { variant, args, .. } = delivery {
+                self.got
+                    .lock()
+                    .unwrap()
+                    .push(vec![(variant, args.to_vec())]);
+            }
+            Ok(())
+        }
+        fn deliver_events(
+            &self,
+            events: &mut dyn Iterator<Item = (u16, &[u8])>,
+        ) -> Result<(), SpeechError> {
+            let run = events.map(|(v, a)| (v, a.to_vec())).collect();
+            self.got.lock().unwrap().push(run);
+            Ok(())
+        }
+        fn on_end(&self, _then: Box<dyn FnOnce(DownReason) + Send>) {}
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    fn exported(serial: u64, tag: u64) -> (Arc<Exports>, Arc<Recorder>) {
+        let exports = Arc::new(Exports::default());
+        let recorder = Arc::new(Recorder {
+            id: ActorId::from_wire((1, serial)).unwrap(),
+            tag,
+            got: Mutex::new(Vec::new()),
+        });
+        exports.export(Arc::clone(&recorder) as Arc<dyn Inbound>);
+        (exports, recorder)
+    }
+
+    fn event(to: u64, tag: u64, variant: u16, args: &[u8]) -> TellRef<'_> {
+        TellRef {
+            to: (1, to),
+            tag,
+            variant,
+            args,
+        }
+    }
+
+    #[test]
+    fn events_in_a_row_for_one_actor_go_as_one_run_in_order() {
+        let (exports, recorder) = exported(7, 3);
+        let mut arrivals = Arrivals::default();
+        for i in 0..5u8 {
+            arrivals.event(&exports, event(7, 3, 1, &[i])).unwrap();
+        }
+        assert!(
+            recorder.got.lock().unwrap().is_empty(),
+            "held until a flush"
+        );
+        arrivals.flush(&exports).unwrap();
+        let got = recorder.got.lock().unwrap().clone();
+        let expected: Vec<(u16, Vec<u8>)> = (0..5u8).map(|i| (1, vec![i])).collect();
+        assert_eq!(got, vec![expected]);
+    }
+
+    #[test]
+    fn an_event_for_another_actor_sends_the_run_before_it() {
+        let (exports, first) = exported(7, 3);
+        let other = Arc::new(Recorder {
+            id: ActorId::from_wire((1, 8)).unwrap(),
+            tag: 3,
+            got: Mutex::new(Vec::new()),
+        });
+        exports.export(Arc::clone(&other) as Arc<dyn Inbound>);
+        let mut arrivals = Arrivals::default();
+        arrivals.event(&exports, event(7, 3, 1, b"a")).unwrap();
+        arrivals.event(&exports, event(8, 3, 2, b"b")).unwrap();
+        assert_eq!(*first.got.lock().unwrap(), vec![vec![(1, b"a".to_vec())]]);
+        assert!(other.got.lock().unwrap().is_empty());
+        arrivals.flush(&exports).unwrap();
+        assert_eq!(*other.got.lock().unwrap(), vec![vec![(2, b"b".to_vec())]]);
+    }
+
+    #[test]
+    fn events_for_an_actor_not_exported_are_dropped_and_the_connection_stays() {
+        let (exports, recorder) = exported(7, 3);
+        let mut arrivals = Arrivals::default();
+        arrivals.event(&exports, event(99, 3, 1, b"x")).unwrap();
+        assert_eq!(arrivals.flush(&exports), Ok(()));
+        assert!(recorder.got.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_event_naming_another_type_closes_the_connection() {
+        let (exports, recorder) = exported(7, 3);
+        let mut arrivals = Arrivals::default();
+        arrivals.event(&exports, event(7, 4, 1, b"x")).unwrap();
+        let error = arrivals.flush(&exports).unwrap_err();
+        assert!(error.contains("another type"), "{error}");
+        assert!(recorder.got.lock().unwrap().is_empty());
+    }
 }

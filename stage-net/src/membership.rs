@@ -479,3 +479,65 @@ fn rejoin(members: &Weak<Membership>, peer: &Arc<Peer>) {
         log::warn!("stage-net: no thread to rejoin {}: {error}", peer.locator);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            id: 1,
+            locator: "stage://127.0.0.1:1".into(),
+            cookie: b"k".to_vec(),
+            frame_limit: 1 << 20,
+            down_after: Duration::from_secs(2),
+            rejoin_for: Duration::ZERO,
+            tls: None,
+        }
+    }
+
+    #[derive(Default)]
+    struct Heard(Mutex<Vec<String>>);
+
+    impl Listener for Heard {
+        fn changed(&self, change: Change) {
+            self.0.lock().unwrap().push(format!("{change:?}"));
+        }
+    }
+
+    #[test]
+    fn a_peer_lost_with_no_connection_left_is_announced_as_gone() {
+        let members = Membership::new(settings());
+        let heard = Arc::new(Heard::default());
+        members.listen(Arc::downgrade(&heard) as Weak<dyn Listener>);
+        let peer = Peer::new(7, "stage://127.0.0.1:2".into());
+        members.peer_lost(&peer);
+        assert_eq!(*heard.0.lock().unwrap(), vec!["Left(7)".to_owned()]);
+    }
+
+    #[test]
+    fn a_closed_theatre_announces_nothing_and_links_to_none() {
+        let members = Membership::new(settings());
+        let heard = Arc::new(Heard::default());
+        members.listen(Arc::downgrade(&heard) as Weak<dyn Listener>);
+        assert!(members.close());
+        assert!(!members.close(), "closing twice closes once");
+        members.peer_lost(&Peer::new(7, "stage://127.0.0.1:2".into()));
+        assert!(heard.0.lock().unwrap().is_empty());
+        assert!(members.link(7, "stage://127.0.0.1:2").is_err());
+    }
+
+    #[test]
+    fn a_listener_that_is_gone_is_skipped_and_the_others_still_hear() {
+        let members = Membership::new(settings());
+        let gone = Arc::new(Heard::default());
+        let staying = Arc::new(Heard::default());
+        members.listen(Arc::downgrade(&gone) as Weak<dyn Listener>);
+        members.listen(Arc::downgrade(&staying) as Weak<dyn Listener>);
+        drop(gone);
+        members.peer_lost(&Peer::new(7, "stage://127.0.0.1:2".into()));
+        assert_eq!(*staying.0.lock().unwrap(), vec!["Left(7)".to_owned()]);
+    }
+}

@@ -232,3 +232,23 @@ fn mismatch(taken: Option<Awaiting>, what: &str, call: u64) -> String {
         None => format!("{what} for call {call}, which was not made"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    #[test]
+    fn a_reply_of_the_wrong_kind_fails_the_call_it_took_and_closes() {
+        let (tx, rx) = mpsc::channel();
+        let awaiting = Awaiting::Lookup(Box::new(move |found| {
+            let _ = tx.send(found);
+        }));
+        let reason = mismatch(Some(awaiting), "an answer", 4);
+        assert!(reason.contains("call 4"), "{reason}");
+        assert_eq!(rx.recv().unwrap(), None, "the lookup hears 'not found'");
+        let reason = mismatch(None, "an answer", 5);
+        assert!(reason.contains("was not made"), "{reason}");
+    }
+}

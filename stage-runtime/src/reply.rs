@@ -31,12 +31,9 @@ struct Slot<T> {
     state: AtomicU8,
     value: UnsafeCell<Option<Result<T, SpeechError>>>,
     waker: AtomicWaker,
-    /// The serial of the actor that will answer, for deadlock detection (0: not
-    /// known, or not an actor). Written and read under the deadlock graph's lock
-    /// once set.
+    /// The actor that will answer, for deadlock detection (0: not known, or not
+    /// an actor). Written and read under the deadlock graph's lock once set.
     blocker: AtomicU64,
-    /// The origin of that actor's identity (see `id.rs`).
-    blocker_origin: u64,
 }
 
 // SAFETY: `value` is accessed by at most one thread at a time: the sender writes it
@@ -51,8 +48,7 @@ impl<T> Slot<T> {
             state: AtomicU8::new(EMPTY),
             value: UnsafeCell::new(None),
             waker: AtomicWaker::new(),
-            blocker: AtomicU64::new(blocker.map_or(0, ActorId::as_u64)),
-            blocker_origin: blocker.map_or(0, |id| id.to_wire().0),
+            blocker: AtomicU64::new(blocker.map_or(0, ActorId::bits)),
         }
     }
 
@@ -415,10 +411,7 @@ impl<T> Future for Reply<T> {
         if !this.waits {
             if let Speaker::Actor(me) = current_speaker() {
                 let slot = &this.slot;
-                let blocker = || {
-                    let serial = slot.blocker.load(Ordering::Relaxed);
-                    ActorId::from_wire((slot.blocker_origin, serial))
-                };
+                let blocker = || ActorId::from_bits(slot.blocker.load(Ordering::Relaxed));
                 match deadlock::wait(slot.key(), me, blocker) {
                     Ok(recorded) => this.waits = recorded,
                     Err(cycle) => {
