@@ -38,6 +38,11 @@ impl Arrivals {
         delivered
     }
 
+    /// Whether events are held back, waiting for [`Arrivals::flush`].
+    pub(crate) fn holds_events(&self) -> bool {
+        !self.run.is_empty()
+    }
+
     /// Queues the run of events for its actor. An error closes the connection.
     pub(crate) fn flush(&mut self, exports: &Exports) -> Result<(), String> {
         self.run.deliver(exports, &mut self.recent)

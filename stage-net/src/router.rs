@@ -61,6 +61,9 @@ impl Sink for Route {
     }
 
     fn flush(&mut self) -> Result<(), String> {
+        if !self.arrivals.holds_events() {
+            return Ok(());
+        }
         let router = self.router()?;
         self.arrivals.flush(&router.exports)
     }
