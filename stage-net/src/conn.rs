@@ -48,10 +48,16 @@ pub(crate) enum Awaiting {
 impl Awaiting {
     /// Answers the call as a connection that closed does.
     pub(crate) fn fail(self) {
+        self.fail_with(unreachable());
+    }
+
+    /// Answers the call with `error` where it can say why (a question, an
+    /// activation), and as "not there" or "unreachable" where it cannot.
+    pub(crate) fn fail_with(self, error: SpeechError) {
         match self {
-            Awaiting::Answer(answer) => answer.fail(unreachable()),
+            Awaiting::Answer(answer) => answer.fail(error),
             Awaiting::Lookup(then) => then(None),
-            Awaiting::Activate(then) => then(Err(unreachable())),
+            Awaiting::Activate(then) => then(Err(error)),
             Awaiting::Watch(then) => then(DownReason::Unreachable),
             Awaiting::Resolve(then) => then(None),
         }
@@ -121,6 +127,9 @@ pub(crate) struct Conn {
     /// Whether this theatre opened the connection (for the tie-break between two
     /// connections opened at once).
     pub(crate) initiated: bool,
+    /// The largest frame body the peer takes: a longer frame is refused here, so
+    /// that it fails alone rather than closing the connection at the peer.
+    limit: u32,
 }
 
 impl Conn {
@@ -151,7 +160,8 @@ impl Conn {
         })
     }
 
-    /// Runs `encode` on the writer's queue, and wakes the writer if it waits.
+    /// Runs `encode` on the writer's queue, and wakes the writer if it waits. A
+    /// frame over the peer's limit is taken back out, and fails alone.
     fn queue(
         &self,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), SpeechError>,
@@ -160,7 +170,16 @@ impl Conn {
         if queued.closed {
             return Err(unreachable());
         }
+        let start = queued.bytes.len();
         encode(&mut queued.bytes)?;
+        let body = queued.bytes.len() - start - 4;
+        if body > self.limit as usize {
+            queued.bytes.truncate(start);
+            // A burst of large frames leaves no large buffer behind.
+            queued.bytes.shrink_to(WRITE_BATCH.max(start));
+            drop(queued);
+            return Err(too_long(body, self.limit));
+        }
         let wake = queued.writer_waiting;
         drop(queued);
         if wake {
@@ -185,9 +204,9 @@ impl Conn {
         } else {
             Err(unreachable())
         };
-        if sent.is_err() {
+        if let Err(error) = &sent {
             if let Some(awaiting) = self.take_awaiting(call) {
-                awaiting.fail();
+                awaiting.fail_with(error.clone());
             }
         }
         sent
@@ -226,6 +245,15 @@ impl Conn {
     }
 }
 
+/// The error of a letter whose frame would be over the peer's limit.
+fn too_long(body: usize, limit: u32) -> SpeechError {
+    let why = format!(
+        "the message is {body} bytes on the wire, over the frame limit of {limit} bytes \
+         (`TheatreBuilder::frame_limit`); the connection carries on"
+    );
+    SpeechError::Failed(Failure::Wire(why.into()))
+}
+
 /// How a connection is set up.
 pub(crate) struct Setup {
     /// The peer's locator, for thread names and the log.
@@ -233,7 +261,8 @@ pub(crate) struct Setup {
     /// The accepting side's last handshake frame, written first; `None` on the
     /// side that connected.
     pub(crate) welcome: Option<Frame>,
-    /// The largest frame body taken from the peer.
+    /// The largest frame body taken from the peer, and sent to it (every theatre
+    /// of a cluster has the same).
     pub(crate) frame_limit: u32,
     /// How long the peer may stay silent.
     pub(crate) down_after: Duration,
@@ -277,6 +306,7 @@ pub(crate) fn start(
         stream: socket.try_clone()?,
         peer: setup.peer.clone(),
         initiated: setup.welcome.is_none(),
+        limit: setup.frame_limit,
     });
     let (reader, writer) = stream.split()?;
     let heartbeat = setup.down_after / 4;
