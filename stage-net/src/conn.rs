@@ -107,6 +107,9 @@ struct Queued {
     writer_waiting: bool,
     /// The connection has closed: nothing more is taken.
     closed: bool,
+    /// The theatre is leaving: once what is queued (a `Bye` last) is written, the
+    /// writer closes the connection.
+    leaving: bool,
 }
 
 impl Outbox {
@@ -224,6 +227,32 @@ impl Conn {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
+    /// Says goodbye: what is queued is written, then a `Bye`, then the writer
+    /// closes the connection. Waits at most `within` for that.
+    pub(crate) fn leave(&self, within: Duration) {
+        let deadline = std::time::Instant::now() + within;
+        let mut queued = self.out.lock();
+        if queued.closed {
+            return;
+        }
+        // A `Bye` cannot fail to encode.
+        let _ = frame::encode(&Frame::Bye, &mut queued.bytes);
+        queued.leaving = true;
+        self.out.ready.notify_all();
+        while !queued.closed {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            queued = self
+                .out
+                .ready
+                .wait_timeout(queued, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
     /// Closes the connection: no more frames either way, every pending call fails
     /// with `Failed(Unreachable)`. Idempotent: `true` for the call that closed it.
     pub(crate) fn close(&self, reason: &str) -> bool {
@@ -235,7 +264,8 @@ impl Conn {
             self.peer
         );
         self.out.lock().closed = true;
-        self.out.ready.notify_one();
+        // The writer, and a theatre waiting for its goodbye to be written.
+        self.out.ready.notify_all();
         let _ = self.stream.shutdown(Shutdown::Both);
         let awaiting: Vec<Awaiting> = lock(&self.awaiting).drain().map(|(_, a)| a).collect();
         for call in awaiting {
@@ -289,6 +319,7 @@ pub(crate) fn start(
             bytes: first,
             writer_waiting: false,
             closed: false,
+            leaving: false,
         }),
         ready: Condvar::new(),
     };
@@ -355,7 +386,7 @@ fn write_loop(
         }
         {
             let mut queued = conn.out.lock();
-            while queued.bytes.is_empty() && !queued.closed {
+            while queued.bytes.is_empty() && !queued.closed && !queued.leaving {
                 queued.writer_waiting = true;
                 let (guard, waited) = conn
                     .out
@@ -370,6 +401,12 @@ fn write_loop(
                 }
             }
             if queued.closed {
+                return;
+            }
+            if queued.bytes.is_empty() {
+                // Leaving, and the goodbye is written.
+                drop(queued);
+                conn.close("this theatre left the cluster");
                 return;
             }
             std::mem::swap(&mut queued.bytes, &mut taken);

@@ -28,6 +28,9 @@ use crate::wire::frame::{self, Frame};
 /// How long a handshake may take before the connection is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a theatre that shuts down waits for its goodbyes to be written.
+const GOODBYE_WITHIN: Duration = Duration::from_millis(500);
+
 /// At most this many incoming handshakes run at once; a connection beyond them is
 /// closed at once, so that a flood of connections cannot exhaust threads.
 const MAX_HANDSHAKES: usize = 64;
@@ -376,13 +379,36 @@ impl Membership {
         if let Ok(address) = locator::parse(&self.settings.locator) {
             let _ = TcpStream::connect(address);
         }
-        let peers: Vec<Arc<Peer>> = lock(&self.peers).values().cloned().collect();
-        for peer in peers {
+        // Every peer is told goodbye (after the letters queued for it), so that none
+        // tries to rejoin a theatre that has gone for good.
+        let peers: Vec<Arc<Peer>> = lock(&self.peers).drain().map(|(_, p)| p).collect();
+        let deadline = Instant::now() + GOODBYE_WITHIN;
+        for peer in &peers {
             if let Some(conn) = peer.live() {
+                conn.leave(deadline.saturating_duration_since(Instant::now()));
                 conn.close("this theatre shut down");
             }
+            peer.release_closed();
         }
         true
+    }
+
+    /// Lets go of a peer whose connection has ended: its socket always; its place
+    /// in the table when it said goodbye or `for_good` (rejoining it gave up). A
+    /// peer kept in the table is the one a new connection from it attaches to, so
+    /// that the addresses already held through it work again.
+    fn forget(&self, peer: &Arc<Peer>, for_good: bool) {
+        peer.release_closed();
+        if peer.live().is_some() || !(for_good || peer.has_left()) {
+            return;
+        }
+        let mut peers = lock(&self.peers);
+        if peers
+            .get(&peer.theatre)
+            .is_some_and(|known| Arc::ptr_eq(known, peer))
+        {
+            peers.remove(&peer.theatre);
+        }
     }
 }
 
@@ -394,12 +420,15 @@ struct PeerEnds {
 
 impl Ends for PeerEnds {
     fn broke(&self) {
-        rejoin(&self.members, &self.peer);
+        if !self.peer.has_left() {
+            rejoin(&self.members, &self.peer);
+        }
     }
 
     fn ended(&self) {
         if let Some(members) = self.members.upgrade() {
             members.peer_lost(&self.peer);
+            members.forget(&self.peer, false);
         }
     }
 }
@@ -474,6 +503,9 @@ fn rejoin(members: &Weak<Membership>, peer: &Arc<Peer>) {
                 wait = (wait * 2).min(Duration::from_secs(2));
             }
             log::warn!("stage-net: gave up rejoining {}", lost.locator);
+            if let Some(members) = members.upgrade() {
+                members.forget(&lost, true);
+            }
         });
     if let Err(error) = spawned {
         log::warn!("stage-net: no thread to rejoin {}: {error}", peer.locator);

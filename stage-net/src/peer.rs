@@ -1,13 +1,14 @@
 //! A member theatre as the runtime's addresses see it: a [`Link`] that lasts while
 //! this theatre knows the peer, over whichever connection is current.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use stage_runtime::remote::{Body, Link};
 use stage_runtime::{ActorId, DownReason, SpeechError};
 
 use crate::conn::{unreachable, Awaiting, Conn};
-use crate::sync::read;
+use crate::sync::{read, write};
 use crate::wire::frame::Frame;
 
 /// A peer theatre.
@@ -18,6 +19,8 @@ pub(crate) struct Peer {
     pub(crate) locator: String,
     /// The current connection, replaced when the peer is met again.
     pub(crate) conn: RwLock<Option<Arc<Conn>>>,
+    /// The peer said goodbye: it will not come back under this identity.
+    left: AtomicBool,
 }
 
 impl Peer {
@@ -26,6 +29,25 @@ impl Peer {
             theatre,
             locator,
             conn: RwLock::new(None),
+            left: AtomicBool::new(false),
+        }
+    }
+
+    /// Records that the peer said goodbye.
+    pub(crate) fn leave(&self) {
+        self.left.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the peer said goodbye.
+    pub(crate) fn has_left(&self) -> bool {
+        self.left.load(Ordering::SeqCst)
+    }
+
+    /// Lets go of a connection that has closed, and with it its socket.
+    pub(crate) fn release_closed(&self) {
+        let mut conn = write(&self.conn);
+        if conn.as_ref().is_some_and(|c| !c.is_alive()) {
+            *conn = None;
         }
     }
 

@@ -214,6 +214,10 @@ fn route(
             other => return Err(mismatch(other, "an end notice", call)),
         },
         Frame::Ping => {}
+        Frame::Bye => {
+            peer.leave();
+            return Err("the peer left the cluster".into());
+        }
         Frame::Hello { .. }
         | Frame::Challenge { .. }
         | Frame::Response { .. }

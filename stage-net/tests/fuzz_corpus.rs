@@ -138,6 +138,7 @@ fn write_the_seed_corpus() {
             reason: 1,
         },
         Frame::Ping,
+        Frame::Bye,
         Frame::Eval {
             to: (5, 1),
             tag: 2,

@@ -212,6 +212,10 @@ pub enum Frame {
     },
     /// Liveness, sent when a connection has been quiet.
     Ping,
+    /// The sender is leaving the cluster (it shuts down): the last frame on its
+    /// connection. The receiver closes the connection without trying to rejoin, and
+    /// forgets the sender.
+    Bye,
     /// A Star-form expression for an actor exported by the receiver: where its
     /// code lies in the program both theatres run, and its captured values.
     Eval {
