@@ -270,13 +270,30 @@ impl Read for TlsStream {
 
 impl Write for TlsStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let mut records = Vec::with_capacity(buf.len() + 64);
+        let mut records = Vec::with_capacity(buf.len() + buf.len() / 64 + 64);
         {
             let mut session = self.lock();
-            session.writer().write_all(buf)?;
-            // Also whatever the reading half made the session want to send.
-            while session.wants_write() {
-                session.write_tls(&mut records)?;
+            let mut rest = buf;
+            loop {
+                // The session takes plaintext only up to its buffer limit (64 KiB)
+                // until what it encrypted is drained: a batch of frames can be
+                // larger, so the two alternate.
+                let taken = session.writer().write(rest)?;
+                rest = &rest[taken..];
+                // Also whatever the reading half made the session want to send.
+                let before = records.len();
+                while session.wants_write() {
+                    session.write_tls(&mut records)?;
+                }
+                if rest.is_empty() {
+                    break;
+                }
+                if taken == 0 && records.len() == before {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the TLS session takes no more plaintext",
+                    ));
+                }
             }
         }
         self.socket.write_all(&records)?;

@@ -90,6 +90,27 @@ fn theatres_speak_over_tls_with_certificates_from_one_authority() {
     assert_eq!(query!(vault, secret()).wait(), Ok("secret 1999".to_owned()));
 }
 
+/// A batch of frames larger than the TLS session's plaintext buffer (64 KiB) is
+/// written whole: a large message, or a burst under load, used to break the link.
+#[test]
+fn a_frame_larger_than_the_sessions_buffer_crosses_whole() {
+    let authority = Authority::new();
+    let a = theatre(Some(authority.issue()), &[]).unwrap();
+    let b = theatre(Some(authority.issue()), &[&a]).unwrap();
+    a.bind(
+        "vault",
+        &a.spawn(Vault {
+            secret: String::new(),
+        }),
+    )
+    .unwrap();
+    let vault = b.lookup::<Vault>("vault").unwrap();
+    let large = "s".repeat(300 << 10);
+    assert_eq!(request!(vault, store(large.clone())).wait(), Ok(()));
+    assert_eq!(query!(vault, secret()).wait(), Ok(large));
+    assert_eq!(request!(vault, store("small".into())).wait(), Ok(()));
+}
+
 #[test]
 fn a_theatre_without_tls_or_with_another_authority_is_refused() {
     let authority = Authority::new();
