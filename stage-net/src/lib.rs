@@ -16,6 +16,7 @@
 // wire.rs        what crosses the wire
 // wire/frame.rs  the frame format
 // handshake.rs   proving the cookie
+// deadline.rs    a time limit on a whole handshake, not on each read
 // tls.rs         TLS under the handshake
 // locator.rs     `stage://host:port`
 // cli.rs         a standalone theatre's command line
@@ -55,6 +56,7 @@ mod activation;
 mod balance;
 pub mod cli;
 mod conn;
+mod deadline;
 mod directory;
 mod error;
 mod exports;

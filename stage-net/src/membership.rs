@@ -8,8 +8,8 @@
 //! for `down_after` is closed, which membership hears as a departure.
 
 use std::collections::HashMap;
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::net::{IpAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,7 @@ use stage_runtime::remote::Fabric;
 use stage_runtime::Stage;
 
 use crate::conn::{self, Ends, Setup, Sink};
+use crate::deadline::{Deadline, Timed};
 use crate::error::NetError;
 use crate::handshake::{self, HandshakeError, Identity};
 use crate::locator;
@@ -34,6 +35,58 @@ const GOODBYE_WITHIN: Duration = Duration::from_millis(500);
 /// At most this many incoming handshakes run at once; a connection beyond them is
 /// closed at once, so that a flood of connections cannot exhaust threads.
 const MAX_HANDSHAKES: usize = 64;
+
+/// At most this many of them from one address: strangers at one address cannot
+/// take every slot and lock members out (it takes four addresses, each renewing
+/// its connections within `HANDSHAKE_TIMEOUT`).
+const MAX_HANDSHAKES_PER_ADDRESS: usize = MAX_HANDSHAKES / 4;
+
+/// The slots of the incoming handshakes in progress, in all and by address.
+#[derive(Default)]
+struct Handshakes {
+    slots: Mutex<(usize, HashMap<IpAddr, usize>)>,
+}
+
+impl Handshakes {
+    /// Takes a slot for a handshake with a peer at `from`.
+    ///
+    /// # Errors
+    ///
+    /// Why not: every slot, or every slot of that address, is taken.
+    fn take(&self, from: Option<IpAddr>) -> Result<(), String> {
+        let mut slots = lock(&self.slots);
+        let (total, by_address) = &mut *slots;
+        if *total >= MAX_HANDSHAKES {
+            return Err(format!("{MAX_HANDSHAKES} handshakes are in progress"));
+        }
+        if let Some(from) = from {
+            let taken = by_address.entry(from).or_insert(0);
+            if *taken >= MAX_HANDSHAKES_PER_ADDRESS {
+                return Err(format!(
+                    "{MAX_HANDSHAKES_PER_ADDRESS} handshakes from {from} are in progress"
+                ));
+            }
+            *taken += 1;
+        }
+        *total += 1;
+        Ok(())
+    }
+
+    /// Gives back the slot [`Handshakes::take`] gave.
+    fn give_back(&self, from: Option<IpAddr>) {
+        let mut slots = lock(&self.slots);
+        let (total, by_address) = &mut *slots;
+        *total = total.saturating_sub(1);
+        if let Some(from) = from {
+            if let Some(taken) = by_address.get_mut(&from) {
+                *taken -= 1;
+                if *taken == 0 {
+                    by_address.remove(&from);
+                }
+            }
+        }
+    }
+}
 
 /// What a theatre is and how it speaks, fixed at its start.
 pub(crate) struct Settings {
@@ -88,7 +141,7 @@ pub(crate) struct Membership {
     peers: Mutex<HashMap<u64, Arc<Peer>>>,
     closed: AtomicBool,
     /// Incoming handshakes in progress.
-    handshakes: AtomicUsize,
+    handshakes: Handshakes,
     wiring: OnceLock<Wiring>,
     listeners: RwLock<Vec<Weak<dyn Listener>>>,
     me: Weak<Membership>,
@@ -100,7 +153,7 @@ impl Membership {
             settings,
             peers: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
-            handshakes: AtomicUsize::new(0),
+            handshakes: Handshakes::default(),
             wiring: OnceLock::new(),
             listeners: RwLock::new(Vec::new()),
             me: me.clone(),
@@ -249,13 +302,12 @@ impl Membership {
     pub(crate) fn connect(&self, locator: &str) -> Result<Arc<Peer>, NetError> {
         let address = locator::parse(locator)?;
         let socket = locator::dial(&address, HANDSHAKE_TIMEOUT)?;
-        socket.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
-        socket.set_write_timeout(Some(HANDSHAKE_TIMEOUT))?;
+        let deadline = Deadline::after(HANDSHAKE_TIMEOUT);
         let mut stream = match &self.settings.tls {
-            Some(tls) => tls.connect(locator::host_of(&address), socket)?,
+            Some(tls) => tls.connect(locator::host_of(&address), socket, deadline)?,
             None => Transport::Plain(socket),
         };
-        let met = handshake::connect(&mut stream, &self.identity())?;
+        let met = handshake::connect(&mut Timed::new(&mut stream, deadline), &self.identity())?;
         if met.theatre == self.settings.id {
             return Err(NetError::Handshake(HandshakeError::Refused(
                 "that locator is this theatre".into(),
@@ -330,17 +382,13 @@ impl Membership {
         Ok(Arc::clone(&peer))
     }
 
-    /// Shakes hands with a connection that came in, and attaches it.
+    /// Shakes hands with a connection that came in, and attaches it. The whole
+    /// handshake (TLS included) has `HANDSHAKE_TIMEOUT`, however the peer paces
+    /// its bytes.
     fn accept(&self, socket: TcpStream) {
-        let setup = socket
-            .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
-            .and_then(|()| socket.set_write_timeout(Some(HANDSHAKE_TIMEOUT)));
-        if let Err(error) = setup {
-            log::warn!("stage-net: refused a connection: {error}");
-            return;
-        }
+        let deadline = Deadline::after(HANDSHAKE_TIMEOUT);
         let mut stream = match &self.settings.tls {
-            Some(tls) => match tls.accept(socket) {
+            Some(tls) => match tls.accept(socket, deadline) {
                 Ok(stream) => stream,
                 Err(error) => {
                     log::warn!("stage-net: refused a connection: {error}");
@@ -349,7 +397,7 @@ impl Membership {
             },
             None => Transport::Plain(socket),
         };
-        match handshake::accept(&mut stream, &self.identity()) {
+        match handshake::accept(&mut Timed::new(&mut stream, deadline), &self.identity()) {
             Ok(met) => {
                 let welcome = handshake::welcome(self.members());
                 if let Err(error) = self.attach(stream, Some(welcome), met.theatre, met.locator) {
@@ -445,11 +493,9 @@ pub(crate) fn accept_loop(listener: &TcpListener, members: &Weak<Membership>) {
         }
         match stream {
             Ok(stream) => {
-                if members.handshakes.fetch_add(1, Ordering::SeqCst) >= MAX_HANDSHAKES {
-                    members.handshakes.fetch_sub(1, Ordering::SeqCst);
-                    log::warn!(
-                        "stage-net: refused a connection: {MAX_HANDSHAKES} handshakes are in progress"
-                    );
+                let from = stream.peer_addr().map(|address| address.ip()).ok();
+                if let Err(why) = members.handshakes.take(from) {
+                    log::warn!("stage-net: refused a connection: {why}");
                     continue;
                 }
                 let spawned = std::thread::Builder::new()
@@ -458,11 +504,11 @@ pub(crate) fn accept_loop(listener: &TcpListener, members: &Weak<Membership>) {
                         let members = Arc::clone(&members);
                         move || {
                             members.accept(stream);
-                            members.handshakes.fetch_sub(1, Ordering::SeqCst);
+                            members.handshakes.give_back(from);
                         }
                     });
                 if let Err(error) = spawned {
-                    members.handshakes.fetch_sub(1, Ordering::SeqCst);
+                    members.handshakes.give_back(from);
                     log::warn!("stage-net: no thread for a handshake: {error}");
                 }
             }
@@ -571,5 +617,36 @@ mod tests {
         drop(gone);
         members.peer_lost(&Peer::new(7, "stage://127.0.0.1:2".into()));
         assert_eq!(*staying.0.lock().unwrap(), vec!["Left(7)".to_owned()]);
+    }
+
+    #[test]
+    fn one_address_takes_at_most_a_quarter_of_the_handshake_slots() {
+        let slots = Handshakes::default();
+        let stranger: IpAddr = "127.0.0.2".parse().unwrap();
+        let member: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..MAX_HANDSHAKES_PER_ADDRESS {
+            slots.take(Some(stranger)).unwrap();
+        }
+        assert!(slots.take(Some(stranger)).is_err());
+        assert!(
+            slots.take(Some(member)).is_ok(),
+            "another address still gets one"
+        );
+        slots.give_back(Some(stranger));
+        assert!(
+            slots.take(Some(stranger)).is_ok(),
+            "a slot given back is taken again"
+        );
+        // The total cap holds across addresses.
+        let mut taken = MAX_HANDSHAKES_PER_ADDRESS + 1;
+        for i in 0u8.. {
+            if taken == MAX_HANDSHAKES {
+                break;
+            }
+            if slots.take(Some(IpAddr::from([10, 0, 0, i]))).is_ok() {
+                taken += 1;
+            }
+        }
+        assert!(slots.take(Some(IpAddr::from([10, 9, 9, 9]))).is_err());
     }
 }

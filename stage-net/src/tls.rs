@@ -17,6 +17,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
+use crate::deadline::Deadline;
 use crate::error::NetError;
 
 /// A theatre's TLS identity and the authority it trusts.
@@ -122,22 +123,33 @@ impl TlsConfig {
     }
 
     /// Completes a TLS handshake as the side that dialled `host`.
-    pub(crate) fn connect(&self, host: &str, mut socket: TcpStream) -> Result<Transport, NetError> {
+    pub(crate) fn connect(
+        &self,
+        host: &str,
+        mut socket: TcpStream,
+        deadline: Deadline,
+    ) -> Result<Transport, NetError> {
         let name = ServerName::try_from(host.to_owned())
             .map_err(|e| tls_error(&format!("the host name `{host}`"), e))?;
         let mut session = ClientConnection::new(Arc::clone(&self.client), name)
             .map_err(|e| tls_error("the TLS session", e))?;
         while session.is_handshaking() {
+            deadline.arm(&socket)?;
             session.complete_io(&mut socket)?;
         }
         Ok(Transport::tls(socket, rustls::Connection::Client(session)))
     }
 
     /// Completes a TLS handshake as the side that accepted.
-    pub(crate) fn accept(&self, mut socket: TcpStream) -> Result<Transport, NetError> {
+    pub(crate) fn accept(
+        &self,
+        mut socket: TcpStream,
+        deadline: Deadline,
+    ) -> Result<Transport, NetError> {
         let mut session = ServerConnection::new(Arc::clone(&self.server))
             .map_err(|e| tls_error("the TLS session", e))?;
         while session.is_handshaking() {
+            deadline.arm(&socket)?;
             session.complete_io(&mut socket)?;
         }
         Ok(Transport::tls(socket, rustls::Connection::Server(session)))
