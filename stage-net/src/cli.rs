@@ -1,5 +1,6 @@
 //! The command line of a standalone theatre: `--listen`, `--join`, `--cookie` or
-//! `--cookie-file`, `--name`, and for TLS `--tls-cert`, `--tls-key`, `--tls-ca`.
+//! `--cookie-file` (or `--new-cookie-file`, which writes a strong one), `--name`,
+//! and for TLS `--tls-cert`, `--tls-key`, `--tls-ca`.
 //!
 //! Any binary can run as a theatre of a cluster with the same flags:
 //!
@@ -30,7 +31,8 @@ pub struct Options {
     /// `--join locator`, once per seed.
     pub join: Vec<String>,
     /// The cluster cookie, from `--cookie secret` or the contents of
-    /// `--cookie-file path` (a trailing newline is not part of it).
+    /// `--cookie-file path` (a trailing newline is not part of it), or a new one
+    /// that `--new-cookie-file path` wrote (see [`new_cookie_file`]).
     pub cookie: Vec<u8>,
     /// `--name name`: this theatre's name, for the program to use.
     pub name: Option<String>,
@@ -42,9 +44,49 @@ pub struct Options {
 }
 
 /// The usage line, for error messages and `--help`.
-pub const USAGE: &str = "--cookie SECRET | --cookie-file PATH  [--listen HOST:PORT] \
+pub const USAGE: &str = "--cookie SECRET | --cookie-file PATH | --new-cookie-file PATH  \
+                         [--listen HOST:PORT] \
                          [--join stage://HOST:PORT]...  [--name NAME]  \
                          [--tls-cert PEM --tls-key PEM --tls-ca PEM]";
+
+/// Writes a new cluster cookie into the file `path`, which must not exist yet, and
+/// returns it: 32 random bytes from the operating system, as 64 hexadecimal
+/// characters and a newline, readable by the owner only (on Unix). Copy the file
+/// to every theatre of the cluster and start each with `--cookie-file path`.
+///
+/// # Examples
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("stage-doc-cookie-{}", std::process::id()));
+/// let cookie = stage_net::cli::new_cookie_file(&path)?;
+/// assert_eq!(cookie.len(), 64);
+/// assert!(stage_net::cli::new_cookie_file(&path).is_err(), "never overwrites");
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), stage_net::NetError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`NetError::Io`] when the file exists already or cannot be written, or the
+/// operating system has no randomness to give.
+pub fn new_cookie_file(path: impl AsRef<std::path::Path>) -> Result<Vec<u8>, NetError> {
+    use std::io::Write;
+
+    let mut random = [0u8; 32];
+    getrandom::getrandom(&mut random).map_err(std::io::Error::other)?;
+    let cookie: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(cookie.as_bytes())?;
+    file.write_all(b"\n")?;
+    Ok(cookie.into_bytes())
+}
 
 fn usage(why: impl std::fmt::Display) -> NetError {
     NetError::Usage(format!("{why}; usage: {USAGE}"))
@@ -64,6 +106,7 @@ impl Options {
         let mut join = Vec::new();
         let mut cookie = None;
         let mut cookie_file = None;
+        let mut new_cookie_file = None;
         let mut name = None;
         let mut tls_cert = None;
         let mut tls_key = None;
@@ -78,6 +121,7 @@ impl Options {
                 "--listen" => &mut listen,
                 "--cookie" => &mut cookie,
                 "--cookie-file" => &mut cookie_file,
+                "--new-cookie-file" => &mut new_cookie_file,
                 "--name" => &mut name,
                 "--tls-cert" => &mut tls_cert,
                 "--tls-key" => &mut tls_key,
@@ -107,19 +151,28 @@ impl Options {
                 return Err(usage(format_args!("`{flag}` is given twice")));
             }
         }
-        let cookie = match (cookie, cookie_file) {
-            (Some(_), Some(_)) => {
-                return Err(usage("give `--cookie` or `--cookie-file`, not both"));
+        let given = [
+            cookie.is_some(),
+            cookie_file.is_some(),
+            new_cookie_file.is_some(),
+        ];
+        if given.iter().filter(|given| **given).count() > 1 {
+            return Err(usage(
+                "give one of `--cookie`, `--cookie-file` and `--new-cookie-file`, not more",
+            ));
+        }
+        let cookie = if let Some(secret) = cookie {
+            secret.into_bytes()
+        } else if let Some(path) = cookie_file {
+            let mut bytes = std::fs::read(&path)?;
+            while bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
+                bytes.pop();
             }
-            (Some(secret), None) => secret.into_bytes(),
-            (None, Some(path)) => {
-                let mut bytes = std::fs::read(&path)?;
-                while bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
-                    bytes.pop();
-                }
-                bytes
-            }
-            (None, None) => return Err(usage("a cluster cookie is required")),
+            bytes
+        } else if let Some(path) = new_cookie_file {
+            self::new_cookie_file(&path)?
+        } else {
+            return Err(usage("a cluster cookie is required"));
         };
         if cookie.is_empty() {
             return Err(usage("the cluster cookie is empty"));
@@ -200,7 +253,8 @@ mod tests {
         assert!(said(&[]).contains("cookie is required"));
         assert!(said(&["--cookie"]).contains("`--cookie` needs a value"));
         assert!(said(&["--cookie", "a", "--cookie", "b"]).contains("twice"));
-        assert!(said(&["--cookie", "a", "--cookie-file", "f"]).contains("not both"));
+        assert!(said(&["--cookie", "a", "--cookie-file", "f"]).contains("not more"));
+        assert!(said(&["--cookie-file", "f", "--new-cookie-file", "g"]).contains("not more"));
         assert!(said(&["--cookie", ""]).contains("empty"));
         assert!(said(&["--cookie", "k", "--tls-cert", "c.pem"]).contains("all three"));
         assert!(matches!(
@@ -215,6 +269,28 @@ mod tests {
         std::fs::write(&path, "s3cret\n").unwrap();
         let o = parse(&["--cookie-file", path.to_str().unwrap()]).unwrap();
         assert_eq!(o.cookie, b"s3cret");
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn a_new_cookie_file_is_written_once_and_read_back() {
+        let path = std::env::temp_dir().join(format!("stage-new-cookie-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let o = parse(&["--new-cookie-file", path.to_str().unwrap()]).unwrap();
+        assert_eq!(o.cookie.len(), 64);
+        assert!(o.cookie.iter().all(u8::is_ascii_hexdigit));
+        let again = parse(&["--cookie-file", path.to_str().unwrap()]).unwrap();
+        assert_eq!(again.cookie, o.cookie);
+        assert!(matches!(
+            parse(&["--new-cookie-file", path.to_str().unwrap()]),
+            Err(NetError::Io(_))
+        ));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "readable by its owner only: {mode:o}");
+        }
         let _ = std::fs::remove_file(path);
     }
 }

@@ -6,8 +6,6 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::tls::Transport;
-
 /// The instant an exchange must be over by.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Deadline {
@@ -40,33 +38,40 @@ impl Deadline {
     }
 }
 
-/// A stream every read and write of which ends by a deadline.
-pub(crate) struct Timed<'a> {
-    stream: &'a mut Transport,
+/// A stream (plain or TLS) every read and write of which ends by a deadline, set
+/// on the socket under it.
+pub(crate) struct Timed<'a, S> {
+    stream: &'a mut S,
+    socket: TcpStream,
     deadline: Deadline,
 }
 
-impl<'a> Timed<'a> {
-    pub(crate) fn new(stream: &'a mut Transport, deadline: Deadline) -> Self {
-        Timed { stream, deadline }
+impl<'a, S> Timed<'a, S> {
+    /// `stream`, over `socket` (a handle of the same socket), by `deadline`.
+    pub(crate) fn new(stream: &'a mut S, socket: TcpStream, deadline: Deadline) -> Self {
+        Timed {
+            stream,
+            socket,
+            deadline,
+        }
     }
 }
 
-impl Read for Timed<'_> {
+impl<S: Read> Read for Timed<'_, S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.deadline.arm(self.stream.socket())?;
+        self.deadline.arm(&self.socket)?;
         self.stream.read(buf)
     }
 }
 
-impl Write for Timed<'_> {
+impl<S: Write> Write for Timed<'_, S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.deadline.arm(self.stream.socket())?;
+        self.deadline.arm(&self.socket)?;
         self.stream.write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.deadline.arm(self.stream.socket())?;
+        self.deadline.arm(&self.socket)?;
         self.stream.flush()
     }
 }

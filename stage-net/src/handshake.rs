@@ -4,18 +4,22 @@
 //! ```text
 //!   connecting side (C)                         accepting side (S)
 //!   Hello { version, id_c, locator_c, n_c }  ->
-//!                                            <-  Challenge { version, id_s, locator_s, n_s,
-//!                                                            HMAC(k, "S" n_c n_s id_c id_s) }
+//!                                            <-  Challenge { version, id_s, locator_s, n_s }
 //!   Response { HMAC(k, "C" n_c n_s id_c id_s) } ->
-//!                                            <-  Welcome { members } | Refused { reason }
+//!                                            <-  Welcome { HMAC(k, "S" n_c n_s id_c id_s),
+//!                                                          members }
+//!                                              |  Refused { reason }
 //! ```
 //!
 //! Each side proves it holds the cookie `k` over a transcript that includes the
 //! other side's fresh 32-byte nonce, so a recorded transcript replayed later fails:
 //! the listener's new nonce is not the one the recorded proof covers. The labels
-//! keep a proof of one side from serving as the other's. The cookie never crosses
-//! the wire. Proofs are compared in constant time (`hmac`'s `verify_slice`). Nothing
-//! a peer sends reaches an actor before the handshake has succeeded.
+//! keep a proof of one side from serving as the other's. The side that connects
+//! proves first (as Erlang's distribution does): a stranger who reaches a
+//! theatre's port is refused before it is given anything made with the cookie, so
+//! it has no proof to test guesses against offline. The cookie never crosses the
+//! wire. Proofs are compared in constant time (`hmac`'s `verify_slice`). Nothing a
+//! peer sends reaches an actor before the handshake has succeeded.
 
 use std::io::{Read, Write};
 
@@ -124,7 +128,7 @@ fn mac(cookie: &[u8], label: &[u8], n_c: &[u8], n_s: &[u8], id_c: u64, id_s: u64
     // HMAC takes a key of any length: `new_from_slice` cannot fail for it.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(cookie)
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
-    mac.update(b"stage-handshake-v1/");
+    mac.update(b"stage-handshake-v3/");
     mac.update(label);
     mac.update(n_c);
     mac.update(n_s);
@@ -200,24 +204,19 @@ pub fn connect(
         },
     )?;
     stream.flush()?;
-    let (id_s, locator, n_s, claimed) = match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
+    let (id_s, locator, n_s) = match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
         Frame::Challenge {
             version,
             theatre,
             locator,
             nonce,
-            proof,
         } => {
             check(stream, version, &nonce)?;
-            (theatre, locator, nonce, proof)
+            (theatre, locator, nonce)
         }
         Frame::Refused { reason } => return Err(HandshakeError::Refused(reason)),
         _ => return Err(refuse(stream, HandshakeError::Unexpected("a challenge"))),
     };
-    let transcript = (&n_c[..], &n_s[..], me.theatre, id_s);
-    if let Err(error) = verify(me.cookie, b"S", transcript, &claimed) {
-        return Err(refuse(stream, error));
-    }
     frame::write(
         stream,
         &Frame::Response {
@@ -225,32 +224,55 @@ pub fn connect(
         },
     )?;
     stream.flush()?;
-    match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
-        Frame::Welcome { members } => Ok(Peer {
-            theatre: id_s,
-            locator,
+    let (claimed, members) = match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
+        Frame::Welcome { proof, members } => (proof, members),
+        Frame::Refused { reason } => return Err(HandshakeError::Refused(reason)),
+        _ => return Err(refuse(stream, HandshakeError::Unexpected("a welcome"))),
+    };
+    let transcript = (&n_c[..], &n_s[..], me.theatre, id_s);
+    if let Err(error) = verify(me.cookie, b"S", transcript, &claimed) {
+        return Err(refuse(stream, error));
+    }
+    Ok(Peer {
+        theatre: id_s,
+        locator,
+        members,
+    })
+}
+
+/// A peer the accepting side has passed: who it is, and this side's own proof,
+/// which the welcome carries.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// Who the peer is.
+    pub peer: Peer,
+    proof: Vec<u8>,
+}
+
+impl Accepted {
+    /// The frame that ends the handshake: this side's proof, and the other
+    /// theatres (`members`) for the newcomer to meet.
+    pub fn welcome(&self, members: Vec<String>) -> Frame {
+        Frame::Welcome {
+            proof: self.proof.clone(),
             members,
-        }),
-        Frame::Refused { reason } => Err(HandshakeError::Refused(reason)),
-        _ => Err(refuse(stream, HandshakeError::Unexpected("a welcome"))),
+        }
     }
 }
 
-/// The frame that ends a handshake the accepting side has passed: `members` are the
-/// other theatres for the newcomer to meet.
-pub fn welcome(members: Vec<String>) -> Frame {
-    Frame::Welcome { members }
-}
-
 /// The accepting side's handshake, up to the proof of the peer: the caller then
-/// takes the connection and sends [`welcome`] as its first frame, so that by the
-/// time the peer's `connect` returns, this side has the connection in place.
+/// takes the connection and sends [`Accepted::welcome`] as its first frame, so that
+/// by the time the peer's `connect` returns, this side has the connection in place.
+/// Nothing made with the cookie is sent before the peer's proof is checked.
 ///
 /// # Errors
 ///
 /// Any [`HandshakeError`]; the peer has been sent a `Refused` frame where it could
 /// be, and the caller closes the connection.
-pub fn accept(stream: &mut (impl Read + Write), me: &Identity<'_>) -> Result<Peer, HandshakeError> {
+pub fn accept(
+    stream: &mut (impl Read + Write),
+    me: &Identity<'_>,
+) -> Result<Accepted, HandshakeError> {
     let (id_c, locator, n_c) = match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
         Frame::Hello {
             version,
@@ -271,7 +293,6 @@ pub fn accept(stream: &mut (impl Read + Write), me: &Identity<'_>) -> Result<Pee
             theatre: me.theatre,
             locator: me.locator.to_owned(),
             nonce: n_s.clone(),
-            proof: proof(me.cookie, b"S", &n_c, &n_s, id_c, me.theatre),
         },
     )?;
     stream.flush()?;
@@ -284,9 +305,12 @@ pub fn accept(stream: &mut (impl Read + Write), me: &Identity<'_>) -> Result<Pee
     if let Err(error) = verify(me.cookie, b"C", transcript, &claimed) {
         return Err(refuse(stream, error));
     }
-    Ok(Peer {
-        theatre: id_c,
-        locator,
-        members: Vec::new(),
+    Ok(Accepted {
+        peer: Peer {
+            theatre: id_c,
+            locator,
+            members: Vec::new(),
+        },
+        proof: proof(me.cookie, b"S", &n_c, &n_s, id_c, me.theatre),
     })
 }

@@ -41,6 +41,83 @@ const MAX_HANDSHAKES: usize = 64;
 /// its connections within `HANDSHAKE_TIMEOUT`).
 const MAX_HANDSHAKES_PER_ADDRESS: usize = MAX_HANDSHAKES / 4;
 
+/// Failed proofs an address may make in a row before its handshakes are slowed.
+const FREE_FAILURES: u32 = 3;
+
+/// The longest an address whose proofs keep failing is refused for.
+const MAX_PENALTY: Duration = Duration::from_secs(10);
+
+/// How long an address's failures are remembered after its last one.
+const PENALTY_MEMORY: Duration = Duration::from_secs(60);
+
+/// The most addresses remembered for their failures; past it the stalest go.
+const MAX_PENALISED: usize = 4096;
+
+/// Addresses whose handshakes failed their proof (a wrong cookie: someone
+/// guessing): after [`FREE_FAILURES`] in a row, each further failure refuses the
+/// address's connections, unheard, for twice as long as the last (from 100 ms up
+/// to [`MAX_PENALTY`]). Guessing a cookie online then takes years; a theatre
+/// restarted with the right cookie is heard again at once after its first success.
+#[derive(Default)]
+struct Penalties {
+    by_address: Mutex<HashMap<IpAddr, Penalty>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Penalty {
+    failures: u32,
+    last: Instant,
+    until: Instant,
+}
+
+impl Penalties {
+    /// How long connections from `from` are still refused, if they are.
+    fn refused_for(&self, from: IpAddr) -> Option<Duration> {
+        let now = Instant::now();
+        let by_address = lock(&self.by_address);
+        let until = by_address.get(&from)?.until;
+        (until > now).then(|| until - now)
+    }
+
+    /// `from` failed a proof.
+    fn failed(&self, from: IpAddr) {
+        let now = Instant::now();
+        let mut by_address = lock(&self.by_address);
+        if by_address.len() >= MAX_PENALISED && !by_address.contains_key(&from) {
+            by_address.retain(|_, p| p.until > now || now - p.last < PENALTY_MEMORY);
+            if by_address.len() >= MAX_PENALISED {
+                let stalest = by_address
+                    .iter()
+                    .min_by_key(|(_, p)| p.last)
+                    .map(|(a, _)| *a);
+                if let Some(stalest) = stalest {
+                    by_address.remove(&stalest);
+                }
+            }
+        }
+        let penalty = by_address.entry(from).or_insert(Penalty {
+            failures: 0,
+            last: now,
+            until: now,
+        });
+        if now - penalty.last >= PENALTY_MEMORY {
+            penalty.failures = 0;
+        }
+        penalty.failures += 1;
+        penalty.last = now;
+        if penalty.failures > FREE_FAILURES {
+            let doublings = (penalty.failures - FREE_FAILURES - 1).min(16);
+            let wait = (Duration::from_millis(100) * (1u32 << doublings)).min(MAX_PENALTY);
+            penalty.until = now + wait;
+        }
+    }
+
+    /// `from` passed a handshake: its failures are forgotten.
+    fn passed(&self, from: IpAddr) {
+        lock(&self.by_address).remove(&from);
+    }
+}
+
 /// The slots of the incoming handshakes in progress, in all and by address.
 #[derive(Default)]
 struct Handshakes {
@@ -142,6 +219,8 @@ pub(crate) struct Membership {
     closed: AtomicBool,
     /// Incoming handshakes in progress.
     handshakes: Handshakes,
+    /// Addresses refused for a while after failing proofs.
+    penalties: Penalties,
     wiring: OnceLock<Wiring>,
     listeners: RwLock<Vec<Weak<dyn Listener>>>,
     me: Weak<Membership>,
@@ -154,6 +233,7 @@ impl Membership {
             peers: Mutex::new(HashMap::new()),
             closed: AtomicBool::new(false),
             handshakes: Handshakes::default(),
+            penalties: Penalties::default(),
             wiring: OnceLock::new(),
             listeners: RwLock::new(Vec::new()),
             me: me.clone(),
@@ -307,7 +387,11 @@ impl Membership {
             Some(tls) => tls.connect(locator::host_of(&address), socket, deadline)?,
             None => Transport::Plain(socket),
         };
-        let met = handshake::connect(&mut Timed::new(&mut stream, deadline), &self.identity())?;
+        let socket = stream.socket().try_clone()?;
+        let met = handshake::connect(
+            &mut Timed::new(&mut stream, socket, deadline),
+            &self.identity(),
+        )?;
         if met.theatre == self.settings.id {
             return Err(NetError::Handshake(HandshakeError::Refused(
                 "that locator is this theatre".into(),
@@ -397,9 +481,24 @@ impl Membership {
             },
             None => Transport::Plain(socket),
         };
-        match handshake::accept(&mut Timed::new(&mut stream, deadline), &self.identity()) {
-            Ok(met) => {
-                let welcome = handshake::welcome(self.members());
+        let socket = match stream.socket().try_clone() {
+            Ok(socket) => socket,
+            Err(error) => return log::warn!("stage-net: refused a connection: {error}"),
+        };
+        let from = stream.socket().peer_addr().map(|address| address.ip()).ok();
+        let shaken = handshake::accept(
+            &mut Timed::new(&mut stream, socket, deadline),
+            &self.identity(),
+        );
+        match (&shaken, from) {
+            (Ok(_), Some(from)) => self.penalties.passed(from),
+            (Err(HandshakeError::BadProof), Some(from)) => self.penalties.failed(from),
+            _ => {}
+        }
+        match shaken {
+            Ok(accepted) => {
+                let welcome = accepted.welcome(self.members());
+                let met = accepted.peer;
                 if let Err(error) = self.attach(stream, Some(welcome), met.theatre, met.locator) {
                     log::warn!("stage-net: could not take a connection: {error}");
                 }
@@ -494,6 +593,13 @@ pub(crate) fn accept_loop(listener: &TcpListener, members: &Weak<Membership>) {
         match stream {
             Ok(stream) => {
                 let from = stream.peer_addr().map(|address| address.ip()).ok();
+                if let Some(left) = from.and_then(|from| members.penalties.refused_for(from)) {
+                    log::warn!(
+                        "stage-net: refused a connection from {from:?} for {left:?} more: \
+                         its proofs of the cookie failed"
+                    );
+                    continue;
+                }
                 if let Err(why) = members.handshakes.take(from) {
                     log::warn!("stage-net: refused a connection: {why}");
                     continue;
@@ -648,5 +754,38 @@ mod tests {
             }
         }
         assert!(slots.take(Some(IpAddr::from([10, 9, 9, 9]))).is_err());
+    }
+
+    #[test]
+    fn failed_proofs_from_one_address_refuse_it_for_longer_and_longer() {
+        let penalties = Penalties::default();
+        let guesser: IpAddr = "127.0.0.2".parse().unwrap();
+        for _ in 0..FREE_FAILURES {
+            penalties.failed(guesser);
+            assert_eq!(
+                penalties.refused_for(guesser),
+                None,
+                "a few failures are free"
+            );
+        }
+        penalties.failed(guesser);
+        let first = penalties.refused_for(guesser).expect("refused after that");
+        assert!(first <= Duration::from_millis(100), "{first:?}");
+        for _ in 0..20 {
+            penalties.failed(guesser);
+        }
+        let long = penalties.refused_for(guesser).expect("refused for longer");
+        assert!(
+            long > Duration::from_secs(5) && long <= MAX_PENALTY,
+            "{long:?}"
+        );
+        let other: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(
+            penalties.refused_for(other),
+            None,
+            "other addresses are heard"
+        );
+        penalties.passed(guesser);
+        assert_eq!(penalties.refused_for(guesser), None, "a success forgives");
     }
 }

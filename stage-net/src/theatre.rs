@@ -19,6 +19,9 @@ use crate::peer::Peer;
 use crate::tls::TlsConfig;
 use crate::wire::frame::{Bound, DEFAULT_FRAME_LIMIT};
 
+/// The shortest cluster cookie `start` takes without a warning.
+const MIN_COOKIE: usize = 16;
+
 /// A theatre: a [`Stage`] whose actors other theatres can reach over TCP.
 ///
 /// Start one with [`Theatre::builder`]. Cheap to clone; every clone is the same
@@ -117,6 +120,12 @@ impl TheatreBuilder {
     }
 
     /// The cluster cookie: the shared secret each theatre proves it holds. Required.
+    ///
+    /// Use at least 16 random bytes (`start` warns, through `log`, of a shorter
+    /// one): [`cli::new_cookie_file`](crate::cli::new_cookie_file) writes a strong
+    /// one. The handshake gives a stranger no proof to test guesses against offline,
+    /// and slows an address whose proofs keep failing, but a short cookie is still
+    /// a short password.
     pub fn cookie(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.cookie = Some(secret.as_ref().to_vec());
         self
@@ -179,6 +188,13 @@ impl TheatreBuilder {
     /// and none of them could be joined, the last seed's error.
     pub fn start(self) -> Result<Theatre, NetError> {
         let cookie = self.cookie.ok_or(NetError::NoCookie)?;
+        if cookie.len() < MIN_COOKIE {
+            log::warn!(
+                "stage-net: the cluster cookie is {} bytes: use at least {MIN_COOKIE} random \
+                 bytes (`stage_net::cli::new_cookie_file` writes one)",
+                cookie.len()
+            );
+        }
         let address = locator::parse(&self.listen)?;
         let listener = TcpListener::bind(&address)?;
         let local = listener.local_addr()?;

@@ -56,10 +56,10 @@ fn write_the_seed_corpus() {
             theatre: 8,
             locator: "stage://127.0.0.1:4001".into(),
             nonce: vec![2; 32],
-            proof: vec![3; 32],
         },
         Frame::Response { proof: vec![4; 32] },
         Frame::Welcome {
+            proof: vec![3; 32],
             members: vec!["stage://127.0.0.1:4002".into()],
         },
         Frame::Refused {

@@ -144,7 +144,6 @@ fn a_peer_of_another_protocol_version_is_refused_with_a_clear_error() {
             theatre: 6,
             locator: format!("stage://127.0.0.1:{port}"),
             nonce: vec![0; 32],
-            proof: vec![0; 32],
         };
         frame::write(&mut stream, &challenge).unwrap();
         until_closed(&mut stream)

@@ -13,7 +13,9 @@ use stage_runtime::{DownReason, Failure, Reason, SpeechError};
 
 /// The protocol version this build speaks; the handshake refuses any other.
 /// Version 2 added [`Frame::Eval`]; version 3 names actors by their whole
-/// identity ([`WireId`]: origin and serial), which they keep wherever they run.
+/// identity ([`WireId`]: origin and serial), which they keep wherever they run,
+/// has the connecting side prove the cookie first, and says goodbye
+/// ([`Frame::Bye`]).
 pub const VERSION: u32 = 3;
 
 /// The default largest frame body accepted: 4 MiB.
@@ -50,8 +52,8 @@ pub enum Frame {
         #[serde(with = "serde_bytes")]
         nonce: Vec<u8>,
     },
-    /// Handshake, second step (the accepting side): who it is, its own challenge,
-    /// and its proof that it holds the cookie, bound to both challenges.
+    /// Handshake, second step (the accepting side): who it is and its own
+    /// challenge. No proof yet: the side that connected proves first.
     Challenge {
         /// [`VERSION`] of the sender.
         version: u32,
@@ -62,19 +64,20 @@ pub enum Frame {
         /// A fresh random challenge.
         #[serde(with = "serde_bytes")]
         nonce: Vec<u8>,
+    },
+    /// Handshake, third step (the connecting side): its proof that it holds the
+    /// cookie, bound to both challenges.
+    Response {
         /// HMAC-SHA256 over the transcript (see `handshake`).
         #[serde(with = "serde_bytes")]
         proof: Vec<u8>,
     },
-    /// Handshake, third step (the connecting side): its proof.
-    Response {
-        /// HMAC-SHA256 over the transcript.
+    /// Handshake, last step: the accepting side took the proof, gives its own, and
+    /// tells the other theatres it knows of (so that the newcomer meets them all).
+    Welcome {
+        /// HMAC-SHA256 over the transcript, the accepting side's.
         #[serde(with = "serde_bytes")]
         proof: Vec<u8>,
-    },
-    /// Handshake, last step: the accepting side took the proof, and the other
-    /// theatres it knows of (so that the newcomer meets them all).
-    Welcome {
         /// Locators of the other members.
         members: Vec<String>,
     },
@@ -566,6 +569,7 @@ mod tests {
                 result: Err(WireError::Dead),
             },
             Frame::Welcome {
+                proof: vec![9; 32],
                 members: vec!["stage://127.0.0.1:1".into()],
             },
             Frame::Ping,
