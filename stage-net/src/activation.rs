@@ -153,9 +153,12 @@ impl Activation {
         })?;
         let inbound = factory(&self.stage, name)
             .ok_or_else(|| refuse(format!("`{name}` could not be started")))?;
+        // Exported before anyone can find it in the slot: an activation that finds
+        // it there hands peers its identity, and their letters must find it
+        // exported (they were refused as `Dead`, and events dropped, in between).
+        self.exports.export(Arc::clone(&inbound));
         *running = Some(Arc::clone(&inbound));
         drop(running);
-        self.exports.export(Arc::clone(&inbound));
         let ended = Arc::downgrade(&slot);
         inbound.on_end(Box::new(move |_| {
             if let Some(slot) = ended.upgrade() {

@@ -151,3 +151,44 @@ fn a_named_actor_started_before_a_join_is_found_by_the_new_member() {
     }
     assert_eq!(started_b.load(Ordering::SeqCst), 0);
 }
+
+/// Two senders on two theatres race to start the same name, each sending before it
+/// awaits anything (issue 16, defect 1): no letter of either is lost or refused,
+/// for name after name.
+#[test]
+fn two_senders_racing_to_activate_a_name_lose_no_letter() {
+    const NAMES: usize = 300;
+    const EVENTS: usize = 40;
+    let (a, _) = room_theatre(&[]);
+    let (b, _) = room_theatre(&[&a]);
+    let (c, _) = room_theatre(&[&a, &b]);
+    full_mesh(&[&a, &b, &c]);
+    for round in 0..NAMES {
+        let name = format!("fresh-{round}");
+        let barrier = Arc::new(Barrier::new(2));
+        let senders: Vec<_> = [(a.clone(), 1u32), (b.clone(), 2)]
+            .into_iter()
+            .map(|(theatre, who)| {
+                let (name, barrier) = (name.clone(), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    let room = theatre.named::<Room>(&name);
+                    barrier.wait();
+                    for _ in 0..EVENTS {
+                        let sent = notify!(room, enter(who));
+                        assert!(sent.is_ok(), "{name}: {:?}", sent.err());
+                    }
+                    let asks: Vec<_> = (0..5).map(|_| query!(room, entered())).collect();
+                    asks.into_iter().map(Reply::wait).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for sender in senders {
+            for answer in sender.join().unwrap() {
+                assert!(answer.is_ok(), "{name}: a query was answered {answer:?}");
+            }
+        }
+        // Each sender's queries came after its events: all of them are in.
+        let room = c.named::<Room>(&name);
+        assert_eq!(query!(room, entered()).wait(), Ok(2 * EVENTS), "{name}");
+    }
+}
