@@ -68,8 +68,9 @@ fn theatre(tls: Option<TlsConfig>, seeds: &[&Theatre]) -> Result<Theatre, NetErr
     builder.start()
 }
 
-#[test]
-fn theatres_speak_over_tls_with_certificates_from_one_authority() {
+/// Two theatres with certificates from one authority, and the address of a vault
+/// on the first, looked up from the second.
+fn vault_over_tls() -> (Theatre, Theatre, Addr<Vault>) {
     let authority = Authority::new();
     let a = theatre(Some(authority.issue()), &[]).unwrap();
     let b = theatre(Some(authority.issue()), &[&a]).unwrap();
@@ -81,6 +82,12 @@ fn theatres_speak_over_tls_with_certificates_from_one_authority() {
     )
     .unwrap();
     let vault = b.lookup::<Vault>("vault").unwrap();
+    (a, b, vault)
+}
+
+#[test]
+fn theatres_speak_over_tls_with_certificates_from_one_authority() {
+    let (_a, _b, vault) = vault_over_tls();
     assert_eq!(request!(vault, store("swordfish".into())).wait(), Ok(()));
     assert_eq!(query!(vault, secret()).wait(), Ok("swordfish".to_owned()));
     // Many frames, both ways, through one session.
@@ -94,17 +101,7 @@ fn theatres_speak_over_tls_with_certificates_from_one_authority() {
 /// written whole: a large message, or a burst under load, used to break the link.
 #[test]
 fn a_frame_larger_than_the_sessions_buffer_crosses_whole() {
-    let authority = Authority::new();
-    let a = theatre(Some(authority.issue()), &[]).unwrap();
-    let b = theatre(Some(authority.issue()), &[&a]).unwrap();
-    a.bind(
-        "vault",
-        &a.spawn(Vault {
-            secret: String::new(),
-        }),
-    )
-    .unwrap();
-    let vault = b.lookup::<Vault>("vault").unwrap();
+    let (_a, _b, vault) = vault_over_tls();
     let large = "s".repeat(300 << 10);
     assert_eq!(request!(vault, store(large.clone())).wait(), Ok(()));
     assert_eq!(query!(vault, secret()).wait(), Ok(large));

@@ -7,7 +7,7 @@ mod support {
     pub(crate) mod import_graph;
 }
 
-use support::import_graph::{edges, knots, modules, source};
+use support::import_graph::{assert_the_map_names_every_file, edges, knots, modules, source};
 
 #[test]
 fn the_scheduler_imports_nothing_of_the_crate() {
@@ -42,10 +42,5 @@ fn the_network_seam_stands_on_identities_and_speech_alone() {
 
 #[test]
 fn the_map_in_lib_rs_names_every_file() {
-    let src = source(env!("CARGO_MANIFEST_DIR"));
-    let lib = std::fs::read_to_string(src.join("lib.rs")).expect("lib.rs is readable");
-    for name in modules(&src).keys().filter(|name| *name != "lib") {
-        let line = format!("// {name}.rs");
-        assert!(lib.contains(&line), "lib.rs's map does not name {name}.rs");
-    }
+    assert_the_map_names_every_file(&source(env!("CARGO_MANIFEST_DIR")));
 }

@@ -140,3 +140,12 @@ pub(crate) fn knots(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<BTreeSet<
 pub(crate) fn source(dir: &str) -> PathBuf {
     Path::new(dir).join("src")
 }
+
+/// Panics unless the opening map of `src/lib.rs` names every file of `src/`.
+pub(crate) fn assert_the_map_names_every_file(src: &Path) {
+    let lib = std::fs::read_to_string(src.join("lib.rs")).expect("lib.rs is readable");
+    for name in modules(src).keys().filter(|name| *name != "lib") {
+        let line = format!("// {name}.rs");
+        assert!(lib.contains(&line), "lib.rs's map does not name {name}.rs");
+    }
+}
