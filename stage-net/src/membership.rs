@@ -458,6 +458,7 @@ impl Membership {
         let ends = Arc::new(PeerEnds {
             members: self.me.clone(),
             peer: Arc::clone(&peer),
+            dial: initiated,
         });
         let conn = conn::start(stream, setup, (wiring.sink)(&peer), ends)?;
         *current = Some(conn);
@@ -563,12 +564,14 @@ impl Membership {
 struct PeerEnds {
     members: Weak<Membership>,
     peer: Arc<Peer>,
+    /// This theatre opened the connection, so it is the one to dial again.
+    dial: bool,
 }
 
 impl Ends for PeerEnds {
     fn broke(&self) {
         if !self.peer.has_left() {
-            rejoin(&self.members, &self.peer);
+            rejoin(&self.members, &self.peer, self.dial);
         }
     }
 
@@ -623,10 +626,13 @@ pub(crate) fn accept_loop(listener: &TcpListener, members: &Weak<Membership>) {
     }
 }
 
-/// After a connection broke: tries to connect to the peer again, with backoff,
-/// for the theatre's `rejoin_for`, unless a connection is in place again (the peer
-/// may dial first) or this theatre shuts down.
-fn rejoin(members: &Weak<Membership>, peer: &Arc<Peer>) {
+/// After a connection broke: for the theatre's `rejoin_for`, until a connection is
+/// in place again or this theatre shuts down, either dials the peer (with
+/// backoff) or, with `dial` false, waits for the peer to dial. Only the side that
+/// opened the broken connection dials: it knows it can reach the other, and two
+/// sides dialling at once would make two connections, of which the tie-break
+/// closes one with whatever was already in flight on it.
+fn rejoin(members: &Weak<Membership>, peer: &Arc<Peer>, dial: bool) {
     let members = members.clone();
     let lost = Arc::clone(peer);
     let spawned = std::thread::Builder::new()
@@ -645,12 +651,16 @@ fn rejoin(members: &Weak<Membership>, peer: &Arc<Peer>) {
                 if members.is_closed() || lost.live().is_some() {
                     return;
                 }
-                match members.connect_to(&lost.locator) {
-                    Ok(()) => {
-                        log::info!("stage-net: rejoined {}", lost.locator);
-                        return;
+                if dial {
+                    match members.connect_to(&lost.locator) {
+                        Ok(()) => {
+                            log::info!("stage-net: rejoined {}", lost.locator);
+                            return;
+                        }
+                        Err(error) => {
+                            log::debug!("stage-net: rejoining {}: {error}", lost.locator);
+                        }
                     }
-                    Err(error) => log::debug!("stage-net: rejoining {}: {error}", lost.locator),
                 }
                 wait = (wait * 2).min(Duration::from_secs(2));
             }
