@@ -186,7 +186,8 @@ impl Conn {
         let wake = queued.writer_waiting;
         drop(queued);
         if wake {
-            self.out.ready.notify_one();
+            // All: a theatre saying goodbye may be waiting on the same condition.
+            self.out.ready.notify_all();
         }
         Ok(())
     }

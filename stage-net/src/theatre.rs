@@ -296,10 +296,12 @@ impl Theatre {
         }
     }
 
-    /// Closes the listener and every connection. Replies pending on other theatres
-    /// resolve to `Failed(Unreachable)`; other theatres see this one go down. The
-    /// stage and its actors carry on, reachable locally. Calling it again does
-    /// nothing.
+    /// Leaves the cluster: closes the listener, writes what is queued for each peer
+    /// followed by a goodbye (waiting at most half a second for that), and closes
+    /// every connection. The peers close their side without trying to rejoin and
+    /// forget this theatre; replies pending on them resolve to
+    /// `Failed(Unreachable)`. The stage and its actors carry on, reachable locally.
+    /// Calling it again does nothing.
     pub fn shutdown(&self) {
         self.node.members.close();
     }
