@@ -10,12 +10,12 @@
 //! [`TheatreBuilder::activates`]: crate::TheatreBuilder::activates
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use stage_runtime::remote::{self, Answer, Body, Delivery, Fabric, Inbound, Link, Respond};
 use stage_runtime::{ActorId, DownReason, Failure, SpeechError, Stage};
 
-use crate::conn::{unreachable, Awaiting};
+use crate::conn::{unreachable, wire_failure, Awaiting};
 use crate::directory::Directory;
 use crate::exports::Exports;
 use crate::membership::Membership;
@@ -50,10 +50,6 @@ pub(crate) struct Activation {
     /// The links behind this theatre's named addresses, one per name.
     links: Mutex<HashMap<String, Arc<NamedLink>>>,
     me: Weak<Activation>,
-}
-
-fn refuse(why: String) -> SpeechError {
-    SpeechError::Failed(Failure::Wire(why.into()))
 }
 
 impl Activation {
@@ -98,7 +94,7 @@ impl Activation {
     /// Where an `Activated` frame says the actor is, from this theatre.
     fn located(&self, (theatre, locator, actor): Whereabouts) -> Result<Located, SpeechError> {
         let actor = ActorId::from_wire(actor)
-            .ok_or_else(|| refuse("the name's home named no actor".to_owned()))?;
+            .ok_or_else(|| wire_failure("the name's home named no actor"))?;
         if theatre == self.members.id() {
             return self
                 .exports
@@ -106,10 +102,7 @@ impl Activation {
                 .map(Located::Here)
                 .ok_or(SpeechError::Failed(Failure::Dead));
         }
-        let peer = self
-            .members
-            .link(theatre, &locator)
-            .map_err(|e| refuse(e.to_string()))?;
+        let peer = self.members.link(theatre, &locator).map_err(wire_failure)?;
         Ok(Located::There(peer, actor))
     }
 
@@ -121,7 +114,7 @@ impl Activation {
     /// thread or an actor's turn.
     pub(crate) fn locate_or_start(&self, name: &str, tag: u64) -> Result<Located, SpeechError> {
         let other_type = |found: &str| {
-            refuse(format!(
+            wire_failure(format!(
                 "`{name}` runs as a `{found}`, another type than the one asked for"
             ))
         };
@@ -137,7 +130,7 @@ impl Activation {
         let peers = self.members.live_peers();
         if let Some((peer, (actor, found_tag, type_name))) = self.directory.ask_peers(name, peers) {
             let actor = ActorId::from_wire(actor)
-                .ok_or_else(|| refuse(format!("a peer that has `{name}` named no actor")))?;
+                .ok_or_else(|| wire_failure(format!("a peer that has `{name}` named no actor")))?;
             return if found_tag == tag {
                 Ok(Located::There(peer, actor))
             } else {
@@ -145,14 +138,14 @@ impl Activation {
             };
         }
         let factory = self.factories.get(&tag).ok_or_else(|| {
-            refuse(format!(
+            wire_failure(format!(
                 "theatre {} cannot start `{name}`: no factory for its actor type \
                  (register one with `TheatreBuilder::activates` on every theatre)",
                 self.members.locator()
             ))
         })?;
         let inbound = factory(&self.stage, name)
-            .ok_or_else(|| refuse(format!("`{name}` could not be started")))?;
+            .ok_or_else(|| wire_failure(format!("`{name}` could not be started")))?;
         // Exported before anyone can find it in the slot: an activation that finds
         // it there hands peers its identity, and their letters must find it
         // exported (they were refused as `Dead`, and events dropped, in between).
@@ -206,14 +199,10 @@ impl NamedLink {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Resolution> {
-        lock(&self.state)
-    }
-
     /// The error for a letter whose actor type is not the one the name resolved
     /// for (two `named::<_>` of one name with different types).
     fn other_type(&self) -> SpeechError {
-        refuse(format!(
+        wire_failure(format!(
             "`{}` was resolved for another actor type: name each type's actors differently",
             self.name
         ))
@@ -238,7 +227,7 @@ impl NamedLink {
                     }
                 });
             if let Err(error) = spawned {
-                self.settle(Err(refuse(format!(
+                self.settle(Err(wire_failure(format!(
                     "no thread to start the actor: {error}"
                 ))));
             }
@@ -265,7 +254,7 @@ impl NamedLink {
 
     /// Sends the waiting letters to where the home said, in order, or fails them.
     fn settle(&self, result: Result<Located, SpeechError>) {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         let waiting = match std::mem::replace(&mut *state, Resolution::Idle) {
             Resolution::Resolving(waiting) => waiting,
             other => {
@@ -342,7 +331,7 @@ impl NamedLink {
 
 impl Link for NamedLink {
     fn send(&self, _actor: ActorId, tag: u64, body: Body) -> Result<(), SpeechError> {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         let resolved = match &mut *state {
             Resolution::Ready(_, resolved_tag) if *resolved_tag != tag => {
                 drop(state);
@@ -366,7 +355,7 @@ impl Link for NamedLink {
         let sent = self.send_to(&resolved, tag, body);
         if sent == Err(unreachable()) {
             // The home is gone: the next letter asks the name's (new) home again.
-            let mut state = self.lock();
+            let mut state = lock(&self.state);
             if matches!(&*state, Resolution::Ready(r, _) if Arc::ptr_eq(r, &resolved)) {
                 *state = Resolution::Idle;
             }
@@ -391,7 +380,7 @@ impl Link for NamedLink {
     /// Watches the actor the name resolved to; before the first message has
     /// resolved it, there is nothing to watch and `then` is dropped.
     fn watch(&self, _actor: ActorId, tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
-        let located = match &*self.lock() {
+        let located = match &*lock(&self.state) {
             Resolution::Ready(located, resolved_tag) if *resolved_tag == tag => Arc::clone(located),
             Resolution::Ready(..) | Resolution::Idle | Resolution::Resolving(_) => return,
         };

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::io::{BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use stage_runtime::remote::{self, Answer, Fabric};
@@ -27,6 +27,11 @@ const WRITE_BATCH: usize = 64 << 10;
 /// The error of a letter whose peer cannot be reached.
 pub(crate) fn unreachable() -> SpeechError {
     SpeechError::Failed(Failure::Unreachable)
+}
+
+/// The error of a letter that cannot go, or be answered, over the wire: `why`.
+pub(crate) fn wire_failure(why: impl std::fmt::Display) -> SpeechError {
+    SpeechError::Failed(Failure::Wire(why.to_string().into()))
 }
 
 /// A call awaiting its reply on a connection.
@@ -112,12 +117,6 @@ struct Queued {
     leaving: bool,
 }
 
-impl Outbox {
-    fn lock(&self) -> MutexGuard<'_, Queued> {
-        lock(&self.state)
-    }
-}
-
 /// A live connection.
 pub(crate) struct Conn {
     out: Outbox,
@@ -142,10 +141,7 @@ impl Conn {
 
     /// Encodes a frame onto the writer's queue, on the sender's thread.
     pub(crate) fn push(&self, frame: Frame) -> Result<(), SpeechError> {
-        self.queue(|bytes| {
-            frame::encode(&frame, bytes)
-                .map_err(|error| SpeechError::Failed(Failure::Wire(error.to_string().into())))
-        })
+        self.queue(|bytes| frame::encode(&frame, bytes).map_err(wire_failure))
     }
 
     /// Encodes a `Tell` frame onto the writer's queue, with its arguments as they
@@ -169,7 +165,7 @@ impl Conn {
         &self,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), SpeechError>,
     ) -> Result<(), SpeechError> {
-        let mut queued = self.out.lock();
+        let mut queued = lock(&self.out.state);
         if queued.closed {
             return Err(unreachable());
         }
@@ -232,7 +228,7 @@ impl Conn {
     /// closes the connection. Waits at most `within` for that.
     pub(crate) fn leave(&self, within: Duration) {
         let deadline = std::time::Instant::now() + within;
-        let mut queued = self.out.lock();
+        let mut queued = lock(&self.out.state);
         if queued.closed {
             return;
         }
@@ -264,7 +260,7 @@ impl Conn {
             "stage-net: closing the connection to {}: {reason}",
             self.peer
         );
-        self.out.lock().closed = true;
+        lock(&self.out.state).closed = true;
         // The writer, and a theatre waiting for its goodbye to be written.
         self.out.ready.notify_all();
         let _ = self.stream.shutdown(Shutdown::Both);
@@ -278,11 +274,10 @@ impl Conn {
 
 /// The error of a letter whose frame would be over the peer's limit.
 fn too_long(body: usize, limit: u32) -> SpeechError {
-    let why = format!(
+    wire_failure(format_args!(
         "the message is {body} bytes on the wire, over the frame limit of {limit} bytes \
          (`TheatreBuilder::frame_limit`); the connection carries on"
-    );
-    SpeechError::Failed(Failure::Wire(why.into()))
+    ))
 }
 
 /// How a connection is set up.
@@ -380,13 +375,13 @@ fn write_loop(
         // the core in between, before sleeping (a sleeping writer costs each sender
         // that finds it asleep a system call to wake it).
         for _ in 0..WRITER_LOOKS {
-            if !conn.out.lock().bytes.is_empty() {
+            if !lock(&conn.out.state).bytes.is_empty() {
                 break;
             }
             std::thread::yield_now();
         }
         {
-            let mut queued = conn.out.lock();
+            let mut queued = lock(&conn.out.state);
             while queued.bytes.is_empty() && !queued.closed && !queued.leaving {
                 queued.writer_waiting = true;
                 let (guard, waited) = conn

@@ -7,10 +7,10 @@
 use std::sync::{Arc, Weak};
 
 use stage_runtime::remote::Delivery;
-use stage_runtime::{ActorId, Failure, SpeechError};
+use stage_runtime::{ActorId, SpeechError};
 
 use crate::activation::Activation;
-use crate::conn::{Awaiting, Conn, Sink};
+use crate::conn::{wire_failure, Awaiting, Conn, Sink};
 use crate::directory::{Directory, Entry};
 use crate::exports::Exports;
 use crate::inbound::Arrivals;
@@ -176,7 +176,7 @@ fn route(
         }
         Frame::Activated { call, result } => match conn.take_awaiting(call) {
             Some(Awaiting::Activate(then)) => {
-                then(result.map_err(|why| SpeechError::Failed(Failure::Wire(why.into()))));
+                then(result.map_err(wire_failure));
             }
             other => return Err(mismatch(other, "an activation result", call)),
         },

@@ -235,12 +235,6 @@ pub(crate) struct TlsStream {
     at: usize,
 }
 
-impl TlsStream {
-    fn lock(&self) -> std::sync::MutexGuard<'_, rustls::Connection> {
-        crate::sync::lock(&self.session)
-    }
-}
-
 impl Read for TlsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut raw = [0u8; 16 << 10];
@@ -284,7 +278,7 @@ impl Write for TlsStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut records = Vec::with_capacity(buf.len() + buf.len() / 64 + 64);
         {
-            let mut session = self.lock();
+            let mut session = crate::sync::lock(&self.session);
             let mut rest = buf;
             loop {
                 // The session takes plaintext only up to its buffer limit (64 KiB)
