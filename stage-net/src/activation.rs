@@ -12,8 +12,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
-use stage_runtime::remote::{self, Answer, Body, Delivery, Fabric, Inbound, Link, Respond};
-use stage_runtime::{ActorId, DownReason, Failure, SpeechError, Stage};
+use stage_runtime::remote::{
+    self, Answer, Body, Delivery, Fabric, Inbound, Link, Receipt, Respond,
+};
+use stage_runtime::{ActorId, DownReason, Failure, Reason, SpeechError, Stage};
 
 use crate::conn::{unreachable, wire_failure, Awaiting};
 use crate::directory::Directory;
@@ -21,7 +23,7 @@ use crate::exports::Exports;
 use crate::membership::Membership;
 use crate::peer::{fail_body, Peer};
 use crate::sync::lock;
-use crate::wire::frame::{Frame, Whereabouts};
+use crate::wire::frame::{self, Frame, Whereabouts};
 
 /// Starts an actor of one type on a stage, by name, and exports it.
 pub(crate) type Factory = Arc<dyn Fn(&Stage, &str) -> Option<Arc<dyn Inbound>> + Send + Sync>;
@@ -175,10 +177,24 @@ impl Activation {
 enum Resolution {
     /// Not resolved: the next send asks the home.
     Idle,
-    /// The home has been asked; letters wait here, in order.
-    Resolving(Vec<(u64, Body)>),
+    /// The home has been asked; letters wait here, in order, with what they cost
+    /// together (by `letter_cost`).
+    Resolving(Vec<(u64, Body)>, u64),
     /// Resolved, for the actor type with this tag.
     Ready(Arc<Located>, u64),
+}
+
+/// The most letters (by `letter_cost`) that wait for a name to be resolved:
+/// past it, a sender is told `Denied(Busy)`.
+const MAX_WAITING: u64 = frame::DEFAULT_WINDOW;
+
+/// What a letter waiting for its name costs.
+fn cost(body: &Body) -> u64 {
+    frame::letter_cost(match body {
+        Body::Message { args, .. } => args.len(),
+        Body::Eval { captures, .. } => captures.len(),
+        Body::Stop { .. } => 0,
+    })
 }
 
 /// The link behind a named address.
@@ -256,7 +272,7 @@ impl NamedLink {
     fn settle(&self, result: Result<Located, SpeechError>) {
         let mut state = lock(&self.state);
         let waiting = match std::mem::replace(&mut *state, Resolution::Idle) {
-            Resolution::Resolving(waiting) => waiting,
+            Resolution::Resolving(waiting, _) => waiting,
             other => {
                 *state = other;
                 return;
@@ -306,25 +322,34 @@ impl NamedLink {
                 variant,
                 args,
                 answer,
-            } => inbound.deliver(Delivery::Message {
-                variant,
-                args: &args,
-                respond: answer.map(respond_to),
-            }),
-            Body::Stop { answer } => inbound.deliver(Delivery::Stop {
-                respond: respond_to(answer),
-            }),
+            } => inbound.deliver(
+                Delivery::Message {
+                    variant,
+                    args: &args,
+                    respond: answer.map(respond_to),
+                },
+                Receipt::default(),
+            ),
+            Body::Stop { answer } => inbound.deliver(
+                Delivery::Stop {
+                    respond: respond_to(answer),
+                },
+                Receipt::default(),
+            ),
             Body::Eval {
                 site,
                 check,
                 captures,
                 answer,
-            } => inbound.deliver(Delivery::Eval {
-                site,
-                check,
-                captures: &captures,
-                respond: respond_to(answer),
-            }),
+            } => inbound.deliver(
+                Delivery::Eval {
+                    site,
+                    check,
+                    captures: &captures,
+                    respond: respond_to(answer),
+                },
+                Receipt::default(),
+            ),
         })
     }
 }
@@ -340,12 +365,23 @@ impl Link for NamedLink {
                 return Err(error);
             }
             Resolution::Ready(resolved, _) => Arc::clone(resolved),
-            Resolution::Resolving(waiting) => {
+            Resolution::Resolving(waiting, held) => {
+                // Bounded as a connection's window is: a flood while the home is
+                // asked is refused, not held without end.
+                let cost = cost(&body);
+                if *held + cost > MAX_WAITING {
+                    drop(state);
+                    let busy = SpeechError::Denied(Reason::Busy);
+                    fail_body(body, busy.clone());
+                    return Err(busy);
+                }
+                *held += cost;
                 waiting.push((tag, body));
                 return Ok(());
             }
             Resolution::Idle => {
-                *state = Resolution::Resolving(vec![(tag, body)]);
+                let cost = cost(&body);
+                *state = Resolution::Resolving(vec![(tag, body)], cost);
                 drop(state);
                 self.resolve(tag);
                 return Ok(());
@@ -382,7 +418,7 @@ impl Link for NamedLink {
     fn watch(&self, _actor: ActorId, tag: u64, then: Box<dyn FnOnce(DownReason) + Send>) {
         let located = match &*lock(&self.state) {
             Resolution::Ready(located, resolved_tag) if *resolved_tag == tag => Arc::clone(located),
-            Resolution::Ready(..) | Resolution::Idle | Resolution::Resolving(_) => return,
+            Resolution::Ready(..) | Resolution::Idle | Resolution::Resolving(..) => return,
         };
         match &*located {
             Located::There(peer, actor) => peer.watch(*actor, tag, then),

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use stage_runtime::remote::{self, Answer, Fabric};
-use stage_runtime::{DownReason, Failure, SpeechError, Stage};
+use stage_runtime::remote::{self, Answer, Fabric, Receipt};
+use stage_runtime::{DownReason, Failure, Reason, SpeechError, Stage};
 
 use crate::sync::lock;
 use crate::tls::Transport;
@@ -115,6 +115,10 @@ struct Queued {
     /// The theatre is leaving: once what is queued (a `Bye` last) is written, the
     /// writer closes the connection.
     leaving: bool,
+    /// How many bytes of letters (by `letter_cost`) the peer will still take
+    /// before it grants more: its window, less what was sent and not yet
+    /// credited back (below zero after a letter larger than the window).
+    credit: i64,
 }
 
 /// A live connection.
@@ -132,6 +136,24 @@ pub(crate) struct Conn {
     /// The largest frame body the peer takes: a longer frame is refused here, so
     /// that it fails alone rather than closing the connection at the peer.
     limit: u32,
+    /// The peer's window: what `credit` starts at.
+    peer_window: i64,
+    /// This theatre's window for letters from the peer.
+    window: u64,
+    /// Letters from the peer (by `letter_cost`) delivered and not yet taken by
+    /// their actors.
+    in_care: AtomicU64,
+    /// Of those taken, how much is not yet credited back to the peer.
+    taken: AtomicU64,
+}
+
+/// Whether a frame counts against the peer's window: the letters (`Tell`, `Ask`,
+/// `Eval`) do; what keeps the connection and the cluster working (answers,
+/// pings, lookups, stops, watches, credit) does not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    Letter,
+    Control,
 }
 
 impl Conn {
@@ -139,9 +161,13 @@ impl Conn {
         self.alive.load(Ordering::SeqCst)
     }
 
-    /// Encodes a frame onto the writer's queue, on the sender's thread.
+    /// Encodes a frame onto the writer's queue, on the sender's thread. For
+    /// frames that are not letters (a letter that expects an answer goes by
+    /// [`Conn::ask`]).
     pub(crate) fn push(&self, frame: Frame) -> Result<(), SpeechError> {
-        self.queue(|bytes| frame::encode(&frame, bytes).map_err(wire_failure))
+        self.queue(Counted::Control, |bytes| {
+            frame::encode(&frame, bytes).map_err(wire_failure)
+        })
     }
 
     /// Encodes a `Tell` frame onto the writer's queue, with its arguments as they
@@ -153,16 +179,19 @@ impl Conn {
         variant: u16,
         args: &[u8],
     ) -> Result<(), SpeechError> {
-        self.queue(|bytes| {
+        self.queue(Counted::Letter, |bytes| {
             frame::encode_tell(to, tag, variant, args, bytes);
             Ok(())
         })
     }
 
     /// Runs `encode` on the writer's queue, and wakes the writer if it waits. A
-    /// frame over the peer's limit is taken back out, and fails alone.
+    /// frame over the peer's limit is taken back out, and fails alone; so is a
+    /// letter the peer's window has no room for (`Denied(Busy)`), unless nothing
+    /// sent is outstanding (a letter larger than the whole window goes alone).
     fn queue(
         &self,
+        counted: Counted,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), SpeechError>,
     ) -> Result<(), SpeechError> {
         let mut queued = lock(&self.out.state);
@@ -172,12 +201,24 @@ impl Conn {
         let start = queued.bytes.len();
         encode(&mut queued.bytes)?;
         let body = queued.bytes.len() - start - 4;
-        if body > self.limit as usize {
+        let refused = if body > self.limit as usize {
+            Some(too_long(body, self.limit))
+        } else if counted == Counted::Letter {
+            let cost = frame::letter_cost(body) as i64;
+            if cost <= queued.credit || queued.credit == self.peer_window {
+                queued.credit -= cost;
+                None
+            } else {
+                Some(SpeechError::Denied(Reason::Busy))
+            }
+        } else {
+            None
+        };
+        if let Some(error) = refused {
             queued.bytes.truncate(start);
             // A burst of large frames leaves no large buffer behind.
             queued.bytes.shrink_to(WRITE_BATCH.max(start));
-            drop(queued);
-            return Err(too_long(body, self.limit));
+            return Err(error);
         }
         let wake = queued.writer_waiting;
         drop(queued);
@@ -189,9 +230,29 @@ impl Conn {
     }
 
     /// Sends a frame that expects a reply, registered under a fresh call number.
-    /// On failure the call has been answered (see [`Awaiting::fail`]).
+    /// On failure the call has been answered (see [`Awaiting::fail`]). For
+    /// frames that are not letters (see [`Conn::ask`]).
     pub(crate) fn call(
         &self,
+        awaiting: Awaiting,
+        frame: impl FnOnce(u64) -> Frame,
+    ) -> Result<(), SpeechError> {
+        self.call_counted(Counted::Control, awaiting, frame)
+    }
+
+    /// Sends a letter that expects an answer (`Ask`, `Eval`), as [`Conn::call`]
+    /// does, counted against the peer's window.
+    pub(crate) fn ask(
+        &self,
+        awaiting: Awaiting,
+        frame: impl FnOnce(u64) -> Frame,
+    ) -> Result<(), SpeechError> {
+        self.call_counted(Counted::Letter, awaiting, frame)
+    }
+
+    fn call_counted(
+        &self,
+        counted: Counted,
         awaiting: Awaiting,
         frame: impl FnOnce(u64) -> Frame,
     ) -> Result<(), SpeechError> {
@@ -200,7 +261,10 @@ impl Conn {
         // `close` clears `alive` before it drains the table: either it drains this
         // call, or this sees the connection dead and takes the call back itself.
         let sent = if self.is_alive() {
-            self.push(frame(call))
+            let frame = frame(call);
+            self.queue(counted, |bytes| {
+                frame::encode(&frame, bytes).map_err(wire_failure)
+            })
         } else {
             Err(unreachable())
         };
@@ -216,6 +280,71 @@ impl Conn {
     /// the caller runs it: a continuation may send on this connection.
     pub(crate) fn take_awaiting(&self, call: u64) -> Option<Awaiting> {
         lock(&self.awaiting).remove(&call)
+    }
+
+    /// The peer's actors took `bytes` worth of letters: that much more may go.
+    ///
+    /// # Errors
+    ///
+    /// The reason to close the connection: the peer granted more than its
+    /// window (it is broken, or not a theatre).
+    pub(crate) fn credit(&self, bytes: u64) -> Result<(), String> {
+        let mut queued = lock(&self.out.state);
+        let credit = i64::try_from(bytes)
+            .ok()
+            .and_then(|bytes| queued.credit.checked_add(bytes))
+            .filter(|credit| *credit <= self.peer_window);
+        let Some(credit) = credit else {
+            return Err(format!(
+                "the peer granted credit past its window of {} bytes",
+                self.peer_window
+            ));
+        };
+        queued.credit = credit;
+        Ok(())
+    }
+
+    /// A letter of `cost` arrived from the peer, and is now in this theatre's
+    /// care until its [`Conn::receipt`] comes back.
+    ///
+    /// # Errors
+    ///
+    /// The reason to close the connection: the peer sent past the window this
+    /// theatre granted (only a letter alone may be larger than the window).
+    pub(crate) fn arrived(&self, cost: u64) -> Result<(), String> {
+        let before = self.in_care.fetch_add(cost, Ordering::AcqRel);
+        if before > 0 && before + cost > self.window {
+            return Err(format!(
+                "the peer sent past its window of {} bytes ({} held)",
+                self.window,
+                before + cost
+            ));
+        }
+        Ok(())
+    }
+
+    /// The receipt for letters of `cost` in all, delivered together: when it is
+    /// dropped (the actor took them, or they were refused), they leave this
+    /// theatre's care and the peer is granted as much again; at once when nothing
+    /// else is held, else once an eighth of the window has been taken.
+    pub(crate) fn receipt(self: &Arc<Self>, cost: u64) -> Receipt {
+        let conn = Arc::downgrade(self);
+        Receipt::new(move || {
+            if let Some(conn) = conn.upgrade() {
+                conn.taken(cost);
+            }
+        })
+    }
+
+    fn taken(&self, cost: u64) {
+        let held = self.in_care.fetch_sub(cost, Ordering::AcqRel) - cost;
+        let taken = self.taken.fetch_add(cost, Ordering::AcqRel) + cost;
+        if held == 0 || taken >= self.window / 8 {
+            let bytes = self.taken.swap(0, Ordering::AcqRel);
+            if bytes > 0 && self.is_alive() {
+                let _ = self.push(Frame::Credit { bytes });
+            }
+        }
     }
 
     /// Shuts the socket down as a failing network would; the reader and writer
@@ -290,6 +419,10 @@ pub(crate) struct Setup {
     /// The largest frame body taken from the peer, and sent to it (every theatre
     /// of a cluster has the same).
     pub(crate) frame_limit: u32,
+    /// This theatre's window for letters from the peer.
+    pub(crate) window: u64,
+    /// The peer's window for letters from this theatre (from its handshake).
+    pub(crate) peer_window: u64,
     /// How long the peer may stay silent.
     pub(crate) down_after: Duration,
     /// The theatre that addresses decoded from this peer's frames belong to.
@@ -316,6 +449,7 @@ pub(crate) fn start(
             writer_waiting: false,
             closed: false,
             leaving: false,
+            credit: i64::try_from(setup.peer_window).unwrap_or(i64::MAX),
         }),
         ready: Condvar::new(),
     };
@@ -334,6 +468,11 @@ pub(crate) fn start(
         peer: setup.peer.clone(),
         initiated: setup.welcome.is_none(),
         limit: setup.frame_limit,
+        // A window past `i64::MAX` is as good as endless.
+        peer_window: i64::try_from(setup.peer_window).unwrap_or(i64::MAX),
+        window: setup.window,
+        in_care: AtomicU64::new(0),
+        taken: AtomicU64::new(0),
     });
     let (reader, writer) = stream.split()?;
     let heartbeat = setup.down_after / 4;

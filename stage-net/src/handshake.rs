@@ -100,6 +100,9 @@ pub struct Identity<'a> {
     pub locator: &'a str,
     /// The cluster cookie.
     pub cookie: &'a [u8],
+    /// How many bytes of letters it holds from one peer before granting more
+    /// (`TheatreBuilder::window`).
+    pub window: u64,
 }
 
 /// Who the peer turned out to be.
@@ -111,6 +114,9 @@ pub struct Peer {
     pub locator: String,
     /// The other members it told us of (for the connecting side).
     pub members: Vec<String>,
+    /// Its window: how many bytes of letters it holds from this theatre before
+    /// granting more.
+    pub window: u64,
 }
 
 /// A fresh random challenge.
@@ -201,18 +207,20 @@ pub fn connect(
             theatre: me.theatre,
             locator: me.locator.to_owned(),
             nonce: n_c.clone(),
+            window: me.window,
         },
     )?;
     stream.flush()?;
-    let (id_s, locator, n_s) = match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
+    let (id_s, locator, n_s, window) = match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
         Frame::Challenge {
             version,
             theatre,
             locator,
             nonce,
+            window,
         } => {
             check(stream, version, &nonce)?;
-            (theatre, locator, nonce)
+            (theatre, locator, nonce, window)
         }
         Frame::Refused { reason } => return Err(HandshakeError::Refused(reason)),
         _ => return Err(refuse(stream, HandshakeError::Unexpected("a challenge"))),
@@ -237,6 +245,7 @@ pub fn connect(
         theatre: id_s,
         locator,
         members,
+        window,
     })
 }
 
@@ -273,15 +282,16 @@ pub fn accept(
     stream: &mut (impl Read + Write),
     me: &Identity<'_>,
 ) -> Result<Accepted, HandshakeError> {
-    let (id_c, locator, n_c) = match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
+    let (id_c, locator, n_c, window) = match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
         Frame::Hello {
             version,
             theatre,
             locator,
             nonce,
+            window,
         } => {
             check(stream, version, &nonce)?;
-            (theatre, locator, nonce)
+            (theatre, locator, nonce, window)
         }
         _ => return Err(refuse(stream, HandshakeError::Unexpected("a hello"))),
     };
@@ -293,6 +303,7 @@ pub fn accept(
             theatre: me.theatre,
             locator: me.locator.to_owned(),
             nonce: n_s.clone(),
+            window: me.window,
         },
     )?;
     stream.flush()?;
@@ -310,6 +321,7 @@ pub fn accept(
             theatre: id_c,
             locator,
             members: Vec::new(),
+            window,
         },
         proof: proof(me.cookie, b"S", &n_c, &n_s, id_c, me.theatre),
     })

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use stage_runtime::remote::{Delivery, Inbound, Respond};
+use stage_runtime::remote::{Delivery, Inbound, Receipt, Respond};
 use stage_runtime::{ActorId, DownReason, Failure, SpeechError};
 
 use crate::conn::Conn;
@@ -21,17 +21,43 @@ const MAX_RUN: usize = 256;
 pub(crate) struct Arrivals {
     recent: Recent,
     run: EventRun,
+    /// Where the run's receipt comes from: the connection the events came on.
+    receipts: Option<Arc<dyn Receipts>>,
+}
+
+/// Where the receipt of letters delivered comes from (see [`Conn::receipt`]).
+pub(crate) trait Receipts: Send + Sync {
+    /// The receipt for letters costing `cost` in all.
+    fn receipt(&self, cost: u64) -> Receipt;
+}
+
+impl Receipts for std::sync::Weak<Conn> {
+    fn receipt(&self, cost: u64) -> Receipt {
+        self.upgrade()
+            .map_or_else(Receipt::default, |conn| conn.receipt(cost))
+    }
 }
 
 impl Arrivals {
-    /// Takes an event. It joins the run if it is for the same actor; otherwise the
-    /// run goes first. An error closes the connection.
-    pub(crate) fn event(&mut self, exports: &Exports, event: TellRef<'_>) -> Result<(), String> {
+    /// Takes an event that costs `cost` against the window of the connection it
+    /// came on, which `receipts` gives receipts for. It joins the run if it is for
+    /// the same actor; otherwise the run goes first. An error closes the
+    /// connection.
+    pub(crate) fn event(
+        &mut self,
+        exports: &Exports,
+        receipts: impl FnOnce() -> Arc<dyn Receipts>,
+        event: TellRef<'_>,
+        cost: u64,
+    ) -> Result<(), String> {
         let mut delivered = Ok(());
         if !self.run.takes(&event) {
             delivered = self.flush(exports);
         }
-        self.run.add(event);
+        if self.receipts.is_none() {
+            self.receipts = Some(receipts());
+        }
+        self.run.add(event, cost);
         if self.run.events.len() >= MAX_RUN {
             delivered = delivered.and(self.flush(exports));
         }
@@ -45,18 +71,23 @@ impl Arrivals {
 
     /// Queues the run of events for its actor. An error closes the connection.
     pub(crate) fn flush(&mut self, exports: &Exports) -> Result<(), String> {
-        self.run.deliver(exports, &mut self.recent)
+        let receipt = match &self.receipts {
+            Some(receipts) if !self.run.is_empty() => receipts.receipt(self.run.cost),
+            _ => Receipt::default(),
+        };
+        self.run.deliver(exports, &mut self.recent, receipt)
     }
 
     /// Delivers a question (`Ask`, `Eval`, `Stop`) for the actor numbered `to`,
-    /// answered over `conn` under `call`; `what` names the frame's kind. An error
-    /// closes the connection.
+    /// answered over `conn` under `call`, with its `receipt` (see
+    /// [`Conn::receipt`]); `what` names the frame's kind. An error closes the
+    /// connection.
     pub(crate) fn question<'a>(
         &mut self,
         exports: &Exports,
         conn: &Arc<Conn>,
         (to, tag, call): (WireId, u64, u64),
-        what: &str,
+        (what, receipt): (&str, Receipt),
         delivery: impl FnOnce(Respond) -> Delivery<'a>,
     ) -> Result<(), String> {
         match self.recent.addressed(exports, to, tag, what)? {
@@ -65,7 +96,7 @@ impl Arrivals {
             // answered the responder already: it is the asker's error, not the
             // connection's.
             Some(inbound) => {
-                let _ = inbound.deliver(delivery(responder(conn, call)));
+                let _ = inbound.deliver(delivery(responder(conn, call)), receipt);
             }
         }
         Ok(())
@@ -151,6 +182,8 @@ struct EventRun {
     tag: u64,
     events: Vec<(u16, std::ops::Range<usize>)>,
     args: Vec<u8>,
+    /// What the events cost against the connection's window, together.
+    cost: u64,
 }
 
 impl EventRun {
@@ -163,7 +196,8 @@ impl EventRun {
         self.is_empty() || (self.to, self.tag) == (event.to, event.tag)
     }
 
-    fn add(&mut self, event: TellRef<'_>) {
+    fn add(&mut self, event: TellRef<'_>, cost: u64) {
+        self.cost += cost;
         self.to = event.to;
         self.tag = event.tag;
         let start = self.args.len();
@@ -171,9 +205,15 @@ impl EventRun {
         self.events.push((event.variant, start..self.args.len()));
     }
 
-    /// Queues the run for its actor and empties it; a refusal is logged (an event
-    /// has no one to answer). An error closes the connection.
-    fn deliver(&mut self, exports: &Exports, recent: &mut Recent) -> Result<(), String> {
+    /// Queues the run for its actor, with `receipt` after it, and empties it; a
+    /// refusal is logged (an event has no one to answer). An error closes the
+    /// connection.
+    fn deliver(
+        &mut self,
+        exports: &Exports,
+        recent: &mut Recent,
+        receipt: Receipt,
+    ) -> Result<(), String> {
         if self.is_empty() {
             return Ok(());
         }
@@ -191,15 +231,19 @@ impl EventRun {
             Ok(Some(inbound)) => {
                 let refused = match events.as_slice() {
                     // One event alone, the common case when traffic is light: no batch.
-                    [(variant, range)] => inbound.deliver(Delivery::Message {
-                        variant: *variant,
-                        args: &args[range.clone()],
-                        respond: None,
-                    }),
+                    [(variant, range)] => inbound.deliver(
+                        Delivery::Message {
+                            variant: *variant,
+                            args: &args[range.clone()],
+                            respond: None,
+                        },
+                        receipt,
+                    ),
                     events => inbound.deliver_events(
                         &mut events
                             .iter()
                             .map(|(variant, range)| (*variant, &args[range.clone()])),
+                        receipt,
                     ),
                 };
                 if let Err(error) = refused {
@@ -213,6 +257,7 @@ impl EventRun {
         };
         self.events.clear();
         self.args.clear();
+        self.cost = 0;
         delivered
     }
 }
@@ -240,6 +285,7 @@ fn respond_now(conn: &Conn, call: u64, error: &SpeechError) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Mutex;
 
     use stage_runtime::remote::Inbound;
@@ -267,7 +313,7 @@ mod tests {
         fn type_name(&self) -> &'static str {
             "Recorder"
         }
-        fn deliver(&self, delivery: Delivery<'_>) -> Result<(), SpeechError> {
+        fn deliver(&self, delivery: Delivery<'_>, _receipt: Receipt) -> Result<(), SpeechError> {
             if let Delivery::Message { variant, args, .. } = delivery {
                 self.got
                     .lock()
@@ -279,6 +325,7 @@ mod tests {
         fn deliver_events(
             &self,
             events: &mut dyn Iterator<Item = (u16, &[u8])>,
+            _receipt: Receipt,
         ) -> Result<(), SpeechError> {
             let run = events.map(|(v, a)| (v, a.to_vec())).collect();
             self.got.lock().unwrap().push(run);
@@ -301,6 +348,27 @@ mod tests {
         (exports, recorder)
     }
 
+    /// Receipts that add what they cost to `back` when dropped.
+    #[derive(Default)]
+    struct Counted {
+        issued: AtomicU64,
+        back: Arc<AtomicU64>,
+    }
+
+    impl Receipts for Counted {
+        fn receipt(&self, cost: u64) -> Receipt {
+            self.issued.fetch_add(cost, Ordering::SeqCst);
+            let back = Arc::clone(&self.back);
+            Receipt::new(move || {
+                back.fetch_add(cost, Ordering::SeqCst);
+            })
+        }
+    }
+
+    fn receipts() -> Arc<dyn Receipts> {
+        Arc::new(Counted::default())
+    }
+
     fn event(to: u64, tag: u64, variant: u16, args: &[u8]) -> TellRef<'_> {
         TellRef {
             to: (1, to),
@@ -315,7 +383,9 @@ mod tests {
         let (exports, recorder) = exported(7, 3);
         let mut arrivals = Arrivals::default();
         for i in 0..5u8 {
-            arrivals.event(&exports, event(7, 3, 1, &[i])).unwrap();
+            arrivals
+                .event(&exports, receipts, event(7, 3, 1, &[i]), 65)
+                .unwrap();
         }
         assert!(
             recorder.got.lock().unwrap().is_empty(),
@@ -337,8 +407,12 @@ mod tests {
         });
         exports.export(Arc::clone(&other) as Arc<dyn Inbound>);
         let mut arrivals = Arrivals::default();
-        arrivals.event(&exports, event(7, 3, 1, b"a")).unwrap();
-        arrivals.event(&exports, event(8, 3, 2, b"b")).unwrap();
+        arrivals
+            .event(&exports, receipts, event(7, 3, 1, b"a"), 65)
+            .unwrap();
+        arrivals
+            .event(&exports, receipts, event(8, 3, 2, b"b"), 65)
+            .unwrap();
         assert_eq!(*first.got.lock().unwrap(), vec![vec![(1, b"a".to_vec())]]);
         assert!(other.got.lock().unwrap().is_empty());
         arrivals.flush(&exports).unwrap();
@@ -349,16 +423,38 @@ mod tests {
     fn events_for_an_actor_not_exported_are_dropped_and_the_connection_stays() {
         let (exports, recorder) = exported(7, 3);
         let mut arrivals = Arrivals::default();
-        arrivals.event(&exports, event(99, 3, 1, b"x")).unwrap();
+        arrivals
+            .event(&exports, receipts, event(99, 3, 1, b"x"), 65)
+            .unwrap();
         assert_eq!(arrivals.flush(&exports), Ok(()));
         assert!(recorder.got.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn every_run_carries_a_receipt_for_what_it_cost_which_comes_back_even_when_no_one_takes_it() {
+        let (exports, _recorder) = exported(7, 3);
+        let counted = Arc::new(Counted::default());
+        let mut arrivals = Arrivals::default();
+        for (to, cost) in [(7, 65), (7, 70), (99, 80), (7, 90)] {
+            let counted = Arc::clone(&counted);
+            arrivals
+                .event(&exports, || counted, event(to, 3, 1, b"x"), cost)
+                .unwrap();
+        }
+        arrivals.flush(&exports).unwrap();
+        // Three runs (7, then 99 which is not exported, then 7), each with one
+        // receipt for its cost; the recorder drops its receipts at once.
+        assert_eq!(counted.issued.load(Ordering::SeqCst), 65 + 70 + 80 + 90);
+        assert_eq!(counted.back.load(Ordering::SeqCst), 65 + 70 + 80 + 90);
     }
 
     #[test]
     fn an_event_naming_another_type_closes_the_connection() {
         let (exports, recorder) = exported(7, 3);
         let mut arrivals = Arrivals::default();
-        arrivals.event(&exports, event(7, 4, 1, b"x")).unwrap();
+        arrivals
+            .event(&exports, receipts, event(7, 4, 1, b"x"), 65)
+            .unwrap();
         let error = arrivals.flush(&exports).unwrap_err();
         assert!(error.contains("another type"), "{error}");
         assert!(recorder.got.lock().unwrap().is_empty());

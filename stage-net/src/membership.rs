@@ -175,6 +175,8 @@ pub(crate) struct Settings {
     pub(crate) cookie: Vec<u8>,
     /// The largest frame body taken from a peer.
     pub(crate) frame_limit: u32,
+    /// How many bytes of letters are held from one peer before it must wait.
+    pub(crate) window: u64,
     /// How long a peer may stay silent before it is declared down.
     pub(crate) down_after: Duration,
     /// How long to keep dialling a peer whose connection broke.
@@ -374,6 +376,7 @@ impl Membership {
             theatre: self.settings.id,
             locator: &self.settings.locator,
             cookie: &self.settings.cookie,
+            window: self.settings.window,
         }
     }
 
@@ -397,7 +400,7 @@ impl Membership {
                 "that locator is this theatre".into(),
             )));
         }
-        let peer = self.attach(stream, None, met.theatre, met.locator)?;
+        let peer = self.attach(stream, None, &met)?;
         for member in met.members {
             let known = self
                 .peer_at(&member)
@@ -420,9 +423,9 @@ impl Membership {
         &self,
         mut stream: Transport,
         welcome: Option<Frame>,
-        theatre: u64,
-        locator: String,
+        met: &handshake::Peer,
     ) -> Result<Arc<Peer>, NetError> {
+        let (theatre, locator) = (met.theatre, met.locator.clone());
         let initiated = welcome.is_none();
         self.refuse_if_closed()?;
         let Some(wiring) = self.wiring.get() else {
@@ -451,6 +454,8 @@ impl Membership {
             peer: peer.locator.clone(),
             welcome,
             frame_limit: self.settings.frame_limit,
+            window: self.settings.window,
+            peer_window: met.window,
             down_after: self.settings.down_after,
             fabric: Arc::clone(&wiring.fabric),
             stage: wiring.stage.clone(),
@@ -500,7 +505,7 @@ impl Membership {
             Ok(accepted) => {
                 let welcome = accepted.welcome(self.members());
                 let met = accepted.peer;
-                if let Err(error) = self.attach(stream, Some(welcome), met.theatre, met.locator) {
+                if let Err(error) = self.attach(stream, Some(welcome), &met) {
                     log::warn!("stage-net: could not take a connection: {error}");
                 }
             }
@@ -686,6 +691,7 @@ mod tests {
             locator: "stage://127.0.0.1:1".into(),
             cookie: b"k".to_vec(),
             frame_limit: 1 << 20,
+            window: 1 << 20,
             down_after: Duration::from_secs(2),
             rejoin_for: Duration::ZERO,
             tls: None,

@@ -87,7 +87,7 @@ impl Link for Peer {
                 variant,
                 args,
                 answer: Some(answer),
-            } => conn.call(Awaiting::Answer(answer), |call| Frame::Ask {
+            } => conn.ask(Awaiting::Answer(answer), |call| Frame::Ask {
                 to: actor,
                 tag,
                 variant,
@@ -104,7 +104,7 @@ impl Link for Peer {
                 check,
                 captures,
                 answer,
-            } => conn.call(Awaiting::Answer(answer), |call| Frame::Eval {
+            } => conn.ask(Awaiting::Answer(answer), |call| Frame::Eval {
                 to: actor,
                 tag,
                 site,

@@ -6,14 +6,14 @@
 
 use std::sync::{Arc, Weak};
 
-use stage_runtime::remote::Delivery;
+use stage_runtime::remote::{Delivery, Receipt};
 use stage_runtime::{ActorId, SpeechError};
 
 use crate::activation::Activation;
 use crate::conn::{wire_failure, Awaiting, Conn, Sink};
 use crate::directory::{Directory, Entry};
 use crate::exports::Exports;
-use crate::inbound::Arrivals;
+use crate::inbound::{Arrivals, Receipts};
 use crate::peer::Peer;
 use crate::wire::frame::{self, Frame, TellRef};
 
@@ -51,13 +51,32 @@ impl Route {
 impl Sink for Route {
     fn frame(&mut self, conn: &Arc<Conn>, body: &[u8]) -> Result<(), String> {
         let router = self.router()?;
+        let cost = frame::letter_cost(body.len());
         // Events, the bulk of the traffic, are read in place.
         if let Some(event) = frame::tell_in(body) {
-            return self.arrivals.event(&router.exports, event);
+            conn.arrived(cost)?;
+            let receipts = || Arc::new(Arc::downgrade(conn)) as Arc<dyn Receipts>;
+            return self.arrivals.event(&router.exports, receipts, event, cost);
         }
         self.arrivals.flush(&router.exports)?;
         let frame = frame::decode(body).map_err(|error| error.to_string())?;
-        route(frame, conn, &self.peer, &router, &mut self.arrivals)
+        let receipt = if matches!(
+            frame,
+            Frame::Tell { .. } | Frame::Ask { .. } | Frame::Eval { .. }
+        ) {
+            conn.arrived(cost)?;
+            conn.receipt(cost)
+        } else {
+            Receipt::default()
+        };
+        route(
+            frame,
+            conn,
+            &self.peer,
+            &router,
+            &mut self.arrivals,
+            (cost, receipt),
+        )
     }
 
     fn flush(&mut self) -> Result<(), String> {
@@ -69,13 +88,15 @@ impl Sink for Route {
     }
 }
 
-/// Acts on one frame. An error closes the connection.
+/// Acts on one frame; a letter comes with its cost and its receipt (see
+/// [`Conn::receipt`]). An error closes the connection.
 fn route(
     frame: Frame,
     conn: &Arc<Conn>,
     peer: &Peer,
     router: &Arc<Router>,
     arrivals: &mut Arrivals,
+    (cost, receipt): (u64, Receipt),
 ) -> Result<(), String> {
     let exports = &router.exports;
     let push = |frame: Frame| conn.push(frame).map_err(|e| e.to_string());
@@ -92,7 +113,11 @@ fn route(
                 variant,
                 args: &args,
             };
-            arrivals.event(exports, event)?;
+            // Its receipt goes with the run.
+            drop(receipt);
+            conn.arrived(cost)?;
+            let receipts = || Arc::new(Arc::downgrade(conn)) as Arc<dyn Receipts>;
+            arrivals.event(exports, receipts, event, cost)?;
             arrivals.flush(exports)?;
         }
         Frame::Ask {
@@ -101,13 +126,17 @@ fn route(
             variant,
             args,
             call,
-        } => arrivals.question(exports, conn, (to, tag, call), "a question", |respond| {
-            Delivery::Message {
+        } => arrivals.question(
+            exports,
+            conn,
+            (to, tag, call),
+            ("a question", receipt),
+            |respond| Delivery::Message {
                 variant,
                 args: &args,
                 respond: Some(respond),
-            }
-        })?,
+            },
+        )?,
         Frame::Eval {
             to,
             tag,
@@ -115,18 +144,26 @@ fn route(
             check,
             captures,
             call,
-        } => arrivals.question(exports, conn, (to, tag, call), "an expression", |respond| {
-            Delivery::Eval {
+        } => arrivals.question(
+            exports,
+            conn,
+            (to, tag, call),
+            ("an expression", receipt),
+            |respond| Delivery::Eval {
                 site,
                 check,
                 captures: &captures,
                 respond,
-            }
-        })?,
+            },
+        )?,
         Frame::Stop { to, tag, call } => {
-            arrivals.question(exports, conn, (to, tag, call), "a stop", |respond| {
-                Delivery::Stop { respond }
-            })?;
+            arrivals.question(
+                exports,
+                conn,
+                (to, tag, call),
+                ("a stop", receipt),
+                |respond| Delivery::Stop { respond },
+            )?;
         }
         Frame::Watch { to, tag, call } => arrivals.watch(exports, conn, (to, tag, call))?,
         Frame::Answer { call, result } => match conn.take_awaiting(call) {
@@ -214,6 +251,7 @@ fn route(
             other => return Err(mismatch(other, "an end notice", call)),
         },
         Frame::Ping => {}
+        Frame::Credit { bytes } => conn.credit(bytes)?,
         Frame::Bye => {
             peer.leave();
             return Err("the peer left the cluster".into());

@@ -17,7 +17,7 @@ use crate::membership::Settings;
 use crate::node::Node;
 use crate::peer::Peer;
 use crate::tls::TlsConfig;
-use crate::wire::frame::{Bound, DEFAULT_FRAME_LIMIT};
+use crate::wire::frame::{Bound, DEFAULT_FRAME_LIMIT, DEFAULT_WINDOW};
 
 /// The shortest cluster cookie `start` takes without a warning.
 const MIN_COOKIE: usize = 16;
@@ -80,6 +80,7 @@ pub struct TheatreBuilder {
     cookie: Option<Vec<u8>>,
     seeds: Vec<String>,
     frame_limit: u32,
+    window: u64,
     down_after: Duration,
     rejoin_for: Duration,
     tls: Option<TlsConfig>,
@@ -93,6 +94,7 @@ impl std::fmt::Debug for TheatreBuilder {
             .field("listen", &self.listen)
             .field("seeds", &self.seeds)
             .field("frame_limit", &self.frame_limit)
+            .field("window", &self.window)
             .field("down_after", &self.down_after)
             .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
@@ -142,6 +144,28 @@ impl TheatreBuilder {
     /// closes that connection before anything is allocated for it.
     pub fn frame_limit(mut self, bytes: u32) -> Self {
         self.frame_limit = bytes;
+        self
+    }
+
+    /// How many bytes of letters this theatre holds from one peer, delivered and
+    /// not yet taken by their actors, before that peer must wait (default 16 MiB).
+    /// A letter costs its encoded size plus 64 bytes. A peer whose window is
+    /// full refuses further `notify!`, `query!` and `request!` at the sender with
+    /// `Denied(Busy)`, as a full bounded mailbox does, until the actors here
+    /// catch up: memory stays bounded on both sides of a flood, and nothing
+    /// accepted is dropped. Each theatre announces its own window in the
+    /// handshake. Answers, pings and the cluster's own traffic are not counted.
+    ///
+    /// ```
+    /// let theatre = stage_net::Theatre::builder()
+    ///     .cookie("s3cret-cookie-for-the-docs")
+    ///     .window(1 << 20)
+    ///     .start()?;
+    /// # theatre.shutdown();
+    /// # Ok::<(), stage_net::NetError>(())
+    /// ```
+    pub fn window(mut self, bytes: u64) -> Self {
+        self.window = bytes;
         self
     }
 
@@ -205,6 +229,7 @@ impl TheatreBuilder {
             locator: format!("stage://{local}"),
             cookie,
             frame_limit: self.frame_limit,
+            window: self.window,
             down_after: self.down_after,
             rejoin_for: self.rejoin_for,
             tls: self.tls,
@@ -243,6 +268,7 @@ impl Theatre {
             cookie: None,
             seeds: Vec::new(),
             frame_limit: DEFAULT_FRAME_LIMIT,
+            window: DEFAULT_WINDOW,
             down_after: Duration::from_secs(2),
             rejoin_for: Duration::from_secs(60),
             tls: None,

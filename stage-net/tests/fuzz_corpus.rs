@@ -50,12 +50,14 @@ fn write_the_seed_corpus() {
             theatre: 7,
             locator: "stage://127.0.0.1:4000".into(),
             nonce: vec![1; 32],
+            window: 1 << 20,
         },
         Frame::Challenge {
             version: VERSION,
             theatre: 8,
             locator: "stage://127.0.0.1:4001".into(),
             nonce: vec![2; 32],
+            window: 1 << 20,
         },
         Frame::Response { proof: vec![4; 32] },
         Frame::Welcome {

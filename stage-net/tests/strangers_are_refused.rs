@@ -27,6 +27,7 @@ fn a_wrong_cookie_is_refused_and_nothing_is_delivered() {
         theatre: 99,
         locator: "stage://127.0.0.1:1",
         cookie: b"wrong",
+        window: 1 << 20,
     };
     assert!(handshake::connect(&mut stream, &me).is_err());
     let _ = frame::write(
@@ -49,6 +50,7 @@ fn a_replayed_handshake_is_refused() {
         theatre: 7,
         locator: "stage://127.0.0.1:1",
         cookie: COOKIE.as_bytes(),
+        window: 1 << 20,
     };
     // A genuine handshake, recorded.
     let mut recorder = Recorder {
@@ -90,6 +92,7 @@ fn bad_input_on_a_connection_closes_only_that_connection() {
         theatre: 8,
         locator: "stage://127.0.0.1:1",
         cookie: COOKIE.as_bytes(),
+        window: 1 << 20,
     };
     let mut big = raw(&a);
     handshake::connect(&mut big, &me).unwrap();
@@ -121,6 +124,7 @@ fn a_peer_of_another_protocol_version_is_refused_with_a_clear_error() {
         theatre: 5,
         locator: "stage://127.0.0.1:1".into(),
         nonce: vec![0; 32],
+        window: 1 << 20,
     };
     frame::write(&mut newer, &hello).unwrap();
     let frames = until_closed(&mut newer);
@@ -144,6 +148,7 @@ fn a_peer_of_another_protocol_version_is_refused_with_a_clear_error() {
             theatre: 6,
             locator: format!("stage://127.0.0.1:{port}"),
             nonce: vec![0; 32],
+            window: 1 << 20,
         };
         frame::write(&mut stream, &challenge).unwrap();
         until_closed(&mut stream)

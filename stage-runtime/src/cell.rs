@@ -328,22 +328,32 @@ impl<A: Actor> ActorCell<A> {
     }
 
     /// Sends a run of `letters` on behalf of `from`, in order, with one push of the
-    /// whole run (a connection's reader delivering the events that came together).
-    /// A letter that is refused is answered with the reason.
+    /// whole run (a connection's reader delivering the events that came together),
+    /// and `receipt` after them. The run is taken even past a bounded mailbox's
+    /// capacity: the network layer bounds what it hands over (see
+    /// [`Receipt`](crate::fabric::Receipt)). A letter refused (the actor has ended)
+    /// is answered with the reason.
     pub(crate) fn send_all_from(
         self: &Arc<Self>,
         letters: impl Iterator<Item = Letter<A>>,
         from: Speaker,
+        receipt: crate::fabric::Receipt,
     ) {
         let mut envelopes: Vec<Envelope<A>> =
             letters.map(|letter| Envelope { letter, from }).collect();
+        if !receipt.is_empty() {
+            envelopes.push(Envelope {
+                letter: Letter::Receipt(receipt),
+                from,
+            });
+        }
         let count = envelopes.len() as i64;
         self.stage.add_work(count);
         if self.mailbox.push_all(&mut envelopes) {
             self.schedule_if_idle();
             return;
         }
-        // Closed or bounded: one by one, each refused for its own reason.
+        // Closed: each refused for its reason (the receipt, dropped, comes back).
         self.stage.add_work(-count);
         for envelope in envelopes {
             if let Err((letter, error)) = self.send_from(envelope.letter, envelope.from) {
@@ -460,6 +470,11 @@ impl<A: Actor> ActorCell<A> {
                     // SAFETY: as above.
                     unsafe { self.state() }.ctx.request_stop(Some(reply));
                     return TurnEnd::Stop(DownReason::Stopped);
+                }
+                Letter::Receipt(receipt) => {
+                    // Taken: the letters before it are no longer held here.
+                    self.stage.add_work(-1);
+                    drop(receipt);
                 }
                 Letter::Escalated => {
                     // A supervised child's failure passed up: handled as this actor's own.
@@ -589,7 +604,7 @@ impl<A: Actor> ActorCell<A> {
                 call.run(actor, ctx);
                 None
             }
-            Letter::Stop(_) | Letter::Escalated | Letter::Answered => None,
+            Letter::Stop(_) | Letter::Escalated | Letter::Answered | Letter::Receipt(_) => None,
         }));
         match ran {
             Ok(Some(future)) => {

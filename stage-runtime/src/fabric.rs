@@ -161,6 +161,54 @@ pub enum Delivery<'a> {
     },
 }
 
+/// A token handed in with letters delivered from a peer: it runs its closure
+/// when dropped, which happens once the actor has taken every letter delivered
+/// with it from its mailbox (or the letters were refused, or the actor ended).
+/// A network layer uses it to bound the letters from one peer that a theatre
+/// holds at once: it grants the peer more only as receipts come back.
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// use stage_runtime::remote::Receipt;
+///
+/// let back = Arc::new(AtomicBool::new(false));
+/// let receipt = Receipt::new({
+///     let back = Arc::clone(&back);
+///     move || back.store(true, Ordering::SeqCst)
+/// });
+/// drop(receipt);
+/// assert!(back.load(Ordering::SeqCst));
+/// ```
+#[derive(Default)]
+pub struct Receipt(Option<Box<dyn FnOnce() + Send>>);
+
+impl Receipt {
+    /// A receipt that runs `back` when dropped.
+    pub fn new(back: impl FnOnce() + Send + 'static) -> Self {
+        Receipt(Some(Box::new(back)))
+    }
+
+    /// Whether dropping it does anything.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl Drop for Receipt {
+    fn drop(&mut self) {
+        if let Some(back) = self.0.take() {
+            back();
+        }
+    }
+}
+
+impl fmt::Debug for Receipt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Receipt")
+    }
+}
+
 /// A local actor that remote theatres may speak to (see `inbound.rs` for the one
 /// implementation).
 pub trait Inbound: Send + Sync + 'static {
@@ -176,11 +224,19 @@ pub trait Inbound: Send + Sync + 'static {
     ///
     /// A decode error (`Failed(Wire)`) or the actor's refusal. The responder, if any,
     /// has been answered with the same error.
-    fn deliver(&self, delivery: Delivery<'_>) -> Result<(), SpeechError>;
+    ///
+    /// `receipt` is dropped once the letter has been taken from the mailbox by the
+    /// actor, or refused: a network layer counts what it has delivered and not yet
+    /// seen taken (see [`Receipt`]).
+    fn deliver(&self, delivery: Delivery<'_>, receipt: Receipt) -> Result<(), SpeechError>;
     /// Decodes a run of events (handler position, arguments) and queues them for
     /// the actor, in order, as one batch. An event that does not decode is left
     /// out, and the first such error returned; the others are queued all the same.
     /// An event the actor refuses is dropped, as one delivered alone would be.
+    /// The events are queued even past a bounded mailbox's capacity: their sender
+    /// was told they were accepted, and the network layer bounds how many it hands
+    /// over before their `receipt` (dropped once the actor has taken them all) comes
+    /// back.
     ///
     /// # Errors
     ///
@@ -188,6 +244,7 @@ pub trait Inbound: Send + Sync + 'static {
     fn deliver_events(
         &self,
         events: &mut dyn Iterator<Item = (u16, &[u8])>,
+        receipt: Receipt,
     ) -> Result<(), SpeechError>;
     /// Runs `then` with the reason once the actor has ended (at once if it has
     /// already).

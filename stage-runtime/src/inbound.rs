@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::actor::Actor;
 use crate::addr::Addr;
-use crate::fabric::{Delivery, Inbound, Respond};
+use crate::fabric::{Delivery, Inbound, Receipt, Respond};
 use crate::id::ActorId;
 use crate::letter::Letter;
 use crate::reply::{reply_pair, ReplySender};
@@ -43,13 +43,37 @@ impl<A: Actor> Inbound for Exported<A> {
         std::any::type_name::<A>()
     }
 
-    fn deliver(&self, delivery: Delivery<'_>) -> Result<(), SpeechError> {
+    fn deliver(&self, delivery: Delivery<'_>, receipt: Receipt) -> Result<(), SpeechError> {
         let Some(cell) = self.addr.local_cell() else {
             return Err(not_portable("a remote address cannot be exported again"));
         };
         // The stage (which awaits an answer and sends it back) only for an ask.
         let stage = || Arc::clone(cell.stage());
         let letter = match delivery {
+            Delivery::Message {
+                variant,
+                args,
+                respond: None,
+            } => {
+                // An event from a peer: taken like a run of one, past a bound if
+                // need be (its sender was told it was accepted). Without a
+                // receipt (a sender on this theatre) the bound holds.
+                let msg = A::__decode(variant, args, &mut None)?;
+                if receipt.is_empty() {
+                    return cell
+                        .send_from(Letter::Speech(msg), Speaker::Outside)
+                        .map_err(|(letter, error)| {
+                            letter.refuse(error.clone());
+                            error
+                        });
+                }
+                cell.send_all_from(
+                    std::iter::once(Letter::Speech(msg)),
+                    Speaker::Outside,
+                    receipt,
+                );
+                return Ok(());
+            }
             Delivery::Message {
                 variant,
                 args,
@@ -77,8 +101,13 @@ impl<A: Actor> Inbound for Exported<A> {
                 answered(decoded, incoming)?
             }
         };
+        // A question is refused by a full bounded mailbox, as a local one is (its
+        // asker is answered `Denied(Busy)`); the receipt follows it in.
         match cell.send_from(letter, Speaker::Outside) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                cell.send_all_from(std::iter::empty(), Speaker::Outside, receipt);
+                Ok(())
+            }
             Err((letter, error)) => {
                 letter.refuse(error.clone());
                 Err(error)
@@ -89,6 +118,7 @@ impl<A: Actor> Inbound for Exported<A> {
     fn deliver_events(
         &self,
         events: &mut dyn Iterator<Item = (u16, &[u8])>,
+        receipt: Receipt,
     ) -> Result<(), SpeechError> {
         let Some(cell) = self.addr.local_cell() else {
             return Err(not_portable("a remote address cannot be exported again"));
@@ -106,7 +136,7 @@ impl<A: Actor> Inbound for Exported<A> {
                     }
                 },
             );
-        cell.send_all_from(letters, Speaker::Outside);
+        cell.send_all_from(letters, Speaker::Outside, receipt);
         first
     }
 

@@ -110,6 +110,9 @@ pub(crate) enum Letter<A: Actor> {
     Own(Box<dyn StarCall<A>>),
     /// A supervised child escalated its failure: handled as this actor's own panic.
     Escalated,
+    /// A peer's receipt for the letters queued before it: taking it (or refusing
+    /// it) drops it, which tells the network layer they are no longer held here.
+    Receipt(crate::fabric::Receipt),
     /// What is left of a letter whose reply has been answered already (by a link
     /// that could not take it): refusing it does nothing, and it is never queued.
     Answered,
@@ -124,6 +127,7 @@ impl<A: Actor> Letter<A> {
             Letter::Own(_) => (SpeechKind::Notify, "handle"),
             Letter::Escalated => (SpeechKind::Notify, "escalated"),
             Letter::Answered => (SpeechKind::Notify, "answered"),
+            Letter::Receipt(_) => (SpeechKind::Notify, "receipt"),
         }
     }
 
@@ -133,7 +137,7 @@ impl<A: Actor> Letter<A> {
             Letter::Star(call) => call.refuse(error),
             Letter::Stop(reply) => reply.fail(error),
             Letter::Own(call) => call.refuse(error),
-            Letter::Escalated | Letter::Answered => {}
+            Letter::Escalated | Letter::Answered | Letter::Receipt(_) => {}
         }
     }
 }

@@ -126,16 +126,18 @@ impl<T> Mailbox<T> {
     /// Accepts every value of `values`, in order, linked in with one swap of the
     /// tail: a producer with a run of letters for one actor (a connection's reader)
     /// touches the nodes the consumer reads once per run, not once per letter.
-    /// `values` is left empty; or, when the mailbox is closed or bounded (which
-    /// counts each letter: push those one by one), left as it was, with `false`.
+    /// A bounded mailbox takes the whole run even past its capacity (the caller
+    /// bounds what it pushes so, see `ActorCell::send_all_from`), and counts it.
+    /// `values` is left empty; or, when the mailbox is closed, left as it was, with
+    /// `false`.
     pub(crate) fn push_all(&self, values: &mut Vec<T>) -> bool {
-        if self.capacity.is_some() {
-            return false;
-        }
         let before = self.state.fetch_add(ONE, Ordering::SeqCst);
         if before & CLOSED != 0 {
             self.state.fetch_sub(ONE, Ordering::Release);
             return false;
+        }
+        if self.capacity.is_some() {
+            self.len.fetch_add(values.len(), Ordering::AcqRel);
         }
         let mut values = values.drain(..);
         let Some(value) = values.next() else {
@@ -336,14 +338,24 @@ mod tests {
         // SAFETY: this thread is the only consumer.
         let taken: Vec<i32> = std::iter::from_fn(|| unsafe { mailbox.pop() }).collect();
         assert_eq!(taken, (0..=6).collect::<Vec<_>>());
-        // Refused whole when closed, and by a bounded mailbox.
+        // Refused whole when closed.
         mailbox.close();
         let mut late = vec![7, 8];
         assert!(!mailbox.push_all(&mut late));
         assert_eq!(late, [7, 8]);
-        let bounded = Mailbox::new(Some(4));
-        assert!(!bounded.push_all(&mut late));
-        assert_eq!(late, [7, 8]);
+    }
+
+    #[test]
+    fn a_run_passes_a_bound_and_counts_against_it() {
+        let bounded = Mailbox::new(Some(2));
+        bounded.push(0).expect("room");
+        let mut run = vec![1, 2, 3];
+        assert!(bounded.push_all(&mut run), "a run is taken past the bound");
+        assert_eq!(bounded.push(4), Err(PushError::Full(4)));
+        // SAFETY: this thread is the only consumer.
+        let taken: Vec<i32> = std::iter::from_fn(|| unsafe { bounded.pop() }).collect();
+        assert_eq!(taken, [0, 1, 2, 3]);
+        bounded.push(5).expect("room again once taken");
     }
 
     #[test]

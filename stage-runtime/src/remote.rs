@@ -12,7 +12,9 @@
 
 use std::sync::Arc;
 
-pub use crate::fabric::{Answer, Body, Delivery, Fabric, FabricError, Inbound, Link, Respond};
+pub use crate::fabric::{
+    Answer, Body, Delivery, Fabric, FabricError, Inbound, Link, Receipt, Respond,
+};
 pub use crate::inbound::{export, local_addr, respond_with, Incoming};
 pub use crate::stand_in::{location, remote};
 pub use crate::wire::addr::decoding_for;

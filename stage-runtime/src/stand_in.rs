@@ -86,7 +86,7 @@ impl RemoteActor {
                 call.refuse(error.clone());
                 return Err(error);
             }
-            Letter::Escalated | Letter::Answered => return Ok(()),
+            Letter::Escalated | Letter::Answered | Letter::Receipt(_) => return Ok(()),
         };
         self.link.send(self.actor, type_tag::<A>(), body)
     }

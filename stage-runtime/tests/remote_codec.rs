@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use stage_runtime::prelude::*;
-use stage_runtime::remote::{self, Body, Delivery, Inbound, Link, Respond};
+use stage_runtime::remote::{self, Body, Delivery, Inbound, Link, Receipt, Respond};
 
 #[actor(mobile)]
 struct Account {
@@ -87,17 +87,23 @@ impl Link for Loopback {
                         answer.answer(result.as_deref().map_err(Clone::clone))
                     })
                 });
-                self.target.deliver(Delivery::Message {
-                    variant,
-                    args: &bytes,
-                    respond,
-                })
+                self.target.deliver(
+                    Delivery::Message {
+                        variant,
+                        args: &bytes,
+                        respond,
+                    },
+                    Receipt::default(),
+                )
             }
-            Body::Stop { answer } => self.target.deliver(Delivery::Stop {
-                respond: Respond::new(move |result: Result<Vec<u8>, SpeechError>| {
-                    answer.answer(result.as_deref().map_err(Clone::clone))
-                }),
-            }),
+            Body::Stop { answer } => self.target.deliver(
+                Delivery::Stop {
+                    respond: Respond::new(move |result: Result<Vec<u8>, SpeechError>| {
+                        answer.answer(result.as_deref().map_err(Clone::clone))
+                    }),
+                },
+                Receipt::default(),
+            ),
             Body::Eval {
                 site,
                 check,
@@ -106,14 +112,17 @@ impl Link for Loopback {
             } => {
                 let bytes = captures.clone();
                 *self.eval.lock().unwrap() = Some((site, check, captures));
-                self.target.deliver(Delivery::Eval {
-                    site,
-                    check,
-                    captures: &bytes,
-                    respond: Respond::new(move |result: Result<Vec<u8>, SpeechError>| {
-                        answer.answer(result.as_deref().map_err(Clone::clone))
-                    }),
-                })
+                self.target.deliver(
+                    Delivery::Eval {
+                        site,
+                        check,
+                        captures: &bytes,
+                        respond: Respond::new(move |result: Result<Vec<u8>, SpeechError>| {
+                            answer.answer(result.as_deref().map_err(Clone::clone))
+                        }),
+                    },
+                    Receipt::default(),
+                )
             }
         }
     }
@@ -279,12 +288,15 @@ fn a_forged_star_form_site_is_a_wire_error_and_nothing_runs() {
     let inbound = remote::export(&local).unwrap();
     for (site, check) in [(0x1234_i64, 0), (-8, 1), (i64::MAX, u64::MAX)] {
         let (tx, rx) = std::sync::mpsc::channel();
-        let result = inbound.deliver(Delivery::Eval {
-            site,
-            check,
-            captures: &[0x90],
-            respond: Respond::new(move |r| tx.send(r).unwrap()),
-        });
+        let result = inbound.deliver(
+            Delivery::Eval {
+                site,
+                check,
+                captures: &[0x90],
+                respond: Respond::new(move |r| tx.send(r).unwrap()),
+            },
+            Receipt::default(),
+        );
         assert!(
             matches!(&result, Err(SpeechError::Failed(Failure::Wire(why))) if why.contains("different binaries")),
             "{result:?}"
@@ -302,12 +314,15 @@ fn a_forged_star_form_site_is_a_wire_error_and_nothing_runs() {
     let (site, check, captures) = link.eval.lock().unwrap().take().unwrap();
     let refused = |inbound: &Arc<dyn Inbound>, check: u64| {
         let (tx, rx) = std::sync::mpsc::channel();
-        let result = inbound.deliver(Delivery::Eval {
-            site,
-            check,
-            captures: &captures,
-            respond: Respond::new(move |r| tx.send(r).unwrap()),
-        });
+        let result = inbound.deliver(
+            Delivery::Eval {
+                site,
+                check,
+                captures: &captures,
+                respond: Respond::new(move |r| tx.send(r).unwrap()),
+            },
+            Receipt::default(),
+        );
         assert!(matches!(
             rx.recv().unwrap(),
             Err(SpeechError::Failed(Failure::Wire(_)))
@@ -362,21 +377,27 @@ fn bad_bytes_are_a_wire_error_and_the_actor_carries_on() {
     });
     let inbound = remote::export(&local).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let result = inbound.deliver(Delivery::Message {
-        variant: 2, // `balance`, which takes no arguments
-        args: &[0x91, 0x01],
-        respond: Some(Respond::new(move |r| tx.send(r).unwrap())),
-    });
+    let result = inbound.deliver(
+        Delivery::Message {
+            variant: 2, // `balance`, which takes no arguments
+            args: &[0x91, 0x01],
+            respond: Some(Respond::new(move |r| tx.send(r).unwrap())),
+        },
+        Receipt::default(),
+    );
     assert!(matches!(result, Err(SpeechError::Failed(Failure::Wire(_)))));
     assert!(matches!(
         rx.recv().unwrap(),
         Err(SpeechError::Failed(Failure::Wire(_)))
     ));
-    let unknown = inbound.deliver(Delivery::Message {
-        variant: 99,
-        args: &[0x90],
-        respond: None,
-    });
+    let unknown = inbound.deliver(
+        Delivery::Message {
+            variant: 99,
+            args: &[0x90],
+            respond: None,
+        },
+        Receipt::default(),
+    );
     assert!(matches!(
         unknown,
         Err(SpeechError::Failed(Failure::Wire(_)))

@@ -15,8 +15,20 @@ use stage_runtime::{DownReason, Failure, Reason, SpeechError};
 /// Version 2 added [`Frame::Eval`]; version 3 names actors by their whole
 /// identity ([`WireId`]: origin and serial), which they keep wherever they run,
 /// has the connecting side prove the cookie first, and says goodbye
-/// ([`Frame::Bye`]).
-pub const VERSION: u32 = 3;
+/// ([`Frame::Bye`]); version 4 bounds each connection's letters by a window the
+/// receiver grants ([`Frame::Credit`]).
+pub const VERSION: u32 = 4;
+
+/// The default window: how many bytes of letters (by [`letter_cost`]) a theatre
+/// holds from one peer, not yet taken by their actors, before that peer must
+/// wait for [`Frame::Credit`]: 16 MiB.
+pub const DEFAULT_WINDOW: u64 = 16 << 20;
+
+/// What a letter of `body` bytes costs against a connection's window: its frame
+/// and what it takes in memory besides (a letter in a mailbox, its node).
+pub fn letter_cost(body: usize) -> u64 {
+    body as u64 + 64
+}
 
 /// The default largest frame body accepted: 4 MiB.
 pub const DEFAULT_FRAME_LIMIT: u32 = 4 << 20;
@@ -51,6 +63,9 @@ pub enum Frame {
         /// A fresh random challenge.
         #[serde(with = "serde_bytes")]
         nonce: Vec<u8>,
+        /// The sender's window: how many bytes of letters (by [`letter_cost`]) it
+        /// holds from the receiver before granting more ([`Frame::Credit`]).
+        window: u64,
     },
     /// Handshake, second step (the accepting side): who it is and its own
     /// challenge. No proof yet: the side that connected proves first.
@@ -64,6 +79,9 @@ pub enum Frame {
         /// A fresh random challenge.
         #[serde(with = "serde_bytes")]
         nonce: Vec<u8>,
+        /// The sender's window: how many bytes of letters (by [`letter_cost`]) it
+        /// holds from the receiver before granting more ([`Frame::Credit`]).
+        window: u64,
     },
     /// Handshake, third step (the connecting side): its proof that it holds the
     /// cookie, bound to both challenges.
@@ -235,6 +253,14 @@ pub enum Frame {
         captures: Vec<u8>,
         /// The sender's number for the answer.
         call: u64,
+    },
+    /// The receiver's actors have taken `bytes` worth of letters (by
+    /// [`letter_cost`]) sent on this connection: the sender may send that much
+    /// more (the window each side announced in its handshake frame is the
+    /// first grant).
+    Credit {
+        /// How much more the sender may send.
+        bytes: u64,
     },
 }
 
@@ -581,6 +607,7 @@ mod tests {
                 captures: vec![0x92, 0x01, 0xa1, b'x'],
                 call: 5,
             },
+            Frame::Credit { bytes: 1 << 40 },
         ];
         let mut buf = Vec::new();
         for frame in &frames {
