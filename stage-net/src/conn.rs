@@ -325,8 +325,11 @@ impl Conn {
 
     /// The receipt for letters of `cost` in all, delivered together: when it is
     /// dropped (the actor took them, or they were refused), they leave this
-    /// theatre's care and the peer is granted as much again; at once when nothing
-    /// else is held, else once an eighth of the window has been taken.
+    /// theatre's care, and the peer is granted as much again once an eighth of
+    /// the window has been taken (or, for what is left below that, when the
+    /// connection is next quiet: see [`Conn::unsent_credit`]). Granting each
+    /// run at once cost a frame and two wakeups per run: remote notify went from
+    /// 5.3 to 3.4 M msg/s.
     pub(crate) fn receipt(self: &Arc<Self>, cost: u64) -> Receipt {
         let conn = Arc::downgrade(self);
         Receipt::new(move || {
@@ -337,14 +340,22 @@ impl Conn {
     }
 
     fn taken(&self, cost: u64) {
-        let held = self.in_care.fetch_sub(cost, Ordering::AcqRel) - cost;
+        self.in_care.fetch_sub(cost, Ordering::AcqRel);
         let taken = self.taken.fetch_add(cost, Ordering::AcqRel) + cost;
-        if held == 0 || taken >= self.window / 8 {
+        if taken >= self.window / 8 {
             let bytes = self.taken.swap(0, Ordering::AcqRel);
             if bytes > 0 && self.is_alive() {
                 let _ = self.push(Frame::Credit { bytes });
             }
         }
+    }
+
+    /// Credit for letters taken and not yet granted back: the writer sends it
+    /// when the connection has been quiet, so that the last of a burst is not
+    /// kept from the peer.
+    fn unsent_credit(&self) -> Option<Frame> {
+        let bytes = self.taken.swap(0, Ordering::AcqRel);
+        (bytes > 0).then_some(Frame::Credit { bytes })
     }
 
     /// Shuts the socket down as a failing network would; the reader and writer
@@ -531,8 +542,9 @@ fn write_loop(
                 queued = guard;
                 queued.writer_waiting = false;
                 if waited.timed_out() && queued.bytes.is_empty() && !queued.closed {
-                    // A ping cannot fail to encode.
-                    let _ = frame::encode(&Frame::Ping, &mut queued.bytes);
+                    // Credit owed, or a ping; neither can fail to encode.
+                    let quiet = conn.unsent_credit().unwrap_or(Frame::Ping);
+                    let _ = frame::encode(&quiet, &mut queued.bytes);
                 }
             }
             if queued.closed {
