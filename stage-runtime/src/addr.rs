@@ -9,7 +9,7 @@ use crate::cell::ActorCell;
 use crate::ctx::Ctx;
 use crate::id::ActorId;
 use crate::letter::{Letter, NotifyCall, QueryCall, RequestCall, StarCall};
-use crate::reply::{reply_pair_from, Reply, ReplySender};
+use crate::reply::{reply_pair_from, Answerer, Reply, ReplySender};
 use crate::speech::{Sent, SpeechError};
 use crate::stand_in::RemoteActor;
 
@@ -139,10 +139,14 @@ impl<A: Actor> Addr<A> {
         reply
     }
 
-    /// The actor a reply from this address waits for, for deadlock detection: only
-    /// local actors take part.
-    fn blocker(&self) -> Option<ActorId> {
-        self.local_cell().map(|cell| cell.id())
+    /// Who answers a reply from this address: for deadlock detection (only local
+    /// actors take part), and the stage whose worker the answer needs.
+    fn blocker(&self) -> Answerer {
+        self.local_cell()
+            .map_or_else(Answerer::default, |cell| Answerer {
+                actor: Some(cell.id()),
+                stage: cell.stage().key(),
+            })
     }
 
     /// Sends a short-form message: the body of `notify!`.

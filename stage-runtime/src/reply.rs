@@ -18,6 +18,7 @@ use atomic_waker::AtomicWaker;
 
 use crate::deadlock;
 use crate::id::ActorId;
+use crate::scheduler::{current_scheduler, BlockedWorker};
 use crate::speaker::current_speaker;
 use crate::speech::{Failure, Speaker, SpeechError};
 
@@ -34,6 +35,9 @@ struct Slot<T> {
     /// The actor that will answer, for deadlock detection (0: not known, or not
     /// an actor). Written and read under the deadlock graph's lock once set.
     blocker: AtomicU64,
+    /// The stage whose worker must run for the answer to come
+    /// (`Scheduler::key`; 0: none known, as for an actor on another theatre).
+    stage: usize,
 }
 
 // SAFETY: `value` is accessed by at most one thread at a time: the sender writes it
@@ -43,12 +47,13 @@ struct Slot<T> {
 unsafe impl<T: Send> Sync for Slot<T> {}
 
 impl<T> Slot<T> {
-    fn new(blocker: Option<ActorId>) -> Self {
+    fn new(answerer: Answerer) -> Self {
         Slot {
             state: AtomicU8::new(EMPTY),
             value: UnsafeCell::new(None),
             waker: AtomicWaker::new(),
-            blocker: AtomicU64::new(blocker.map_or(0, ActorId::bits)),
+            blocker: AtomicU64::new(answerer.actor.map_or(0, ActorId::bits)),
+            stage: answerer.stage,
         }
     }
 
@@ -219,7 +224,31 @@ impl<T> Reply<T> {
             }
             backoff.snooze();
         }
+        let _blocked = self.block_worker()?;
         futures_lite::future::block_on(self)
+    }
+
+    /// On a worker thread whose answer is not in yet: counts the worker as
+    /// blocked for as long as the returned guard lives.
+    ///
+    /// # Errors
+    ///
+    /// `Failed(NoWorkerLeft)` when the answer needs a worker of this stage and
+    /// this one is the last that is not blocked in a wait.
+    fn block_worker(&self) -> Result<Option<BlockedWorker>, SpeechError> {
+        if self.is_ready() {
+            return Ok(None);
+        }
+        let Some(stage) = current_scheduler() else {
+            return Ok(None);
+        };
+        let needs_one = self.slot.stage != 0 && self.slot.stage == stage.key();
+        match stage.block_worker(needs_one) {
+            Some(blocked) => Ok(Some(blocked)),
+            // The answer may have come meanwhile.
+            None if self.is_ready() => Ok(None),
+            None => Err(SpeechError::Failed(Failure::NoWorkerLeft)),
+        }
     }
 }
 
@@ -363,6 +392,7 @@ impl<T> Reply<T> {
     /// assert_eq!(Reply::ready(1).wait_timeout(Duration::from_secs(1)), Ok(1));
     /// ```
     pub fn wait_timeout(mut self, limit: Duration) -> Result<T, SpeechError> {
+        let _blocked = self.block_worker()?;
         let deadline = Instant::now() + limit;
         let waker = Waker::from(Arc::new(Unparker(std::thread::current())));
         let mut cx = Context::from_waker(&waker);
@@ -501,12 +531,22 @@ impl<T> fmt::Debug for ReplySender<T> {
 ///
 /// Allocates the shared cell (one allocation per query or request).
 pub(crate) fn reply_pair<T>() -> (Reply<T>, ReplySender<T>) {
-    reply_pair_from(None)
+    reply_pair_from(Answerer::default())
 }
 
-/// A new reply that `actor` will answer (known for deadlock detection).
-pub(crate) fn reply_pair_from<T>(actor: Option<ActorId>) -> (Reply<T>, ReplySender<T>) {
-    let slot = Arc::new(Slot::new(actor));
+/// Who will answer a reply, where it is known: the local actor (for deadlock
+/// detection) and the stage it runs on (so that a blocking wait does not hold
+/// that stage's last worker).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Answerer {
+    pub(crate) actor: Option<ActorId>,
+    /// `Scheduler::key`, or 0.
+    pub(crate) stage: usize,
+}
+
+/// A new reply that `answerer` will answer.
+pub(crate) fn reply_pair_from<T>(answerer: Answerer) -> (Reply<T>, ReplySender<T>) {
+    let slot = Arc::new(Slot::new(answerer));
     let sender = ReplySender {
         slot: Some(Arc::clone(&slot)),
     };

@@ -91,6 +91,8 @@ pub(crate) struct Scheduler {
     shutdown: AtomicBool,
     /// Actors spawned and not yet ended.
     live_actors: AtomicUsize,
+    /// Workers blocked in a `Reply::wait` inside a handler.
+    blocked: AtomicUsize,
     started: std::time::Instant,
     /// The `Stage` that owns these workers, for `Stage::current` on a worker thread.
     /// Whoever owns these workers (the stage's core, which reads it back with a
@@ -145,7 +147,61 @@ pub(crate) fn current_owner() -> Option<Arc<dyn Any + Send + Sync>> {
     })
 }
 
+/// The workers this thread is one of, if it is a worker.
+pub(crate) fn current_scheduler() -> Option<Arc<Scheduler>> {
+    WORKER.with(|cell| {
+        // SAFETY: as in `with_own_worker`.
+        let worker = unsafe { cell.get().as_ref() }?;
+        Some(Arc::clone(&worker.shared))
+    })
+}
+
+/// A worker of a stage blocked in a wait, counted until it is dropped.
+pub(crate) struct BlockedWorker(Arc<Scheduler>);
+
+impl Drop for BlockedWorker {
+    fn drop(&mut self) {
+        self.0.blocked.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl Scheduler {
+    /// Identifies these workers (for a reply to name the stage that answers it).
+    pub(crate) fn key(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as usize
+    }
+
+    /// Counts the calling worker of these workers as blocked in a wait. When the
+    /// answer needs one of these workers (`needs_one`), refuses (`None`) to block
+    /// the last one that is free.
+    ///
+    /// The worker's own tasks go where the others can take them first: the one
+    /// in its LIFO slot (often the very actor it is about to wait for, which it
+    /// just sent a letter) is not stealable while it sits there.
+    pub(crate) fn block_worker(self: &Arc<Self>, needs_one: bool) -> Option<BlockedWorker> {
+        let before = self.blocked.fetch_add(1, Ordering::AcqRel);
+        let held = BlockedWorker(Arc::clone(self));
+        if needs_one && before + 1 >= self.workers {
+            return None;
+        }
+        let handed_over = with_own_worker(self, |worker| {
+            let worker = worker?;
+            if let Some(task) = worker.lifo.take() {
+                worker.deque.push(task);
+            }
+            (!worker.deque.is_empty()).then_some(())
+        });
+        if handed_over.is_some() {
+            self.wake_one();
+        }
+        Some(held)
+    }
+
+    /// How many workers are blocked in a wait now.
+    pub(crate) fn blocked_workers(&self) -> usize {
+        self.blocked.load(Ordering::Acquire)
+    }
+
     /// Records who owns these workers (once).
     pub(crate) fn set_owner(&self, owner: Weak<dyn Any + Send + Sync>) {
         let _ = self.owner.set(owner);
@@ -173,6 +229,7 @@ impl Scheduler {
             external: CachePadded::new(AtomicI64::new(0)),
             shutdown: AtomicBool::new(false),
             live_actors: AtomicUsize::new(0),
+            blocked: AtomicUsize::new(0),
             started: std::time::Instant::now(),
             owner: OnceLock::new(),
             quiet: Mutex::new(()),

@@ -91,6 +91,12 @@ pub enum Failure {
     /// The actor's theatre cannot be reached: the connection to it broke, or it was
     /// declared down, before the answer came.
     Unreachable,
+    /// A blocking [`Reply::wait`](crate::Reply::wait) inside a handler would have
+    /// held the last free worker of the stage whose actor must answer: the answer
+    /// could never come. The wait fails at once instead of hanging; `.await` the
+    /// reply in a handler (an `async` handler gives its worker back while it
+    /// waits).
+    NoWorkerLeft,
     /// The message cannot cross the wire: the actor lives on another theatre and is
     /// not `#[actor(mobile)]`, or the speech form cannot be carried there. The text
     /// says which.
@@ -177,6 +183,10 @@ impl fmt::Display for Failure {
             Failure::TimedOut => f.write_str("no answer came in time"),
             Failure::Deadlock(cycle) => write!(f, "deadlock: {cycle}, which waits for the first"),
             Failure::Unreachable => f.write_str("the actor's theatre cannot be reached"),
+            Failure::NoWorkerLeft => f.write_str(
+                "a blocking wait() in a handler would hold the last free worker of the stage \
+                 that must answer it; `.await` the reply instead",
+            ),
             Failure::NotPortable(why) => write!(f, "the message cannot cross the wire: {why}"),
             Failure::Wire(why) => write!(f, "a message or answer failed on the wire: {why}"),
         }

@@ -180,6 +180,19 @@ impl Stage {
         self.inner.shared.workers()
     }
 
+    /// How many of the workers are blocked right now in a [`Reply::wait`] (or
+    /// `wait_timeout`) inside a handler. A wait that would block the last free
+    /// worker while its answer needs one of them fails with
+    /// `Failed(NoWorkerLeft)` instead.
+    ///
+    /// ```
+    /// let stage = stage_runtime::Stage::builder().workers(2).build();
+    /// assert_eq!(stage.blocked_workers(), 0);
+    /// ```
+    pub fn blocked_workers(&self) -> usize {
+        self.inner.shared.blocked_workers()
+    }
+
     /// Creates an actor on this stage. Its `#[birth]` hook runs before any message.
     pub fn spawn<A: Actor>(&self, actor: A) -> Addr<A> {
         Addr::from_cell(ActorCell::spawn(&self.inner.shared, actor, None))
