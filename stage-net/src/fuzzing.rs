@@ -63,3 +63,82 @@ pub fn handshakes(data: &[u8]) {
     let _ = handshake::accept(&mut Scripted { input: data }, &me);
     let _ = handshake::connect(&mut Scripted { input: data }, &me);
 }
+
+/// The actor whose messages [`messages`] decodes: handlers of several shapes of
+/// argument.
+#[stage_runtime::actor(mobile)]
+#[derive(Debug)]
+pub struct Target;
+
+/// A record among a message's arguments.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Shape {
+    /// A name.
+    pub name: String,
+    /// Points.
+    pub points: Vec<(i32, i32)>,
+    /// Maybe a weight.
+    pub weight: Option<f64>,
+}
+
+#[stage_runtime::behaviour]
+impl Target {
+    /// Text and a number.
+    #[on(text)]
+    fn text(&mut self, text: String, n: i64) {
+        std::hint::black_box((text, n));
+    }
+
+    /// Raw bytes.
+    #[on(bytes)]
+    fn bytes(&mut self, bytes: Vec<u8>) {
+        std::hint::black_box(bytes);
+    }
+
+    /// Nested collections.
+    #[query]
+    fn nested(
+        &self,
+        list: Vec<(u8, Option<String>)>,
+        map: std::collections::HashMap<String, f64>,
+    ) -> usize {
+        list.len() + map.len()
+    }
+
+    /// A record.
+    #[request]
+    fn shape(&mut self, shape: Shape) -> usize {
+        shape.points.len()
+    }
+}
+
+/// The message decoder on arbitrary bytes: the first two bytes pick the
+/// handler, the rest are its arguments, delivered to an exported [`Target`] as
+/// a peer's event would be, and as its question.
+pub fn messages(data: &[u8]) {
+    use stage_runtime::remote::{Delivery, Inbound, Receipt, Respond};
+    static TARGET: std::sync::OnceLock<(stage_runtime::Stage, std::sync::Arc<dyn Inbound>)> =
+        std::sync::OnceLock::new();
+    let Some((head, args)) = data.split_first_chunk::<2>() else {
+        return;
+    };
+    let variant = u16::from_be_bytes(*head);
+    let (_, inbound) = TARGET.get_or_init(|| {
+        let stage = stage_runtime::Stage::builder().workers(1).build();
+        let addr = stage.spawn(Target);
+        let inbound = stage_runtime::remote::export(&addr).expect("a local actor exports");
+        (stage, inbound)
+    });
+    let event = Delivery::Message {
+        variant,
+        args,
+        respond: None,
+    };
+    let _ = inbound.deliver(event, Receipt::default());
+    let question = Delivery::Message {
+        variant,
+        args,
+        respond: Some(Respond::new(|_| {})),
+    };
+    let _ = inbound.deliver(question, Receipt::default());
+}

@@ -38,6 +38,12 @@ fn the_handshake_corpus_replays_without_a_panic() {
     assert!(inputs >= 5, "only {inputs} inputs in the handshake corpus");
 }
 
+#[test]
+fn the_message_corpus_replays_without_a_panic() {
+    let inputs = replay("messages", fuzzing::messages);
+    assert!(inputs >= 4, "only {inputs} inputs in the message corpus");
+}
+
 /// The seed inputs: one frame of each kind, whole and as bodies, and handshake
 /// openings. Run with `cargo test -p stage-net --test fuzz_corpus -- --ignored`
 /// to write them again (the fuzzer adds its own finds beside them).
@@ -149,6 +155,7 @@ fn write_the_seed_corpus() {
             captures: vec![0x91, 0x05],
             call: 16,
         },
+        Frame::Credit { bytes: 1 << 20 },
     ];
     let write = |target: &str, name: String, bytes: &[u8]| {
         fs::create_dir_all(corpus(target)).unwrap();
@@ -170,5 +177,23 @@ fn write_the_seed_corpus() {
             frame::encode(&frames[k], &mut bytes).unwrap();
         }
         write("handshakes", format!("seed-{i:02}"), &bytes);
+    }
+    // Messages: a handler's position (two bytes), then its arguments, one for
+    // each of `fuzzing::Target`'s handlers.
+    let messages: [(u16, &[u8]); 4] = [
+        (0, &[0x92, 0xa2, b'h', b'i', 0x05]),
+        (1, &[0x91, 0xc4, 0x02, 1, 2]),
+        (
+            2,
+            &[
+                0x92, 0x91, 0x92, 0x01, 0xc0, 0x81, 0xa1, b'x', 0xcb, 0, 0, 0, 0, 0, 0, 0, 0,
+            ],
+        ),
+        (3, &[0x91, 0x93, 0xa1, b's', 0x91, 0x92, 0x01, 0x02, 0xc0]),
+    ];
+    for (variant, args) in messages {
+        let mut bytes = variant.to_be_bytes().to_vec();
+        bytes.extend_from_slice(args);
+        write("messages", format!("seed-{variant:02}"), &bytes);
     }
 }

@@ -218,3 +218,77 @@ fn a_theatre_without_a_cookie_or_with_a_bad_locator_is_refused() {
         Err(NetError::BadLocator(_))
     ));
 }
+
+/// The next `Answer` frame on `stream` (pings and other frames skipped).
+fn next_answer(stream: &mut TcpStream) -> Option<(u64, Result<Vec<u8>, frame::WireError>)> {
+    loop {
+        match frame::read(stream, 1 << 20) {
+            Ok(Frame::Answer { call, result }) => {
+                return Some((call, result.map(|bytes| bytes.into_vec())));
+            }
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+#[actor]
+struct NotMobile;
+
+#[behaviour]
+impl NotMobile {
+    #[query]
+    fn hello(&self) -> u8 {
+        1
+    }
+}
+
+#[test]
+fn hostile_letters_are_refused_and_touch_no_actor() {
+    let a = theatre(&[]);
+    let acct = a.spawn(account());
+    a.bind("acct", &acct).unwrap();
+    notify!(acct, deposit(5));
+    let local = a.spawn(NotMobile);
+    let me = Identity {
+        theatre: 21,
+        locator: "stage://127.0.0.1:1",
+        cookie: COOKIE.as_bytes(),
+        window: 1 << 20,
+    };
+    let tag = stage_runtime::remote::type_tag::<Account>();
+    let ask = |to, tag, call| Frame::Ask {
+        to,
+        tag,
+        variant: 0,
+        args: vec![0x91, 0x01],
+        call,
+    };
+
+    // A truncated frame: a length, part of a body, then the peer hangs up.
+    let mut truncated = raw(&a);
+    handshake::connect(&mut truncated, &me).unwrap();
+    truncated.write_all(&[0, 0, 0, 100, 1, 2, 3]).unwrap();
+    drop(truncated);
+
+    // A question for an actor that does not exist, and one for an actor that is
+    // not mobile (never exported): each answered `Dead`, the connection stays.
+    let mut peer = raw(&a);
+    handshake::connect(&mut peer, &me).unwrap();
+    let nobody = (u64::MAX - 1, 12_345);
+    let local_tag = stage_runtime::remote::type_tag::<NotMobile>();
+    frame::write(&mut peer, &ask(nobody, tag, 1)).unwrap();
+    frame::write(&mut peer, &ask(local.id().to_wire(), local_tag, 2)).unwrap();
+    let dead = Err(frame::WireError::Dead);
+    assert_eq!(next_answer(&mut peer), Some((1, dead.clone())));
+    assert_eq!(next_answer(&mut peer), Some((2, dead)));
+
+    // A question that names the actor with another type's tag: the peer runs
+    // other code, or lies; its connection is closed and the actor untouched.
+    frame::write(&mut peer, &ask(acct.id().to_wire(), tag ^ 1, 3)).unwrap();
+    assert_eq!(next_answer(&mut peer), None, "the connection is closed");
+
+    // The theatre and its actors carry on.
+    assert_eq!(query!(acct, balance()).wait(), Ok(5));
+    assert_eq!(query!(local, hello()).wait(), Ok(1));
+}

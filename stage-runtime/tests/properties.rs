@@ -211,7 +211,11 @@ fn check(workers: usize, initial: usize, scripts: Vec<Vec<Step>>) -> Result<(), 
     let stopped = world.stopped.lock().unwrap().clone();
     for key in &accepted_events {
         if !stopped.contains(&key.0) {
-            prop_assert!(times.contains_key(key), "event {:?} accepted, never processed", key);
+            prop_assert!(
+                times.contains_key(key),
+                "event {:?} accepted, never processed",
+                key
+            );
         }
     }
     // Per (actor, sender), in the order sent.
