@@ -427,9 +427,11 @@ pub(crate) struct Setup {
     /// The accepting side's last handshake frame, written first; `None` on the
     /// side that connected.
     pub(crate) welcome: Option<Frame>,
-    /// The largest frame body taken from the peer, and sent to it (every theatre
-    /// of a cluster has the same).
+    /// The largest frame body taken from the peer.
     pub(crate) frame_limit: u32,
+    /// The largest frame body the peer takes (from its handshake): a longer
+    /// letter fails alone here.
+    pub(crate) peer_frame_limit: u32,
     /// This theatre's window for letters from the peer.
     pub(crate) window: u64,
     /// The peer's window for letters from this theatre (from its handshake).
@@ -478,7 +480,7 @@ pub(crate) fn start(
         stream: socket.try_clone()?,
         peer: setup.peer.clone(),
         initiated: setup.welcome.is_none(),
-        limit: setup.frame_limit,
+        limit: setup.peer_frame_limit,
         // A window past `i64::MAX` is as good as endless.
         peer_window: i64::try_from(setup.peer_window).unwrap_or(i64::MAX),
         window: setup.window,

@@ -59,6 +59,7 @@ pub fn handshakes(data: &[u8]) {
         locator: "stage://127.0.0.1:1",
         cookie: b"fuzz",
         window: 1 << 20,
+        frame_limit: 1 << 20,
     };
     let _ = handshake::accept(&mut Scripted { input: data }, &me);
     let _ = handshake::connect(&mut Scripted { input: data }, &me);

@@ -103,6 +103,8 @@ pub struct Identity<'a> {
     /// How many bytes of letters it holds from one peer before granting more
     /// (`TheatreBuilder::window`).
     pub window: u64,
+    /// The largest frame body it takes (`TheatreBuilder::frame_limit`).
+    pub frame_limit: u32,
 }
 
 /// Who the peer turned out to be.
@@ -117,6 +119,8 @@ pub struct Peer {
     /// Its window: how many bytes of letters it holds from this theatre before
     /// granting more.
     pub window: u64,
+    /// The largest frame body it takes.
+    pub frame_limit: u32,
 }
 
 /// A fresh random challenge.
@@ -208,23 +212,26 @@ pub fn connect(
             locator: me.locator.to_owned(),
             nonce: n_c.clone(),
             window: me.window,
+            frame_limit: me.frame_limit,
         },
     )?;
     stream.flush()?;
-    let (id_s, locator, n_s, window) = match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
-        Frame::Challenge {
-            version,
-            theatre,
-            locator,
-            nonce,
-            window,
-        } => {
-            check(stream, version, &nonce)?;
-            (theatre, locator, nonce, window)
-        }
-        Frame::Refused { reason } => return Err(HandshakeError::Refused(reason)),
-        _ => return Err(refuse(stream, HandshakeError::Unexpected("a challenge"))),
-    };
+    let (id_s, locator, n_s, (window, frame_limit)) =
+        match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
+            Frame::Challenge {
+                version,
+                theatre,
+                locator,
+                nonce,
+                window,
+                frame_limit,
+            } => {
+                check(stream, version, &nonce)?;
+                (theatre, locator, nonce, (window, frame_limit))
+            }
+            Frame::Refused { reason } => return Err(HandshakeError::Refused(reason)),
+            _ => return Err(refuse(stream, HandshakeError::Unexpected("a challenge"))),
+        };
     frame::write(
         stream,
         &Frame::Response {
@@ -246,6 +253,7 @@ pub fn connect(
         locator,
         members,
         window,
+        frame_limit,
     })
 }
 
@@ -282,19 +290,21 @@ pub fn accept(
     stream: &mut (impl Read + Write),
     me: &Identity<'_>,
 ) -> Result<Accepted, HandshakeError> {
-    let (id_c, locator, n_c, window) = match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
-        Frame::Hello {
-            version,
-            theatre,
-            locator,
-            nonce,
-            window,
-        } => {
-            check(stream, version, &nonce)?;
-            (theatre, locator, nonce, window)
-        }
-        _ => return Err(refuse(stream, HandshakeError::Unexpected("a hello"))),
-    };
+    let (id_c, locator, n_c, (window, frame_limit)) =
+        match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
+            Frame::Hello {
+                version,
+                theatre,
+                locator,
+                nonce,
+                window,
+                frame_limit,
+            } => {
+                check(stream, version, &nonce)?;
+                (theatre, locator, nonce, (window, frame_limit))
+            }
+            _ => return Err(refuse(stream, HandshakeError::Unexpected("a hello"))),
+        };
     let n_s = nonce()?;
     frame::write(
         stream,
@@ -304,6 +314,7 @@ pub fn accept(
             locator: me.locator.to_owned(),
             nonce: n_s.clone(),
             window: me.window,
+            frame_limit: me.frame_limit,
         },
     )?;
     stream.flush()?;
@@ -322,6 +333,7 @@ pub fn accept(
             locator,
             members: Vec::new(),
             window,
+            frame_limit,
         },
         proof: proof(me.cookie, b"S", &n_c, &n_s, id_c, me.theatre),
     })

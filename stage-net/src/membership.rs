@@ -377,6 +377,7 @@ impl Membership {
             locator: &self.settings.locator,
             cookie: &self.settings.cookie,
             window: self.settings.window,
+            frame_limit: self.settings.frame_limit,
         }
     }
 
@@ -456,6 +457,7 @@ impl Membership {
             frame_limit: self.settings.frame_limit,
             window: self.settings.window,
             peer_window: met.window,
+            peer_frame_limit: met.frame_limit,
             down_after: self.settings.down_after,
             fabric: Arc::clone(&wiring.fabric),
             stage: wiring.stage.clone(),

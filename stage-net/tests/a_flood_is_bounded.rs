@@ -193,6 +193,7 @@ fn a_peer_that_sends_past_its_window_is_disconnected() {
         locator: "stage://127.0.0.1:1",
         cookie: COOKIE.as_bytes(),
         window: 1 << 20,
+        frame_limit: 1 << 20,
     };
     let mut peer = raw(&theatre);
     handshake::connect(&mut peer, &me).unwrap();

@@ -57,6 +57,7 @@ fn write_the_seed_corpus() {
             locator: "stage://127.0.0.1:4000".into(),
             nonce: vec![1; 32],
             window: 1 << 20,
+            frame_limit: 1 << 20,
         },
         Frame::Challenge {
             version: VERSION,
@@ -64,6 +65,7 @@ fn write_the_seed_corpus() {
             locator: "stage://127.0.0.1:4001".into(),
             nonce: vec![2; 32],
             window: 1 << 20,
+            frame_limit: 1 << 20,
         },
         Frame::Response { proof: vec![4; 32] },
         Frame::Welcome {

@@ -91,3 +91,33 @@ fn an_oversized_event_is_refused_at_its_sender_and_the_next_ones_arrive() {
     // Events from one sender arrive in order: the query after them sees both.
     assert_eq!(query!(sink, sizes()).wait(), Ok(vec![3, 4]));
 }
+
+#[test]
+fn a_letter_over_the_receivers_smaller_limit_fails_alone_at_the_sender() {
+    // The receiver takes at most 1 MiB; the sender itself would take 4 MiB. Each
+    // announces its limit in the handshake, so the sender checks the receiver's.
+    let here = Theatre::builder()
+        .cookie(COOKIE)
+        .frame_limit(1 << 20)
+        .down_after(Duration::from_secs(5))
+        .start()
+        .expect("a theatre starts");
+    let there = Theatre::builder()
+        .cookie(COOKIE)
+        .down_after(Duration::from_secs(5))
+        .join([here.locator()])
+        .start()
+        .expect("a theatre joins");
+    here.bind("sink", &here.spawn(Sink { got: Vec::new() }))
+        .unwrap();
+    let sink = there.lookup::<Sink>("sink").unwrap();
+    let error = request!(sink, put(vec![7u8; 2 << 20])).wait().unwrap_err();
+    match &error {
+        SpeechError::Failed(Failure::Wire(why)) => {
+            assert!(why.contains(&(1u32 << 20).to_string()), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(request!(sink, put(vec![2u8; 20])).wait(), Ok(20));
+    assert_eq!(there.peers(), vec![here.locator().to_owned()]);
+}

@@ -28,6 +28,7 @@ fn a_wrong_cookie_is_refused_and_nothing_is_delivered() {
         locator: "stage://127.0.0.1:1",
         cookie: b"wrong",
         window: 1 << 20,
+        frame_limit: 1 << 20,
     };
     assert!(handshake::connect(&mut stream, &me).is_err());
     let _ = frame::write(
@@ -51,6 +52,7 @@ fn a_replayed_handshake_is_refused() {
         locator: "stage://127.0.0.1:1",
         cookie: COOKIE.as_bytes(),
         window: 1 << 20,
+        frame_limit: 1 << 20,
     };
     // A genuine handshake, recorded.
     let mut recorder = Recorder {
@@ -93,6 +95,7 @@ fn bad_input_on_a_connection_closes_only_that_connection() {
         locator: "stage://127.0.0.1:1",
         cookie: COOKIE.as_bytes(),
         window: 1 << 20,
+        frame_limit: 1 << 20,
     };
     let mut big = raw(&a);
     handshake::connect(&mut big, &me).unwrap();
@@ -125,6 +128,7 @@ fn a_peer_of_another_protocol_version_is_refused_with_a_clear_error() {
         locator: "stage://127.0.0.1:1".into(),
         nonce: vec![0; 32],
         window: 1 << 20,
+        frame_limit: 1 << 20,
     };
     frame::write(&mut newer, &hello).unwrap();
     let frames = until_closed(&mut newer);
@@ -149,6 +153,7 @@ fn a_peer_of_another_protocol_version_is_refused_with_a_clear_error() {
             locator: format!("stage://127.0.0.1:{port}"),
             nonce: vec![0; 32],
             window: 1 << 20,
+            frame_limit: 1 << 20,
         };
         frame::write(&mut stream, &challenge).unwrap();
         until_closed(&mut stream)
@@ -261,6 +266,7 @@ fn hostile_letters_are_refused_and_touch_no_actor() {
         locator: "stage://127.0.0.1:1",
         cookie: COOKIE.as_bytes(),
         window: 1 << 20,
+        frame_limit: 1 << 20,
     };
     let tag = stage_runtime::remote::type_tag::<Account>();
     let ask = |to, tag, call| Frame::Ask {

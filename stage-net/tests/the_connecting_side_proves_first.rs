@@ -70,6 +70,7 @@ fn a_stranger_is_refused_before_it_is_given_any_proof() {
         locator: "stage://127.0.0.1:1".into(),
         nonce: n_c.clone(),
         window: 1 << 20,
+        frame_limit: 1 << 20,
     };
     frame::write(&mut stranger, &hello).unwrap();
     let challenge = frame::read(&mut stranger, 1 << 16).unwrap();
@@ -112,6 +113,7 @@ fn guesses_from_one_address_are_slowed_and_other_addresses_are_heard() {
         locator: "stage://127.0.0.2:1",
         cookie: b"a wrong guess at the cookie.....",
         window: 1 << 20,
+        frame_limit: 1 << 20,
     };
     let mut unheard = None;
     for attempt in 1..=16 {

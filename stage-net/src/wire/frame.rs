@@ -16,7 +16,8 @@ use stage_runtime::{DownReason, Failure, Reason, SpeechError};
 /// identity ([`WireId`]: origin and serial), which they keep wherever they run,
 /// has the connecting side prove the cookie first, and says goodbye
 /// ([`Frame::Bye`]); version 4 bounds each connection's letters by a window the
-/// receiver grants ([`Frame::Credit`]).
+/// receiver grants ([`Frame::Credit`]), and each side announces its window and
+/// its frame limit in its first handshake frame.
 pub const VERSION: u32 = 4;
 
 /// The default window: how many bytes of letters (by [`letter_cost`]) a theatre
@@ -66,6 +67,9 @@ pub enum Frame {
         /// The sender's window: how many bytes of letters (by [`letter_cost`]) it
         /// holds from the receiver before granting more ([`Frame::Credit`]).
         window: u64,
+        /// The largest frame body the sender takes: the receiver refuses a longer
+        /// letter at its own end, where it fails alone.
+        frame_limit: u32,
     },
     /// Handshake, second step (the accepting side): who it is and its own
     /// challenge. No proof yet: the side that connected proves first.
@@ -82,6 +86,9 @@ pub enum Frame {
         /// The sender's window: how many bytes of letters (by [`letter_cost`]) it
         /// holds from the receiver before granting more ([`Frame::Credit`]).
         window: u64,
+        /// The largest frame body the sender takes: the receiver refuses a longer
+        /// letter at its own end, where it fails alone.
+        frame_limit: u32,
     },
     /// Handshake, third step (the connecting side): its proof that it holds the
     /// cookie, bound to both challenges.
