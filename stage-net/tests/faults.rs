@@ -169,15 +169,21 @@ fn until_ok<T>(within: Duration, mut ask: impl FnMut() -> Result<T, SpeechError>
     }
 }
 
+/// The actor bound as "counter", once the directory has it (a minute at most),
+/// and how long that took.
+fn lookup_counter(theatre: &Theatre) -> (Addr<Counter>, Duration) {
+    until_ok(Duration::from_secs(60), || {
+        theatre
+            .lookup::<Counter>("counter")
+            .map_err(|e| SpeechError::Failed(Failure::Wire(e.to_string().into())))
+    })
+}
+
 fn client(scenario: &str) {
     let theatre = theatre_from_env();
     match scenario {
         "partition" => {
-            let (counter, _) = until_ok(Duration::from_secs(30), || {
-                theatre
-                    .lookup::<Counter>("counter")
-                    .map_err(|e| SpeechError::Failed(Failure::Wire(e.to_string().into())))
-            });
+            let (counter, _) = lookup_counter(&theatre);
             assert_eq!(request!(counter, add(1)).wait(), Ok(1));
             step("cut");
             let start = Instant::now();
@@ -204,11 +210,7 @@ fn client(scenario: &str) {
                     until_ok(Duration::from_secs(30), || request!(room, add(1)).wait());
                 assert_eq!(count, 1, "{name}");
             }
-            let (fixed, _) = until_ok(Duration::from_secs(30), || {
-                theatre
-                    .lookup::<Counter>("counter")
-                    .map_err(|e| SpeechError::Failed(Failure::Wire(e.to_string().into())))
-            });
+            let (fixed, _) = lookup_counter(&theatre);
             assert_eq!(request!(fixed, add(1)).wait(), Ok(1));
             step("kill");
             let start = Instant::now();
@@ -237,11 +239,7 @@ fn client(scenario: &str) {
             ));
         }
         "slow-link" => {
-            let (counter, _) = until_ok(Duration::from_secs(30), || {
-                theatre
-                    .lookup::<Counter>("counter")
-                    .map_err(|e| SpeechError::Failed(Failure::Wire(e.to_string().into())))
-            });
+            let (counter, _) = lookup_counter(&theatre);
             let mut rtts: Vec<Duration> = (0..5)
                 .map(|_| {
                     let start = Instant::now();
@@ -265,11 +263,7 @@ fn client(scenario: &str) {
             say(&format!("RESULT median_rtt_ms={}", rtts[2].as_millis()));
         }
         "flood" => {
-            let (counter, _) = until_ok(Duration::from_secs(30), || {
-                theatre
-                    .lookup::<Counter>("counter")
-                    .map_err(|e| SpeechError::Failed(Failure::Wire(e.to_string().into())))
-            });
+            let (counter, _) = lookup_counter(&theatre);
             let seconds: u64 = env("FLOOD_SECS").parse().unwrap_or(3);
             say("STEP flooding");
             let (mut accepted, mut busy) = (0u64, 0u64);
@@ -314,11 +308,7 @@ fn client(scenario: &str) {
             drop(held);
         }
         "join" => {
-            let (counter, took) = until_ok(Duration::from_secs(30), || {
-                theatre
-                    .lookup::<Counter>("counter")
-                    .map_err(|e| SpeechError::Failed(Failure::Wire(e.to_string().into())))
-            });
+            let (counter, took) = lookup_counter(&theatre);
             assert!(request!(counter, add(1)).wait().is_ok());
             say(&format!("RESULT joined_ms={}", took.as_millis()));
         }

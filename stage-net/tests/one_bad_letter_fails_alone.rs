@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use stage_net::frame::DEFAULT_FRAME_LIMIT;
 use stage_net::Theatre;
 use stage_runtime::prelude::*;
 
@@ -36,8 +37,14 @@ impl Sink {
 }
 
 fn pair() -> (Theatre, Theatre) {
+    pair_with_limit(DEFAULT_FRAME_LIMIT)
+}
+
+/// Two theatres; the first (`here`) takes frames of at most `limit` bytes.
+fn pair_with_limit(limit: u32) -> (Theatre, Theatre) {
     let here = Theatre::builder()
         .cookie(COOKIE)
+        .frame_limit(limit)
         .down_after(Duration::from_secs(5))
         .start()
         .expect("a theatre starts");
@@ -96,18 +103,7 @@ fn an_oversized_event_is_refused_at_its_sender_and_the_next_ones_arrive() {
 fn a_letter_over_the_receivers_smaller_limit_fails_alone_at_the_sender() {
     // The receiver takes at most 1 MiB; the sender itself would take 4 MiB. Each
     // announces its limit in the handshake, so the sender checks the receiver's.
-    let here = Theatre::builder()
-        .cookie(COOKIE)
-        .frame_limit(1 << 20)
-        .down_after(Duration::from_secs(5))
-        .start()
-        .expect("a theatre starts");
-    let there = Theatre::builder()
-        .cookie(COOKIE)
-        .down_after(Duration::from_secs(5))
-        .join([here.locator()])
-        .start()
-        .expect("a theatre joins");
+    let (here, there) = pair_with_limit(1 << 20);
     here.bind("sink", &here.spawn(Sink { got: Vec::new() }))
         .unwrap();
     let sink = there.lookup::<Sink>("sink").unwrap();
