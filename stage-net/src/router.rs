@@ -60,14 +60,18 @@ impl Sink for Route {
         }
         self.arrivals.flush(&router.exports)?;
         let frame = frame::decode(body).map_err(|error| error.to_string())?;
-        let receipt = if matches!(
-            frame,
-            Frame::Tell { .. } | Frame::Ask { .. } | Frame::Eval { .. }
-        ) {
-            conn.arrived(cost)?;
-            conn.receipt(cost)
-        } else {
-            Receipt::default()
+        // A letter is in this theatre's care from now; a question's receipt goes
+        // with it (an event's goes with its run).
+        let receipt = match frame {
+            Frame::Ask { .. } | Frame::Eval { .. } => {
+                conn.arrived(cost)?;
+                conn.receipt(cost)
+            }
+            Frame::Tell { .. } => {
+                conn.arrived(cost)?;
+                Receipt::default()
+            }
+            _ => Receipt::default(),
         };
         route(
             frame,
@@ -113,9 +117,6 @@ fn route(
                 variant,
                 args: &args,
             };
-            // Its receipt goes with the run.
-            drop(receipt);
-            conn.arrived(cost)?;
             let receipts = || Arc::new(Arc::downgrade(conn)) as Arc<dyn Receipts>;
             arrivals.event(exports, receipts, event, cost)?;
             arrivals.flush(exports)?;
