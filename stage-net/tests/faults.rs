@@ -63,6 +63,13 @@ impl Counter {
         (self.next, self.in_order)
     }
 
+    /// Records that request `id` was processed here (see [`PROCESSED`]).
+    #[request]
+    fn record(&mut self, id: u64) -> u64 {
+        lock_processed().push(id);
+        id
+    }
+
     /// A slow handler: 50 µs of work for each event.
     #[on(crawl)]
     fn crawl(&mut self, _payload: Vec<u8>) {
@@ -72,6 +79,22 @@ impl Counter {
         }
         self.count += 1;
     }
+}
+
+/// The requests this process's actors processed (`record`), printed when a
+/// theatre leaves: the rolling restart checks them against what was answered.
+static PROCESSED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+fn lock_processed() -> std::sync::MutexGuard<'static, Vec<u64>> {
+    PROCESSED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Says which requests this process processed.
+fn say_processed() {
+    let ids: Vec<String> = lock_processed().iter().map(u64::to_string).collect();
+    say(&format!("PROCESSED {}", ids.join(",")));
 }
 
 fn counter(_name: &str) -> Counter {
@@ -133,6 +156,8 @@ fn node(role: &str) {
             // Until the orchestrator closes stdin (or kills the process).
             let _ = std::io::stdin().read_to_end(&mut Vec::new());
             theatre.shutdown();
+            // What arrives after the goodbye is refused (its asker is answered).
+            say_processed();
         }
         "proxy" => proxy(&env("LISTEN"), &env("TARGET")),
         "joiner" => {
@@ -306,6 +331,45 @@ fn client(scenario: &str) {
             ));
             step("holding");
             drop(held);
+        }
+        "rolling" => {
+            // Four threads send requests to 20 names until told to stop; each
+            // request has an id of its own.
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let workers: Vec<_> = (0..4)
+                .map(|_| {
+                    let (theatre, stop, next) =
+                        (theatre.clone(), Arc::clone(&stop), Arc::clone(&next));
+                    std::thread::spawn(move || {
+                        let (mut acked, mut failed) = (Vec::new(), 0u64);
+                        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                            let id = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            let room = theatre.named::<Counter>(&format!("room-{}", id % 20));
+                            match request!(room, record(id)).wait_timeout(Duration::from_secs(30)) {
+                                Ok(got) => {
+                                    assert_eq!(got, id);
+                                    acked.push(id);
+                                }
+                                Err(_) => failed += 1,
+                            }
+                        }
+                        (acked, failed)
+                    })
+                })
+                .collect();
+            step("loaded");
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            let (mut acked, mut failed) = (Vec::new(), 0);
+            for worker in workers {
+                let (a, f) = worker.join().expect("a sender thread");
+                acked.extend(a);
+                failed += f;
+            }
+            let ids: Vec<String> = acked.iter().map(u64::to_string).collect();
+            say(&format!("ACKED {}", ids.join(",")));
+            say(&format!("RESULT acked={} failed={failed}", acked.len()));
+            say_processed();
         }
         "join" => {
             let (counter, took) = lookup_counter(&theatre);
@@ -536,6 +600,11 @@ impl Net {
             let _ = writeln!(stdin, "GO");
             let _ = stdin.flush();
         }
+    }
+
+    /// Closes node `i`'s standard input: a server then leaves the cluster.
+    fn close_stdin(&mut self, i: usize) {
+        self.nodes[i].stdin = None;
     }
 
     fn kill(&mut self, i: usize) {
@@ -809,6 +878,85 @@ fn idle_connections() -> Vec<String> {
     results
 }
 
+/// The ids after `prefix` on the line node `i` said that starts with it.
+fn ids(net: &Net, i: usize, prefix: &str) -> Vec<u64> {
+    let line = net.expect(i, prefix);
+    line[prefix.len()..]
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().expect("an id"))
+        .collect()
+}
+
+/// Three theatres restarted one after the other (each says goodbye, and a new
+/// one starts at its address) while four threads send requests to 20 names
+/// activated on demand: every request answered `Ok` was processed exactly once,
+/// and none was processed twice (one answered with an error may or may not
+/// have been: its theatre may have left before the answer went).
+fn rolling_restart() -> Vec<String> {
+    let mut net = Net::new("rolling");
+    for n in 1..=4 {
+        net.host(n);
+    }
+    let mut servers = std::collections::HashMap::new();
+    for (n, join) in [(2u8, None), (3, Some(2u8)), (4, Some(2))] {
+        let vars: Vec<(&str, String)> = join.map(|j| ("JOIN", locator(j))).into_iter().collect();
+        let i = net.start(n, "server", &vars, None);
+        net.expect(i, "READY");
+        servers.insert(n, i);
+    }
+    let joins = format!("{},{},{}", locator(2), locator(3), locator(4));
+    let a = net.start(
+        1,
+        "client",
+        &[("SCENARIO", "rolling".into()), ("JOIN", joins)],
+        None,
+    );
+    net.expect(a, "STEP loaded");
+    let mut processed = Vec::new();
+    for (n, rejoin) in [(2u8, 3u8), (3, 4), (4, 2)] {
+        // Some load first, then a graceful restart of theatre `n`.
+        std::thread::sleep(Duration::from_millis(500));
+        let old = servers[&n];
+        net.close_stdin(old);
+        processed.extend(ids(&net, old, "PROCESSED "));
+        let _ = net.nodes[old].child.wait();
+        let fresh = net.start(n, "server", &[("JOIN", locator(rejoin))], None);
+        net.expect(fresh, "READY");
+        servers.insert(n, fresh);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    net.go(a);
+    let acked = ids(&net, a, "ACKED ");
+    let results = net.finish(a);
+    processed.extend(
+        net.nodes[a]
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l.strip_prefix("PROCESSED "))
+            .flat_map(|l| l.split(',').filter_map(|s| s.trim().parse::<u64>().ok()))
+            .collect::<Vec<_>>(),
+    );
+    for (_, i) in servers {
+        net.close_stdin(i);
+        processed.extend(ids(&net, i, "PROCESSED "));
+    }
+    let mut times = std::collections::HashMap::new();
+    for id in &processed {
+        *times.entry(*id).or_insert(0u32) += 1;
+    }
+    let twice = times.values().filter(|n| **n > 1).count();
+    assert_eq!(twice, 0, "{twice} requests processed twice");
+    let lost = acked.iter().filter(|id| !times.contains_key(id)).count();
+    assert_eq!(lost, 0, "{lost} acknowledged requests never processed");
+    assert!(!acked.is_empty(), "no request was answered");
+    let mut results = results;
+    results.push(format!("processed={}", processed.len()));
+    results
+}
+
 /// A scenario: its name, and what runs it (its results, or a panic).
 type Scenario = (&'static str, fn() -> Vec<String>);
 
@@ -841,7 +989,7 @@ fn main() {
         return;
     }
     let only = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
-    let scenarios: [Scenario; 6] = [
+    let scenarios: [Scenario; 7] = [
         ("partition and heal", partition_and_heal),
         ("a theatre killed with SIGKILL", kill_a_theatre),
         ("10,000 events over a slow, jittery link", slow_link),
@@ -851,6 +999,10 @@ fn main() {
         ),
         ("a flood of a slow actor", flood),
         ("10,000 idle connections", idle_connections),
+        (
+            "a rolling restart of three theatres under load",
+            rolling_restart,
+        ),
     ];
     let mut failed = 0;
     for (name, run) in scenarios {
