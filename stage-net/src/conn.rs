@@ -216,8 +216,12 @@ impl Conn {
         };
         if let Some(error) = refused {
             queued.bytes.truncate(start);
-            // A burst of large frames leaves no large buffer behind.
-            queued.bytes.shrink_to(WRITE_BATCH.max(start));
+            if body > self.limit as usize {
+                // A refused large frame leaves no large buffer behind. (Not on
+                // `Busy`, which a flood meets at every letter: the buffer keeps
+                // its room for what is queued.)
+                queued.bytes.shrink_to(WRITE_BATCH.max(start));
+            }
             return Err(error);
         }
         let wake = queued.writer_waiting;

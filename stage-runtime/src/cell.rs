@@ -347,6 +347,9 @@ impl<A: Actor> ActorCell<A> {
                 from,
             });
         }
+        if envelopes.is_empty() {
+            return;
+        }
         let count = envelopes.len() as i64;
         self.stage.add_work(count);
         if self.mailbox.push_all(&mut envelopes) {
