@@ -181,7 +181,7 @@ impl Scheduler {
     pub(crate) fn block_worker(self: &Arc<Self>, needs_one: bool) -> Option<BlockedWorker> {
         let before = self.blocked.fetch_add(1, Ordering::AcqRel);
         let held = BlockedWorker(Arc::clone(self));
-        if needs_one && before + 1 >= self.workers {
+        if needs_one && before + 1 >= self.running_workers() {
             return None;
         }
         let handed_over = with_own_worker(self, |worker| {
