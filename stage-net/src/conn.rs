@@ -616,6 +616,10 @@ fn read_loop(
             }
         }
         if !conn.is_alive() {
+            // Closed from elsewhere (the writer failed, or the theatre closed it):
+            // membership still hears that nothing more arrives, and lets go of
+            // the connection and its socket.
+            ends.ended();
             return;
         }
         if let Err(reason) = sink.frame(conn, &body) {

@@ -120,6 +120,9 @@ fn theatre_from_env() -> Theatre {
     if let Ok(window) = env("WINDOW").parse() {
         builder = builder.window(window);
     }
+    if let Ok(seconds) = env("REJOIN_SECS").parse() {
+        builder = builder.rejoin_for(Duration::from_secs(seconds));
+    }
     let join = env("JOIN");
     if !join.is_empty() {
         builder = builder.join(join.split(',').map(str::to_owned));
@@ -647,6 +650,19 @@ fn locator(n: u8) -> String {
     format!("stage://10.77.0.{n}:{PORT}")
 }
 
+/// The names of process `pid`'s threads, for a failure's message.
+fn thread_names(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .filter_map(Result::ok)
+                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                .map(|name| name.trim().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn proc_count(pid: u32, what: &str) -> usize {
     match what {
         "files" => std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count),
@@ -734,7 +750,16 @@ fn eleven_hundred_departures() -> Vec<String> {
     let mut net = Net::new("departures");
     net.host(1);
     net.host(2);
-    let b = net.start(2, "server", &[("BIND", "1".into())], Some(1024));
+    // A departure whose goodbye was lost (the machine is busy, and a goodbye is
+    // waited for half a second) looks like a broken link: the theatre waits
+    // `rejoin_for` for it to come back, with a thread and no socket. Ten seconds
+    // here, so that the wait below covers it.
+    let b = net.start(
+        2,
+        "server",
+        &[("BIND", "1".into()), ("REJOIN_SECS", "10".into())],
+        Some(1024),
+    );
     net.expect(b, "READY");
     let pid = net.pid(b);
     let before = (proc_count(pid, "files"), proc_count(pid, "Threads:"));
@@ -762,7 +787,15 @@ fn eleven_hundred_departures() -> Vec<String> {
     };
     assert!(
         after.0 <= before.0 && after.1 <= before.1,
-        "files and threads before {before:?}, after {after:?}"
+        "files and threads before {before:?}, after {after:?}; threads: {:?}; files: {}",
+        thread_names(pid),
+        String::from_utf8_lossy(
+            &Command::new("ls")
+                .args(["-l", &format!("/proc/{pid}/fd")])
+                .output()
+                .map(|o| o.stdout)
+                .unwrap_or_default()
+        )
     );
     let rss = proc_count(pid, "VmRSS:");
     let a = net.start(
