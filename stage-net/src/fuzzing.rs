@@ -118,18 +118,21 @@ impl Target {
 /// a peer's event would be, and as its question.
 pub fn messages(data: &[u8]) {
     use stage_runtime::remote::{Delivery, Inbound, Receipt, Respond};
-    static TARGET: std::sync::OnceLock<(stage_runtime::Stage, std::sync::Arc<dyn Inbound>)> =
-        std::sync::OnceLock::new();
+    type Exported = (stage_runtime::Stage, Option<std::sync::Arc<dyn Inbound>>);
+    static TARGET: std::sync::OnceLock<Exported> = std::sync::OnceLock::new();
     let Some((head, args)) = data.split_first_chunk::<2>() else {
         return;
     };
     let variant = u16::from_be_bytes(*head);
-    let (_, inbound) = TARGET.get_or_init(|| {
+    let target = TARGET.get_or_init(|| {
         let stage = stage_runtime::Stage::builder().workers(1).build();
         let addr = stage.spawn(Target);
-        let inbound = stage_runtime::remote::export(&addr).expect("a local actor exports");
-        (stage, inbound)
+        (stage, stage_runtime::remote::export(&addr))
     });
+    // A local actor always exports; were it not to, there is nothing to fuzz.
+    let Some(inbound) = &target.1 else {
+        return;
+    };
     let event = Delivery::Message {
         variant,
         args,
