@@ -99,7 +99,7 @@ fn no_generics(errors: &Errors, h: &Handler) {
 
 /// Parameters and answers travel in messages that outlive the caller's borrows.
 fn owned_params(errors: &Errors, h: &Handler) {
-    if matches!(h.kind, Kind::Permit | Kind::Down) {
+    if matches!(h.kind, Kind::Permit | Kind::Down | Kind::MigrationFailed) {
         return;
     }
     let mut borrowed = Borrowed::default();
@@ -143,13 +143,11 @@ impl<'ast> Visit<'ast> for Borrowed {
 /// `#[birth]` and `#[stopping]` take only `self` and the context; `#[stopping]` is
 /// synchronous (the actor is going; there is nothing left to wait for).
 fn hook_signature(errors: &Errors, h: &Handler) {
-    if !matches!(h.kind, Kind::Birth | Kind::Stopping) {
-        return;
-    }
-    let name = if matches!(h.kind, Kind::Birth) {
-        "birth"
-    } else {
-        "stopping"
+    let name = match h.kind {
+        Kind::Birth => "birth",
+        Kind::Stopping => "stopping",
+        Kind::Arrived => "arrived",
+        _ => return,
     };
     if let Some(extra) = h.params.first() {
         errors.spanned(
@@ -171,13 +169,18 @@ fn hook_signature(errors: &Errors, h: &Handler) {
     }
 }
 
-/// `fn on_down(&mut self, ctx: &mut Ctx<Self>, down: Down)`, synchronous.
+/// `fn on_down(&mut self, ctx: &mut Ctx<Self>, down: Down)` and
+/// `fn stayed(&mut self, ctx: &mut Ctx<Self>, error: MigrationError)`, synchronous.
 fn down_signature(errors: &Errors, h: &Handler) {
-    if !matches!(h.kind, Kind::Down) {
-        return;
-    }
-    let usage =
-        "a `#[down]` hook is `fn on_down(&mut self, down: Down)` (a context may come after `self`)";
+    let usage = match h.kind {
+        Kind::Down => {
+            "a `#[down]` hook is `fn on_down(&mut self, down: Down)` (a context may come after `self`)"
+        }
+        Kind::MigrationFailed => {
+            "a `#[migration_failed]` hook is `fn stayed(&mut self, error: MigrationError)` (a context may come after `self`)"
+        }
+        _ => return,
+    };
     if h.params.len() != 1 {
         errors.spanned(&h.sig.inputs, usage);
     }
@@ -221,6 +224,8 @@ fn one_hook_each(errors: &Errors, b: &Behaviour) {
             Kind::Stopping => "stopping",
             Kind::Down => "down",
             Kind::Permit => "permit",
+            Kind::Arrived => "arrived",
+            Kind::MigrationFailed => "migration_failed",
             _ => continue,
         };
         if let Some(first) = seen.get(key) {

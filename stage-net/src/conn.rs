@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use stage_runtime::remote::{self, Answer, Fabric, Receipt};
-use stage_runtime::{DownReason, Failure, Reason, SpeechError, Stage};
+use stage_runtime::{DownReason, Failure, MigrationError, Reason, SpeechError, Stage};
 
 use crate::sync::lock;
 use crate::tls::Transport;
@@ -48,6 +48,8 @@ pub(crate) enum Awaiting {
     Watch(Box<dyn FnOnce(DownReason) + Send>),
     /// A question to a name's home: what to do with its directory entry.
     Resolve(Box<dyn FnOnce(Option<Filing>) + Send>),
+    /// A move: what to do once the peer runs the actors (or why it does not).
+    Migrate(Box<dyn FnOnce(Result<(), MigrationError>) + Send>),
 }
 
 impl Awaiting {
@@ -65,6 +67,9 @@ impl Awaiting {
             Awaiting::Activate(then) => then(Err(error)),
             Awaiting::Watch(then) => then(DownReason::Unreachable),
             Awaiting::Resolve(then) => then(None),
+            Awaiting::Migrate(then) => {
+                then(Err(MigrationError::Unreachable(error.to_string().into())))
+            }
         }
     }
 }
@@ -154,6 +159,10 @@ pub(crate) struct Conn {
 enum Counted {
     Letter,
     Control,
+    /// A letter this theatre had accepted for an actor that has moved to the
+    /// peer: it spends the window but is never refused for lack of room (the
+    /// peer tolerates one window more than it granted for these).
+    Forwarded,
 }
 
 impl Conn {
@@ -161,9 +170,14 @@ impl Conn {
         self.alive.load(Ordering::SeqCst)
     }
 
+    /// The largest frame body the peer takes.
+    pub(crate) fn frame_limit(&self) -> u32 {
+        self.limit
+    }
+
     /// Encodes a frame onto the writer's queue, on the sender's thread. For
     /// frames that are not letters (a letter that expects an answer goes by
-    /// [`Conn::ask`]).
+    /// [`Conn::ask_as`]).
     pub(crate) fn push(&self, frame: Frame) -> Result<(), SpeechError> {
         self.queue(Counted::Control, |bytes| {
             frame::encode(&frame, bytes).map_err(wire_failure)
@@ -183,6 +197,37 @@ impl Conn {
             frame::encode_tell(to, tag, variant, args, bytes);
             Ok(())
         })
+    }
+
+    /// [`Conn::push_tell`] for a forwarded letter ([`Counted::Forwarded`]).
+    pub(crate) fn forward_tell(
+        &self,
+        to: WireId,
+        tag: u64,
+        variant: u16,
+        args: &[u8],
+    ) -> Result<(), SpeechError> {
+        self.queue(Counted::Forwarded, |bytes| {
+            frame::encode_tell(to, tag, variant, args, bytes);
+            Ok(())
+        })
+    }
+
+    /// Sends a letter that expects an answer (`Ask`, `Eval`), as [`Conn::call`]
+    /// does, counted against the peer's window; a forwarded one
+    /// ([`Counted::Forwarded`]) is never refused for lack of room.
+    pub(crate) fn ask_as(
+        &self,
+        forwarded: bool,
+        awaiting: Awaiting,
+        frame: impl FnOnce(u64) -> Frame,
+    ) -> Result<(), SpeechError> {
+        let counted = if forwarded {
+            Counted::Forwarded
+        } else {
+            Counted::Letter
+        };
+        self.call_counted(counted, awaiting, frame)
     }
 
     /// Runs `encode` on the writer's queue, and wakes the writer if it waits. A
@@ -212,6 +257,9 @@ impl Conn {
                 Some(SpeechError::Denied(Reason::Busy))
             }
         } else {
+            if counted == Counted::Forwarded {
+                queued.credit -= frame::letter_cost(body) as i64;
+            }
             None
         };
         if let Some(error) = refused {
@@ -235,23 +283,13 @@ impl Conn {
 
     /// Sends a frame that expects a reply, registered under a fresh call number.
     /// On failure the call has been answered (see [`Awaiting::fail`]). For
-    /// frames that are not letters (see [`Conn::ask`]).
+    /// frames that are not letters (see [`Conn::ask_as`]).
     pub(crate) fn call(
         &self,
         awaiting: Awaiting,
         frame: impl FnOnce(u64) -> Frame,
     ) -> Result<(), SpeechError> {
         self.call_counted(Counted::Control, awaiting, frame)
-    }
-
-    /// Sends a letter that expects an answer (`Ask`, `Eval`), as [`Conn::call`]
-    /// does, counted against the peer's window.
-    pub(crate) fn ask(
-        &self,
-        awaiting: Awaiting,
-        frame: impl FnOnce(u64) -> Frame,
-    ) -> Result<(), SpeechError> {
-        self.call_counted(Counted::Letter, awaiting, frame)
     }
 
     fn call_counted(
@@ -317,7 +355,9 @@ impl Conn {
     /// theatre granted (only a letter alone may be larger than the window).
     pub(crate) fn arrived(&self, cost: u64) -> Result<(), String> {
         let before = self.in_care.fetch_add(cost, Ordering::AcqRel);
-        if before > 0 && before + cost > self.window {
+        // One window more than granted: room for letters forwarded after a move,
+        // which are never refused at the sender.
+        if before > 0 && before + cost > self.window.saturating_mul(2) {
             return Err(format!(
                 "the peer sent past its window of {} bytes ({} held)",
                 self.window,

@@ -156,6 +156,21 @@ impl Directory {
         bound
     }
 
+    /// The names bound here to the actor `actor`.
+    pub(crate) fn names_of(&self, actor: ActorId) -> Vec<String> {
+        lock(&self.bound)
+            .iter()
+            .filter(|(_, inbound)| inbound.id() == actor)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Forgets the names bound here to `actor`, which has moved: its new theatre
+    /// binds them and files them with their homes.
+    pub(crate) fn forget(&self, actor: ActorId) {
+        lock(&self.bound).retain(|_, inbound| inbound.id() != actor);
+    }
+
     /// The home of `name` among the live members: `None` when it is this theatre.
     pub(crate) fn home_of(&self, name: &str) -> Option<Arc<Peer>> {
         let peers = self.members.live_peers();

@@ -133,19 +133,23 @@ impl Arrivals {
 /// The actor the last letter on a connection went to: the next one usually goes
 /// to it too, and skips the table of exported actors.
 #[derive(Default)]
-struct Recent(Option<(WireId, Arc<dyn Inbound>)>);
+struct Recent(Option<(WireId, Arc<dyn Inbound>, u64)>);
 
 impl Recent {
     /// The exported actor `to`. One that has ended since is still found here,
     /// and refuses the letter as `Dead`, as the table would have.
     fn exported(&mut self, exports: &Exports, to: WireId) -> Option<Arc<dyn Inbound>> {
+        // An actor that arrived since may have taken the place of the one kept.
+        let arrivals = exports.arrivals();
         match &self.0 {
-            Some((actor, inbound)) if *actor == to => Some(Arc::clone(inbound)),
+            Some((actor, inbound, seen)) if *actor == to && *seen == arrivals => {
+                Some(Arc::clone(inbound))
+            }
             _ => {
                 // Only an actor this process has met can be exported here: an
                 // identity from an origin never met is not taken into the table.
                 let inbound = exports.get(ActorId::known(to)?)?;
-                self.0 = Some((to, Arc::clone(&inbound)));
+                self.0 = Some((to, Arc::clone(&inbound), arrivals));
                 Some(inbound)
             }
         }

@@ -1,9 +1,175 @@
-//! Migration (weak mobility, Stage's `migrate_to`, SALSA's migrating agents): not
-//! built yet. This is its room.
+//! Migration (weak mobility, Stage's `migrate_to`, SALSA's migrating agents):
+//! carrying actors, one or a clique of friends, to another theatre and starting
+//! them there.
 //!
-//! What will live here: moving an `#[actor(mobile)]` actor, or a clique of
-//! friends, to another theatre between two of its turns: snapshot, install on the
-//! target, acknowledgement, the directory's switch, forwarding of queued and
-//! in-flight letters in order, and `#[arrived]`. It will listen to membership (a
-//! target that leaves mid-move) and use the directory and exports; the router
-//! will hand it the migration frames.
+//! The runtime does the actor's side (see `stage_runtime`'s `mobility.rs`): it
+//! parks the actor between two turns, takes its snapshot, and once this service
+//! reports the move done, turns the cell left behind into a forwarder. This
+//! service does the theatres' side:
+//!
+//! 1. **Origin.** [`Migration::carry`] finds (or meets) the target, and sends one
+//!    `Migrate` frame with every actor's identity, type, state and the universal
+//!    names bound to it. A state over the target's frame limit fails at once.
+//! 2. **Target.** [`Migration::settle`] rebuilds each actor, and only if all of
+//!    them decode (a registered mobile type, a state of that type) starts them
+//!    under their identities, exports them, binds their names here (the names'
+//!    homes learn the new place), and answers `Migrated`. Nothing arrives from a
+//!    stranger: frames come only on connections that proved the cookie.
+//! 3. **Origin, on `Migrated`.** The names are forgotten here, and the runtime
+//!    forwards the letters queued and still arriving, in order.
+//!
+//! The acknowledgement is the moment the actor changes place: before it the
+//! origin runs it (a target that fails or is cut off before answering leaves it
+//! there, and anything the target had started dies with the target); after it,
+//! the target does. A connection that breaks after the target has answered but
+//! before the answer arrives, with both theatres alive, is the one case this
+//! does not settle: the origin then keeps its actor too (see the README's
+//! limits).
+
+use std::sync::Arc;
+
+use stage_runtime::remote::{self, Emigrant, Landing, Link};
+use stage_runtime::{ActorId, MigrationError, Stage};
+
+use crate::conn::Awaiting;
+use crate::directory::Directory;
+use crate::exports::Exports;
+use crate::membership::Membership;
+use crate::peer::Peer;
+use crate::wire::frame::{Frame, Traveller};
+
+/// The migration service of a theatre.
+pub(crate) struct Migration {
+    members: Arc<Membership>,
+    exports: Arc<Exports>,
+    directory: Arc<Directory>,
+    stage: Stage,
+}
+
+/// What the runtime is told once a move has ended.
+type Then = Box<dyn FnOnce(Landing) + Send>;
+
+impl Migration {
+    pub(crate) fn new(
+        members: Arc<Membership>,
+        exports: Arc<Exports>,
+        directory: Arc<Directory>,
+        stage: Stage,
+    ) -> Arc<Self> {
+        Arc::new(Migration {
+            members,
+            exports,
+            directory,
+            stage,
+        })
+    }
+
+    /// Carries `emigrants` to the theatre at `to`; `then` hears how it ended. A
+    /// theatre not met yet is met first, on a thread of its own (the caller is an
+    /// actor's turn, which must not wait for a handshake).
+    pub(crate) fn carry(self: &Arc<Self>, to: &str, emigrants: Vec<Emigrant>, then: Then) {
+        if let Err(error) = crate::locator::parse(to) {
+            then(Err(MigrationError::Unreachable(error.to_string().into())));
+            return;
+        }
+        if let Some(peer) = self.members.peer_at(to).filter(|p| p.live().is_some()) {
+            self.send(&peer, emigrants, then);
+            return;
+        }
+        let me = Arc::clone(self);
+        let locator = to.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("stage-net-migrate".into())
+            .spawn(move || match me.members.connect(&locator) {
+                Ok(peer) => me.send(&peer, emigrants, then),
+                Err(error) => then(Err(MigrationError::Unreachable(error.to_string().into()))),
+            });
+        if let Err(error) = spawned {
+            log::warn!("stage-net: no thread to carry actors to {to}: {error}");
+        }
+    }
+
+    /// Sends the `Migrate` frame to `peer` and waits for its answer.
+    fn send(&self, peer: &Arc<Peer>, emigrants: Vec<Emigrant>, then: Then) {
+        let Some(conn) = peer.live() else {
+            then(Err(MigrationError::Unreachable(
+                "the connection to the target is down".into(),
+            )));
+            return;
+        };
+        let size: usize = emigrants.iter().map(|e| e.state.len()).sum();
+        let limit = conn.frame_limit() as usize;
+        if size > limit {
+            then(Err(MigrationError::TooLarge { size, limit }));
+            return;
+        }
+        let actors: Vec<ActorId> = emigrants.iter().map(|e| e.actor).collect();
+        let travellers = emigrants
+            .into_iter()
+            .map(|e| Traveller {
+                actor: e.actor.to_wire(),
+                tag: e.type_tag,
+                type_name: e.type_name.to_owned(),
+                state: serde_bytes::ByteBuf::from(e.state),
+                names: self.directory.names_of(e.actor),
+            })
+            .collect();
+        let directory = Arc::clone(&self.directory);
+        let link: Arc<dyn Link> = Arc::clone(peer) as _;
+        let landed = Box::new(move |result: Result<(), MigrationError>| match result {
+            Ok(()) => {
+                for actor in actors {
+                    directory.forget(actor);
+                }
+                then(Ok(link));
+            }
+            Err(error) => then(Err(error)),
+        });
+        // On failure the call is answered (`Unreachable`, or the frame's error).
+        let _ = conn.call(Awaiting::Migrate(landed), |call| Frame::Migrate {
+            actors: travellers,
+            call,
+        });
+    }
+
+    /// Starts the actors of a `Migrate` frame from `peer`: all of them, or none.
+    ///
+    /// # Errors
+    ///
+    /// Why they were refused, for the origin: an identity that is not one, a type
+    /// this program does not know as mobile, a state that does not decode.
+    pub(crate) fn settle(&self, peer: &Peer, actors: Vec<Traveller>) -> Result<(), String> {
+        let mut settlers = Vec::with_capacity(actors.len());
+        for traveller in actors {
+            let actor = ActorId::from_wire(traveller.actor)
+                .ok_or_else(|| format!("a `{}` with no identity", traveller.type_name))?;
+            let settler =
+                remote::rebuild_arrival(traveller.tag, &traveller.state).map_err(|error| {
+                    match error {
+                        MigrationError::Refused(why) => {
+                            format!("a `{}`: {why}", traveller.type_name)
+                        }
+                        other => format!("a `{}`: {other}", traveller.type_name),
+                    }
+                })?;
+            settlers.push((actor, settler, traveller.names));
+        }
+        for (actor, settler, names) in settlers {
+            let inbound = settler.settle(&self.stage, actor);
+            self.exports.settle(Arc::clone(&inbound));
+            for name in names {
+                let exports = &self.exports;
+                let bound = self.directory.bind(&name, Arc::clone(&inbound), |inbound| {
+                    exports.export(Arc::clone(inbound));
+                });
+                if let Err(error) = bound {
+                    log::warn!(
+                        "stage-net: `{name}` did not follow {actor} from {}: {error}",
+                        peer.locator
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}

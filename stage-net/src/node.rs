@@ -10,14 +10,15 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::{Arc, Weak};
 
-use stage_runtime::remote::{self, Fabric, FabricError, Inbound, Link};
-use stage_runtime::{ActorId, Stage};
+use stage_runtime::remote::{self, Emigrant, Fabric, FabricError, Inbound, Landing, Link};
+use stage_runtime::{ActorId, MigrationError, Stage};
 
 use crate::activation::{Activation, Factory};
 use crate::directory::Directory;
 use crate::error::NetError;
 use crate::exports::Exports;
 use crate::membership::{self, Listener, Membership, Settings, Wiring};
+use crate::migration::Migration;
 use crate::router::{Route, Router};
 
 /// A theatre's services.
@@ -26,6 +27,7 @@ pub(crate) struct Node {
     pub(crate) exports: Arc<Exports>,
     pub(crate) directory: Arc<Directory>,
     pub(crate) activation: Arc<Activation>,
+    pub(crate) migration: Arc<Migration>,
     pub(crate) stage: Stage,
     /// Owns the router; connections reach it weakly, through their sinks.
     _router: Arc<Router>,
@@ -55,16 +57,24 @@ impl Node {
             stage.clone(),
             factories,
         );
+        let migration = Migration::new(
+            Arc::clone(&members),
+            Arc::clone(&exports),
+            Arc::clone(&directory),
+            stage.clone(),
+        );
         let router = Arc::new(Router {
             exports: Arc::clone(&exports),
             directory: Arc::clone(&directory),
             activation: Arc::clone(&activation),
+            migration: Arc::clone(&migration),
         });
         let node = Arc::new(Node {
             members: Arc::clone(&members),
             exports,
             directory: Arc::clone(&directory),
             activation,
+            migration,
             stage: stage.clone(),
             _router: Arc::clone(&router),
         });
@@ -141,5 +151,12 @@ impl Fabric for NodeFabric {
 
     fn named(&self, name: &str) -> Result<Arc<dyn Link>, FabricError> {
         Ok(self.node()?.activation.named_link(name) as Arc<dyn Link>)
+    }
+
+    fn migrate(&self, to: &str, emigrants: Vec<Emigrant>, then: Box<dyn FnOnce(Landing) + Send>) {
+        match self.node() {
+            Ok(node) => node.migration.carry(to, emigrants, then),
+            Err(_) => then(Err(MigrationError::NoTheatre)),
+        }
     }
 }

@@ -70,8 +70,16 @@ pub(crate) fn fail_body(body: Body, error: SpeechError) {
     }
 }
 
-impl Link for Peer {
-    fn send(&self, actor: ActorId, tag: u64, body: Body) -> Result<(), SpeechError> {
+impl Peer {
+    /// Sends a letter: a forwarded one ([`Link::forward`]) is never refused for
+    /// lack of room.
+    fn letter(
+        &self,
+        actor: ActorId,
+        tag: u64,
+        body: Body,
+        forwarded: bool,
+    ) -> Result<(), SpeechError> {
         let actor = actor.to_wire();
         let Some(conn) = self.live() else {
             fail_body(body, unreachable());
@@ -82,12 +90,17 @@ impl Link for Peer {
                 variant,
                 args,
                 answer: None,
+            } if forwarded => conn.forward_tell(actor, tag, variant, &args),
+            Body::Message {
+                variant,
+                args,
+                answer: None,
             } => conn.push_tell(actor, tag, variant, &args),
             Body::Message {
                 variant,
                 args,
                 answer: Some(answer),
-            } => conn.ask(Awaiting::Answer(answer), |call| Frame::Ask {
+            } => conn.ask_as(forwarded, Awaiting::Answer(answer), |call| Frame::Ask {
                 to: actor,
                 tag,
                 variant,
@@ -104,7 +117,7 @@ impl Link for Peer {
                 check,
                 captures,
                 answer,
-            } => conn.ask(Awaiting::Answer(answer), |call| Frame::Eval {
+            } => conn.ask_as(forwarded, Awaiting::Answer(answer), |call| Frame::Eval {
                 to: actor,
                 tag,
                 site,
@@ -113,6 +126,16 @@ impl Link for Peer {
                 call,
             }),
         }
+    }
+}
+
+impl Link for Peer {
+    fn send(&self, actor: ActorId, tag: u64, body: Body) -> Result<(), SpeechError> {
+        self.letter(actor, tag, body, false)
+    }
+
+    fn forward(&self, actor: ActorId, tag: u64, body: Body) -> Result<(), SpeechError> {
+        self.letter(actor, tag, body, true)
     }
 
     fn locator(&self) -> &str {

@@ -7,13 +7,14 @@
 use std::sync::{Arc, Weak};
 
 use stage_runtime::remote::{Delivery, Receipt};
-use stage_runtime::{ActorId, SpeechError};
+use stage_runtime::{ActorId, MigrationError, SpeechError};
 
 use crate::activation::Activation;
 use crate::conn::{wire_failure, Awaiting, Conn, Sink};
 use crate::directory::{Directory, Entry};
 use crate::exports::Exports;
 use crate::inbound::{Arrivals, Receipts};
+use crate::migration::Migration;
 use crate::peer::Peer;
 use crate::wire::frame::{self, Frame, TellRef};
 
@@ -22,6 +23,7 @@ pub(crate) struct Router {
     pub(crate) exports: Arc<Exports>,
     pub(crate) directory: Arc<Directory>,
     pub(crate) activation: Arc<Activation>,
+    pub(crate) migration: Arc<Migration>,
 }
 
 /// The router as one connection's sink: the connection's peer and what it
@@ -251,6 +253,17 @@ fn route(
             Some(Awaiting::Watch(then)) => then(frame::down_reason(reason)),
             other => return Err(mismatch(other, "an end notice", call)),
         },
+        Frame::Migrate { actors, call } => {
+            let result = router.migration.settle(peer, actors);
+            push(Frame::Migrated { call, result })?;
+        }
+        Frame::Migrated { call, result } => match conn.take_awaiting(call) {
+            Some(Awaiting::Migrate(then)) => {
+                then(result.map_err(|why| MigrationError::Refused(why.into())));
+            }
+            other => return Err(mismatch(other, "a migration's answer", call)),
+        },
+        Frame::Moved { .. } => {}
         Frame::Ping => {}
         Frame::Credit { bytes } => conn.credit(bytes)?,
         Frame::Bye => {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stage_runtime::remote;
-use stage_runtime::{Actor, ActorId, Addr, Stage};
+use stage_runtime::{Actor, ActorId, Addr, Movable, Reply, Stage};
 
 use crate::activation::Factory;
 use crate::directory;
@@ -424,6 +424,55 @@ impl Theatre {
         let actor = ActorId::from_wire(actor).ok_or_else(|| NetError::NotFound(name.to_owned()))?;
         let link = Arc::clone(peer) as Arc<dyn remote::Link>;
         Ok(remote::remote::<A>(&self.node.stage, link, actor))
+    }
+
+    /// Moves the actor at `addr`, which runs on this theatre, to the theatre at
+    /// `locator` (Stage's `migrate_to`, asked from outside the actor).
+    ///
+    /// The move happens between two of the actor's turns: once its current
+    /// handler has returned, it takes no further letter here, its state goes to
+    /// the target, and every letter queued here or still on its way follows it
+    /// there, in order; `#[arrived]` runs there first. Its friends
+    /// ([`Ctx::befriend`](stage_runtime::Ctx::befriend)) go with it. Every
+    /// address of it, here, elsewhere, inside messages or behind names, keeps
+    /// working.
+    ///
+    /// The reply answers once the actor runs at the target. It fails with
+    /// `Failed(Migration(..))` when the actor could not move (the target cannot be
+    /// reached, or refuses it; the actor is on another theatre): the actor then
+    /// carries on here, with its state and its letters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    /// use stage_net::Theatre;
+    ///
+    /// #[actor(mobile)]
+    /// struct Counter { count: u32, moves: u32 }
+    ///
+    /// #[behaviour]
+    /// impl Counter {
+    ///     #[on(add)]
+    ///     fn add(&mut self, n: u32) { self.count += n; }
+    ///     #[arrived]
+    ///     fn arrived(&mut self) { self.moves += 1; }
+    ///     #[query]
+    ///     fn seen(&self) -> (u32, u32) { (self.count, self.moves) }
+    /// }
+    ///
+    /// let here = Theatre::builder().cookie("secret").start()?;
+    /// let there = Theatre::builder().cookie("secret").join([here.locator()]).start()?;
+    /// let counter = here.spawn(Counter { count: 0, moves: 0 });
+    /// notify!(counter, add(2)).result()?;
+    /// here.migrate(&counter, there.locator()).wait()?;
+    /// notify!(counter, add(3)).result()?; // the same address: it follows the actor
+    /// assert_eq!(query!(counter, seen()).wait()?, (5, 1));
+    /// assert!(!counter.is_local());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn migrate<A: Movable>(&self, addr: &Addr<A>, locator: &str) -> Reply<()> {
+        remote::migrate(addr, locator.to_owned())
     }
 
     /// How many questions about names this theatre has asked others (for tests

@@ -200,7 +200,9 @@ fn a_peer_that_sends_past_its_window_is_disconnected() {
     let tag = stage_runtime::remote::type_tag::<Slow>();
     // `item(n)` is the second handler; its arguments an array of one.
     let mut bytes = Vec::new();
-    let letters = 2 * WINDOW as usize / LETTER_OVERHEAD;
+    // The theatre tolerates one window more than it granted (room for letters
+    // forwarded after a move, which are never refused at their sender): three.
+    let letters = 3 * WINDOW as usize / LETTER_OVERHEAD;
     for n in 0..letters {
         let args = [0x91, (n % 100) as u8];
         frame::encode_tell(slow.id().to_wire(), tag, 1, &args, &mut bytes);
@@ -218,10 +220,10 @@ fn a_peer_that_sends_past_its_window_is_disconnected() {
         "the theatre kept a peer that ignored its window"
     );
     release.send(()).unwrap();
-    // What it took before closing is processed; nothing past the window.
+    // What it took before closing is processed; nothing past twice the window.
     let seen = seen_when_caught_up(|| query!(slow, seen()).wait(), 1);
     assert!(
-        seen.len() <= WINDOW as usize / LETTER_OVERHEAD,
+        seen.len() <= 2 * WINDOW as usize / LETTER_OVERHEAD,
         "{}",
         seen.len()
     );

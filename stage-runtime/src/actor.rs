@@ -26,7 +26,46 @@ pub trait Declared: Sized + Send + 'static {
     /// messages and answers must be serialisable.
     #[doc(hidden)]
     type Mobility;
+
+    /// The state, serialised for a move (`#[actor(mobile)]` implements it).
+    #[doc(hidden)]
+    fn __snapshot(&self) -> Result<Vec<u8>, crate::speech::MigrationError> {
+        Err(crate::speech::MigrationError::Snapshot(
+            "the actor is not `#[actor(mobile)]`".into(),
+        ))
+    }
+
+    /// The state, rebuilt from a snapshot (`#[actor(mobile)]` implements it).
+    #[doc(hidden)]
+    fn __restore(_state: &[u8]) -> Result<Self, crate::speech::MigrationError> {
+        Err(crate::speech::MigrationError::Refused(
+            "the actor is not `#[actor(mobile)]`".into(),
+        ))
+    }
 }
+
+/// An actor that can move between theatres: one declared `#[actor(mobile)]`.
+/// [`Ctx::migrate_to`](crate::Ctx::migrate_to) and `Theatre::migrate` ask for it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot move between theatres: it is not mobile",
+    label = "not `#[actor(mobile)]`",
+    note = "add `mobile` to its declaration: `#[actor(mobile)]`"
+)]
+pub trait Movable: Actor {}
+
+impl<A: Actor> Movable for A where A::Mobility: MobileKind {}
+
+/// The mobility of an `#[actor(mobile)]` declaration ([`Mobile`]): what
+/// [`Movable`] asks of an actor's `Mobility`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "this actor is not mobile: moving it, and a move's hooks, need `#[actor(mobile)]`",
+    label = "not `#[actor(mobile)]`",
+    note = "add `mobile` to the actor's declaration: `#[actor(mobile)]`"
+)]
+pub trait MobileKind {}
+
+impl MobileKind for Mobile {}
 
 /// The mobility of an actor declared `#[actor(mobile)]`: its state, messages and
 /// answers are serialisable.
@@ -252,6 +291,17 @@ pub trait Actor: Declared {
     /// The `#[stopping]` hook.
     #[doc(hidden)]
     fn __stopping(&mut self, _ctx: &mut Ctx<Self>) {}
+
+    /// `#[arrived]`: runs on the new theatre after a move, before any letter.
+    #[doc(hidden)]
+    fn __arrived<'a>(&'a mut self, _ctx: &'a mut Ctx<Self>) -> Waiting<'a> {
+        None
+    }
+
+    /// `#[migration_failed]`: a move this actor asked for did not happen; it
+    /// carries on here.
+    #[doc(hidden)]
+    fn __migration_failed(&mut self, _ctx: &mut Ctx<Self>, _error: crate::speech::MigrationError) {}
 
     /// The `#[down]` hook: an actor this one watches has ended.
     #[doc(hidden)]

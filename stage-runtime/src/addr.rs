@@ -62,14 +62,19 @@ impl<A: Actor> Addr<A> {
 
     /// The cell of a local actor.
     pub(crate) fn local_cell(&self) -> Option<&Arc<ActorCell<A>>> {
-        match self.cell.remote_actor() {
+        match self.remote_actor() {
             None => Some(&self.cell),
             Some(_) => None,
         }
     }
 
+    /// Where the actor is, when it is on another theatre: for an actor that left
+    /// this one, where it went.
     pub(crate) fn remote_actor(&self) -> Option<&RemoteActor> {
-        self.cell.remote_actor()
+        match self.cell.remote_actor() {
+            Some(remote) => Some(remote),
+            None => self.cell.moved_to()?.remote_actor(),
+        }
     }
 
     /// The actor's identity: the same wherever the address is held, and wherever
@@ -80,7 +85,7 @@ impl<A: Actor> Addr<A> {
 
     /// `true` when the actor lives in this process.
     pub fn is_local(&self) -> bool {
-        self.cell.remote_actor().is_none()
+        self.remote_actor().is_none()
     }
 
     /// Delivers a letter; a refused letter has its reply answered with the error.
@@ -96,7 +101,7 @@ impl<A: Actor> Addr<A> {
 
     /// Registers `watcher` to hear when the actor ends.
     pub(crate) fn watch(&self, watcher: Box<dyn FnOnce(crate::supervision::Down) + Send>) {
-        match self.cell.remote_actor() {
+        match self.remote_actor() {
             None => self.cell.watch(watcher),
             Some(actor) => actor.watch::<A>(watcher),
         }
@@ -291,7 +296,7 @@ impl<A: Actor> Hash for Addr<A> {
 
 impl<A: Actor> fmt::Debug for Addr<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.cell.remote_actor() {
+        match self.remote_actor() {
             None => write!(
                 f,
                 "Addr<{}>({})",

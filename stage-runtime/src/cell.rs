@@ -26,16 +26,18 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
 use crate::actor::Actor;
 use crate::addr::Addr;
 use crate::ctx::Ctx;
+use crate::fabric::Emigrant;
 use crate::id::ActorId;
 use crate::letter::{Envelope, Letter};
 use crate::mailbox::{Mailbox, PushError};
+use crate::mobility::{Friend, Group, MigrationError, MoveRequest};
 use crate::reply::Reply;
 use crate::scheduler::{Runnable, Scheduler, Task, WorkerLocal};
 use crate::speaker::{current_speaker, speaking_as};
@@ -69,7 +71,12 @@ struct State<A: Actor> {
 struct Bookkeeping<A> {
     /// The waiting handler, if any. While it is `Some`, nothing else touches `State`.
     pending: Option<Pending>,
+    // (`journey`, below, is the move being waited for: its wait is `pending`.)
     born: bool,
+    /// Born by a move: `#[arrived]` runs in place of `#[birth]`.
+    arrived: bool,
+    /// The move this actor is part of, while it waits for the outcome.
+    journey: Option<Journey>,
     /// The policy for panics, for an actor spawned with `Ctx::supervise`.
     supervisor: Option<Box<Supervisor<A>>>,
 }
@@ -88,6 +95,33 @@ pub(crate) struct ActorCell<A: Actor> {
     /// What only a stand-in for another actor has (`None` for an actor): boxed, so
     /// that an actor does not carry it.
     stand_in: Option<Box<StandIn<A>>>,
+    /// What only an actor that moves has: allocated at its first move or
+    /// invitation.
+    travel: OnceLock<Box<Travel<A>>>,
+}
+
+/// A move this actor takes part in, while it waits to hear how it ended.
+struct Journey {
+    group: Arc<Group>,
+    /// Who waits to hear the actor has arrived (`Theatre::migrate`).
+    reply: Option<crate::reply::ReplySender<()>>,
+}
+
+/// A moving actor's cell: the move it takes part in, and where it went.
+struct Travel<A: Actor> {
+    /// The move this actor is engaged in: its own, or a friend's that invited
+    /// it (taken up at its next turn). A second move is refused while it is set.
+    engaged: Mutex<Option<Arc<Group>>>,
+    /// Set once the actor has left: this cell is a forwarder from then on.
+    moved: OnceLock<Moved<A>>,
+}
+
+/// Where an actor went. Letters that reach the cell it left go on there, in the
+/// order they came: `order` is held while the queue left behind is forwarded,
+/// so that a letter refused by the closed mailbox cannot overtake it.
+struct Moved<A: Actor> {
+    to: Addr<A>,
+    order: Mutex<()>,
 }
 
 // SAFETY: `books` and `state` are only accessed by the worker that won the transition
@@ -114,7 +148,23 @@ impl<A: Actor> ActorCell<A> {
         parent: Option<ActorId>,
         supervisor: Option<Box<Supervisor<A>>>,
     ) -> Arc<Self> {
-        let id = ActorId::fresh();
+        Self::start(stage, actor, ActorId::fresh(), parent, supervisor, false)
+    }
+
+    /// An actor arriving from another theatre under its identity `id`: scheduled
+    /// to run `#[arrived]` before any letter.
+    pub(crate) fn arrive(stage: &Arc<Scheduler>, actor: A, id: ActorId) -> Arc<Self> {
+        Self::start(stage, actor, id, None, None, true)
+    }
+
+    fn start(
+        stage: &Arc<Scheduler>,
+        actor: A,
+        id: ActorId,
+        parent: Option<ActorId>,
+        supervisor: Option<Box<Supervisor<A>>>,
+        arrived: bool,
+    ) -> Arc<Self> {
         let mailbox = Mailbox::new(A::MAILBOX);
         let cell = Arc::new_cyclic(|weak: &Weak<Self>| ActorCell {
             status: AtomicU8::new(SCHEDULED),
@@ -124,6 +174,8 @@ impl<A: Actor> ActorCell<A> {
             books: UnsafeCell::new(Bookkeeping {
                 pending: None,
                 born: false,
+                arrived,
+                journey: None,
                 supervisor,
             }),
             state: UnsafeCell::new(State {
@@ -132,6 +184,7 @@ impl<A: Actor> ActorCell<A> {
             }),
             watchers: Watchers::default(),
             stand_in: None,
+            travel: OnceLock::new(),
         });
         // The birth counts as one unit of work until it has run.
         stage.add_work(1);
@@ -179,6 +232,8 @@ impl<A: Actor> ActorCell<A> {
             books: UnsafeCell::new(Bookkeeping {
                 pending: None,
                 born: true,
+                arrived: false,
+                journey: None,
                 supervisor: None,
             }),
             state: UnsafeCell::new(State {
@@ -187,6 +242,7 @@ impl<A: Actor> ActorCell<A> {
             }),
             watchers: Watchers::default(),
             stand_in: Some(Box::new(stand_in)),
+            travel: OnceLock::new(),
         })
     }
 
@@ -244,23 +300,54 @@ impl<A: Actor> ActorCell<A> {
                         .cloned()
                         .unwrap_or(SpeechError::Failed(Failure::Dead)),
                 ),
-                None => (e, SpeechError::Failed(Failure::Dead)),
+                // A letter sent after the move: on to the new place, where it
+                // may be refused (`Busy`) like any letter sent there.
+                None => match self.moved() {
+                    Some(moved) => return moved.send(e.letter, false),
+                    None => (e, SpeechError::Failed(Failure::Dead)),
+                },
             },
         };
         Err((envelope.letter, error))
     }
 
+    /// Where the actor went, once it has left this theatre.
+    #[inline]
+    fn moved(&self) -> Option<&Moved<A>> {
+        self.travel.get()?.moved.get()
+    }
+
+    /// The address of the actor's new place, once it has left this theatre.
+    pub(crate) fn moved_to(&self) -> Option<&Addr<A>> {
+        self.moved().map(|moved| &moved.to)
+    }
+
+    fn travel(&self) -> &Travel<A> {
+        self.travel.get_or_init(|| {
+            Box::new(Travel {
+                engaged: Mutex::new(None),
+                moved: OnceLock::new(),
+            })
+        })
+    }
+
     /// The actor has ended: its watchers are told, and the stage counts one actor
     /// fewer. Only the first call counts.
     fn ended(&self, reason: DownReason) {
-        if self.watchers.end(self.id, reason) && self.stand_in.is_none() {
+        if self.watchers.end(self.id, reason) && self.stand_in.is_none() && self.moved().is_none() {
             self.stage.actor_ended();
         }
     }
 
-    /// Tells `watcher` when this actor ends (at once, if it has).
+    /// Tells `watcher` when this actor ends (at once, if it has); for an actor
+    /// that has moved, its new place does.
     pub(crate) fn watch(&self, watcher: Box<dyn FnOnce(Down) + Send>) {
-        self.watchers.add(self.id, watcher);
+        if let Err(watcher) = self.watchers.add(self.id, watcher) {
+            // Handed over: the actor has moved.
+            if let Some(moved) = self.moved() {
+                moved.to.watch(watcher);
+            }
+        }
     }
 
     /// Closes the mailbox for good and refuses everything in it with `error`.
@@ -356,8 +443,18 @@ impl<A: Actor> ActorCell<A> {
             self.schedule_if_idle();
             return;
         }
-        // Closed: each refused for its reason (the receipt, dropped, comes back).
+        // Closed: each refused for its reason (the receipt, dropped, comes back);
+        // for an actor that has moved, forwarded as letters already accepted
+        // (their sender was told so).
         self.stage.add_work(-count);
+        if let Some(moved) = self.moved() {
+            for envelope in envelopes {
+                if let Err((letter, error)) = moved.send(envelope.letter, true) {
+                    letter.refuse(error);
+                }
+            }
+            return;
+        }
         for envelope in envelopes {
             if let Err((letter, error)) = self.send_from(envelope.letter, envelope.from) {
                 letter.refuse(error);
@@ -441,6 +538,8 @@ impl<A: Actor> ActorCell<A> {
             }
             TurnEnd::Waiting => self.park(),
             TurnEnd::Stop(reason) => self.stop(books, reason),
+            // The cell is a forwarder now; its status is final.
+            TurnEnd::Departed => {}
         }
     }
 
@@ -457,6 +556,9 @@ impl<A: Actor> ActorCell<A> {
                 }
             }
             if let Some(end) = self.resume(books) {
+                return end;
+            }
+            if let Some(end) = self.travelling(books) {
                 return end;
             }
             // SAFETY: this turn holds the cell and nothing is pending (just checked).
@@ -498,6 +600,175 @@ impl<A: Actor> ActorCell<A> {
         self.resume(books).unwrap_or(TurnEnd::BudgetSpent)
     }
 
+    /// Moves between theatres, between two letters: a move that has ended (the
+    /// actor departs, or stays and hears why), an invitation into a friend's move,
+    /// a move a handler asked for. `Some(end)` when the turn ends here. Runs with
+    /// nothing pending.
+    fn travelling(self: &Arc<Self>, books: &mut Bookkeeping<A>) -> Option<TurnEnd> {
+        if let Some(journey) = books.journey.take() {
+            match journey.group.landing() {
+                Some(Ok(link)) => {
+                    self.depart(link, journey.reply);
+                    return Some(TurnEnd::Departed);
+                }
+                Some(Err(error)) => self.stay(journey.reply, error),
+                // Not yet (a stray wake-up): wait on.
+                None => return self.wait_for(books, journey),
+            }
+        }
+        let travel = self.travel.get();
+        if let Some(group) = travel.and_then(|t| lock(&t.engaged).clone()) {
+            // Invited into a friend's move.
+            return self.join(books, group, None);
+        }
+        // SAFETY: this turn holds the cell and nothing is pending.
+        let state = unsafe { self.state() };
+        let request = state.ctx.take_move()?;
+        self.lead(books, request)
+    }
+
+    /// Starts the move a handler asked for, with this actor's friends.
+    fn lead(self: &Arc<Self>, books: &mut Bookkeeping<A>, request: MoveRequest) -> Option<TurnEnd> {
+        // SAFETY: this turn holds the cell and nothing is pending.
+        let stopping = unsafe { self.state() }.ctx.stop_requested();
+        let Some(fabric) = crate::stage::fabric_of(&self.stage) else {
+            self.stay(request.reply, MigrationError::NoTheatre);
+            return None;
+        };
+        if stopping {
+            self.stay(request.reply, MigrationError::Busy);
+            return None;
+        }
+        let group = Group::new(request.to, fabric, self.id);
+        {
+            let mut engaged = lock(&self.travel().engaged);
+            if engaged.is_some() {
+                // Invited into a friend's move at the same time: that one goes
+                // first (at the next step of this turn).
+                drop(engaged);
+                self.stay(request.reply, MigrationError::Busy);
+                return None;
+            }
+            *engaged = Some(Arc::clone(&group));
+        }
+        self.join(books, group, request.reply)
+    }
+
+    /// Joins `group`'s move: the snapshot goes to the group, the friends are
+    /// invited, and the actor waits for the outcome.
+    fn join(
+        self: &Arc<Self>,
+        books: &mut Bookkeeping<A>,
+        group: Arc<Group>,
+        reply: Option<crate::reply::ReplySender<()>>,
+    ) -> Option<TurnEnd> {
+        // SAFETY: this turn holds the cell and nothing is pending.
+        let State { actor, ctx } = unsafe { self.state() };
+        let snapshot = match actor.as_ref() {
+            Some(actor) => actor.__snapshot(),
+            None => Err(MigrationError::Busy),
+        };
+        match snapshot {
+            Ok(state) => {
+                let friends: Vec<Arc<dyn Friend>> = ctx
+                    .friends()
+                    .iter()
+                    .filter_map(std::sync::Weak::upgrade)
+                    .collect();
+                group.invite(&friends);
+                group.joined(Ok(Emigrant {
+                    actor: self.id,
+                    type_tag: crate::wire::type_tag::<A>(),
+                    type_name: std::any::type_name::<A>(),
+                    state,
+                }));
+                self.wait_for(books, Journey { group, reply })
+            }
+            Err(error) => {
+                group.joined(Err(error.clone()));
+                self.stay(reply, error);
+                None
+            }
+        }
+    }
+
+    /// Waits (parked, letters queueing) for `journey`'s move to end.
+    fn wait_for(self: &Arc<Self>, books: &mut Bookkeeping<A>, journey: Journey) -> Option<TurnEnd> {
+        books.pending = Some(Box::pin(Arc::clone(&journey.group).landed()));
+        books.journey = Some(journey);
+        // The wait counts as work until it ends, as a waiting handler does.
+        self.stage.add_work(1);
+        match self.resume(books) {
+            Some(end) => Some(end),
+            // Ended already (the target answered at once): act on it now, as no
+            // letter may come to start another turn.
+            None => self.travelling(books),
+        }
+    }
+
+    /// The move did not happen: the actor carries on here and hears why.
+    fn stay(&self, reply: Option<crate::reply::ReplySender<()>>, error: MigrationError) {
+        if let Some(travel) = self.travel.get() {
+            *lock(&travel.engaged) = None;
+        }
+        MoveRequest {
+            to: String::new(),
+            reply,
+        }
+        .refuse(error.clone());
+        // SAFETY: this turn holds the cell and nothing is pending.
+        let State { actor, ctx } = unsafe { self.state() };
+        if let Some(actor) = actor.as_mut() {
+            let _ = catch_unwind(AssertUnwindSafe(|| actor.__migration_failed(ctx, error)));
+        }
+    }
+
+    /// The actor runs on the theatre behind `link` now: this cell becomes its
+    /// forwarder. The letters queued here go on, in order, before any that is
+    /// refused by the mailbox closed here; the watchers are handed over; the
+    /// state is dropped.
+    fn depart(
+        self: &Arc<Self>,
+        link: Arc<dyn crate::fabric::Link>,
+        reply: Option<crate::reply::ReplySender<()>>,
+    ) {
+        let to = Addr::from_cell(ActorCell::remote(
+            &self.stage,
+            RemoteActor {
+                link,
+                actor: self.id,
+            },
+        ));
+        let moved = self.travel().moved.get_or_init(|| Moved {
+            to,
+            order: Mutex::new(()),
+        });
+        {
+            let _order = lock(&moved.order);
+            self.status.store(STOPPED, Ordering::SeqCst);
+            // SAFETY: this turn holds the cell: the mailbox's only consumer.
+            unsafe {
+                self.mailbox.close_and_drain(|envelope| {
+                    // Accepted here: forwarded, never refused for lack of room.
+                    if let Err((letter, error)) = moved.send_in_order(envelope.letter, true) {
+                        letter.refuse(error);
+                    }
+                    self.stage.add_work(-1);
+                });
+            }
+        }
+        for watcher in self.watchers.hand_over() {
+            moved.to.watch(watcher);
+        }
+        // SAFETY: this turn holds the cell and nothing is pending.
+        let state = unsafe { self.state() };
+        drop(state.actor.take());
+        self.stage.actor_ended();
+        if let Some(reply) = reply {
+            reply.send(());
+        }
+    }
+
     /// Polls the waiting handler, if there is one. `Some(end)` when the turn ends here:
     /// it still waits, or its panic ends the actor.
     fn resume(self: &Arc<Self>, books: &mut Bookkeeping<A>) -> Option<TurnEnd> {
@@ -515,7 +786,14 @@ impl<A: Actor> ActorCell<A> {
         // SAFETY: this turn holds the cell and nothing is pending before birth.
         let State { actor, ctx } = unsafe { self.state() };
         let actor = actor.as_mut()?;
-        let birth = catch_unwind(AssertUnwindSafe(|| erase(actor.__birth(ctx))));
+        let arrived = std::mem::take(&mut books.arrived);
+        let birth = catch_unwind(AssertUnwindSafe(|| {
+            erase(if arrived {
+                actor.__arrived(ctx)
+            } else {
+                actor.__birth(ctx)
+            })
+        }));
         match birth {
             Ok(Some(future)) => {
                 books.pending = Some(future);
@@ -718,6 +996,73 @@ enum TurnEnd {
     BudgetSpent,
     Waiting,
     Stop(DownReason),
+    /// The actor moved to another theatre.
+    Departed,
+}
+
+impl<A: Actor> Moved<A> {
+    /// Sends on a letter that reached the cell the actor left, after the queue
+    /// left behind: as one this theatre had accepted (`accepted`: an event a
+    /// peer was told was taken, never refused for lack of room), or as a new
+    /// one.
+    fn send(&self, letter: Letter<A>, accepted: bool) -> Result<(), (Letter<A>, SpeechError)> {
+        let _order = lock(&self.order);
+        self.send_in_order(letter, accepted)
+    }
+
+    /// [`Moved::send`]; the caller holds `order`.
+    fn send_in_order(
+        &self,
+        letter: Letter<A>,
+        accepted: bool,
+    ) -> Result<(), (Letter<A>, SpeechError)> {
+        match self.to.remote_actor() {
+            Some(remote) if accepted => remote
+                .forward(letter)
+                .map_err(|error| (Letter::Answered, error)),
+            Some(remote) => remote
+                .send(letter)
+                .map_err(|error| (Letter::Answered, error)),
+            None => self.to.cell().send(letter),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<A: Actor> Friend for ActorCell<A> {
+    fn actor(&self) -> ActorId {
+        self.id
+    }
+
+    fn invite(self: Arc<Self>, group: &Arc<Group>) -> bool {
+        if self.status.load(Ordering::Acquire) == STOPPED || self.moved().is_some() {
+            return false;
+        }
+        {
+            let mut engaged = lock(&self.travel().engaged);
+            if engaged.is_some() {
+                return false;
+            }
+            *engaged = Some(Arc::clone(group));
+        }
+        // A letter that does nothing, so that an idle friend takes a turn (and the
+        // invitation with it) soon.
+        let nudge = crate::letter::NotifyCall {
+            f: |_: &mut A, _: &mut Ctx<A>| {},
+        };
+        if let Err((letter, _)) = self.send_from(Letter::Own(Box::new(nudge)), Speaker::Outside) {
+            drop(letter);
+            // Full (it has letters: it will run) or ended.
+            if self.status.load(Ordering::Acquire) == STOPPED {
+                *lock(&self.travel().engaged) = None;
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// What polling a waiting handler came to.

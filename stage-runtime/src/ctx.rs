@@ -7,6 +7,7 @@ use crate::actor::Actor;
 use crate::addr::Addr;
 use crate::cell::ActorCell;
 use crate::id::ActorId;
+use crate::mobility::{MigrationError, MoveRequest};
 use crate::reply::{Reply, ReplySender};
 use crate::scheduler::Scheduler;
 use crate::speech::SpeechError;
@@ -63,6 +64,19 @@ pub struct Ctx<A: Actor> {
     stage: Arc<Scheduler>,
     parent: Option<ActorId>,
     stop: StopState,
+    /// A move asked for, and this actor's friends: boxed, as most actors never
+    /// move.
+    travel: Option<Box<Travel>>,
+}
+
+/// What a mobile actor's context keeps for moving.
+#[derive(Default)]
+pub(crate) struct Travel {
+    /// The move asked for in this turn, taken when the handler returns.
+    pub(crate) request: Option<MoveRequest>,
+    /// The actors that move with this one (Stage's cliques).
+    /// (Weakly: friends do not keep each other alive.)
+    pub(crate) friends: Vec<Weak<dyn crate::mobility::Friend>>,
 }
 
 enum StopState {
@@ -84,6 +98,7 @@ impl<A: Actor> Ctx<A> {
             stage,
             parent,
             stop: StopState::Running,
+            travel: None,
         }
     }
 
@@ -302,6 +317,163 @@ impl<A: Actor> Ctx<A> {
 
     pub(crate) fn stage(&self) -> &Arc<Scheduler> {
         &self.stage
+    }
+
+    /// Moves this actor to the theatre at `locator` once the current handler
+    /// returns (Stage's `migrate_to`, weak mobility).
+    ///
+    /// The actor takes no further letter here; its state is serialised and
+    /// installed on the target, which acknowledges; every letter queued here or
+    /// still on its way is then forwarded there, in order. `#[arrived]` runs on the
+    /// target before any of them. Addresses held anywhere keep working.
+    ///
+    /// If the move fails (no theatre, the target unreachable or refusing), the
+    /// actor carries on here with its state and its letters, and
+    /// `#[migration_failed]` runs with the reason. Asking again in the same turn
+    /// replaces the target. Friends ([`Ctx::befriend`]) on this theatre move with
+    /// it, all or none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    ///
+    /// #[actor(mobile)]
+    /// struct Probe { failures: Vec<String> }
+    ///
+    /// #[behaviour]
+    /// impl Probe {
+    ///     #[on(visit)]
+    ///     fn visit(&mut self, ctx: &mut Ctx<Self>, locator: String) {
+    ///         ctx.migrate_to(locator);
+    ///     }
+    ///     #[arrived]
+    ///     fn arrived(&mut self, ctx: &mut Ctx<Self>) {
+    ///         println!("now at {:?}", ctx.locator());
+    ///     }
+    ///     #[migration_failed]
+    ///     fn stayed(&mut self, error: MigrationError) {
+    ///         self.failures.push(error.to_string());
+    ///     }
+    ///     #[query]
+    ///     fn failures(&self) -> Vec<String> { self.failures.clone() }
+    /// }
+    ///
+    /// // Without a theatre the probe stays, and hears why.
+    /// let probe = spawn(Probe { failures: vec![] });
+    /// notify!(probe, visit("stage://127.0.0.1:9".to_owned())).result().unwrap();
+    /// let failures = query!(probe, failures()).wait().unwrap();
+    /// assert!(failures[0].contains("not part of an open theatre"), "{failures:?}");
+    /// ```
+    pub fn migrate_to(&mut self, locator: impl Into<String>)
+    where
+        A: crate::actor::Movable,
+    {
+        self.travel().request = Some(MoveRequest {
+            to: locator.into(),
+            reply: None,
+        });
+    }
+
+    /// Asks for a move on behalf of `Theatre::migrate`, whose reply answers once
+    /// the actor runs at the target.
+    pub(crate) fn migrate_with_reply(&mut self, to: String, reply: ReplySender<()>) {
+        if let Some(earlier) = self.travel().request.replace(MoveRequest {
+            to,
+            reply: Some(reply),
+        }) {
+            earlier.refuse(MigrationError::Busy);
+        }
+    }
+
+    /// The move asked for in this turn, if any.
+    pub(crate) fn take_move(&mut self) -> Option<MoveRequest> {
+        self.travel.as_mut()?.request.take()
+    }
+
+    /// This actor's friends, who move with it.
+    pub(crate) fn friends(&self) -> &[Weak<dyn crate::mobility::Friend>] {
+        self.travel.as_ref().map_or(&[], |t| &t.friends)
+    }
+
+    fn travel(&mut self) -> &mut Travel {
+        self.travel.get_or_insert_with(Box::default)
+    }
+
+    /// Makes `friend` this actor's friend (Stage's cliques): friends on the same
+    /// theatre move together, as one group, when either is moved: all of them
+    /// arrive, or none leaves. Friendship is mutual and transitive (a clique is
+    /// everyone reachable by friendship); a friend on another theatre, or one that
+    /// has ended, is left behind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    ///
+    /// #[actor(mobile)]
+    /// struct Room;
+    ///
+    /// #[actor(mobile)]
+    /// struct Member { room: Addr<Room> }
+    ///
+    /// #[behaviour]
+    /// impl Room {}
+    ///
+    /// #[behaviour]
+    /// impl Member {
+    ///     #[birth]
+    ///     fn join(&mut self, ctx: &mut Ctx<Self>) {
+    ///         let room = self.room.clone();
+    ///         ctx.befriend(&room);
+    ///     }
+    /// }
+    ///
+    /// let room = spawn(Room);
+    /// let _member = spawn(Member { room });
+    /// ```
+    pub fn befriend<B: crate::actor::Movable>(&mut self, friend: &Addr<B>)
+    where
+        A: crate::actor::Movable,
+    {
+        let (Some(me), Some(other)) = (self.cell.upgrade(), friend.local_cell()) else {
+            return;
+        };
+        if other.id() == self.id {
+            return;
+        }
+        let other_id = other.id();
+        let other: Weak<dyn crate::mobility::Friend> = Arc::downgrade(other) as _;
+        if !self.is_friend(other_id) {
+            self.travel().friends.push(other);
+        }
+        // Mutual: the friend learns of this actor in its own turn.
+        let me_id = me.id();
+        let me: Weak<dyn crate::mobility::Friend> = Arc::downgrade(&me) as _;
+        let _ = friend.own(move |_, ctx| {
+            if !ctx.is_friend(me_id) {
+                ctx.travel().friends.push(me);
+            }
+        });
+    }
+
+    /// Whether `actor` is a friend already (a friend that has ended is dropped
+    /// from the list here).
+    fn is_friend(&mut self, actor: ActorId) -> bool {
+        let Some(travel) = self.travel.as_mut() else {
+            return false;
+        };
+        travel.friends.retain(|f| f.strong_count() > 0);
+        travel
+            .friends
+            .iter()
+            .any(|f| f.upgrade().is_some_and(|f| f.actor() == actor))
+    }
+
+    /// The locator of the theatre this actor runs on (`stage://host:port`), or
+    /// `None` when its stage is not part of an open theatre.
+    pub fn locator(&self) -> Option<String> {
+        crate::stage::fabric_of(&self.stage).map(|fabric| fabric.locator().to_owned())
     }
 
     pub(crate) fn restarted(&mut self) {

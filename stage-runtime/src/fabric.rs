@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::id::ActorId;
-use crate::speech::SpeechError;
+use crate::speech::{MigrationError, SpeechError};
 use crate::supervision::DownReason;
 
 /// A connection to a peer theatre, as the runtime sees it.
@@ -34,6 +34,18 @@ pub trait Link: Send + Sync + 'static {
     /// runs (activation on demand): such an address travels as its name.
     fn name(&self) -> Option<&str> {
         None
+    }
+
+    /// Sends `body`, a letter that this theatre had accepted for an actor that has
+    /// moved to the peer, on to it. Unlike [`Link::send`] it is not refused for
+    /// lack of room (its sender was told it was accepted); the default sends it
+    /// as any other.
+    ///
+    /// # Errors
+    ///
+    /// As [`Link::send`].
+    fn forward(&self, actor: ActorId, type_tag: u64, body: Body) -> Result<(), SpeechError> {
+        self.send(actor, type_tag, body)
     }
 
     /// Runs `then` with the reason when the actor `actor` (of the type tagged
@@ -278,6 +290,16 @@ pub trait Fabric: Send + Sync + 'static {
     ///
     /// Why no link can be made (for the decoding error).
     fn named(&self, name: &str) -> Result<Arc<dyn Link>, FabricError>;
+    /// Carries `emigrants` (one actor, or a clique) to the theatre at `to`, which
+    /// starts them under their identities; `then` runs with the link to it once
+    /// it has acknowledged, or with why not. All of them arrive, or none.
+    /// The default carries nothing.
+    fn migrate(&self, to: &str, emigrants: Vec<Emigrant>, then: Box<dyn FnOnce(Landing) + Send>) {
+        let _ = (to, emigrants);
+        then(Err(MigrationError::Unreachable(
+            "this theatre does not carry actors".into(),
+        )));
+    }
 }
 
 /// Why a [`Fabric`] cannot give a link.
@@ -300,3 +322,20 @@ impl fmt::Display for FabricError {
 }
 
 impl std::error::Error for FabricError {}
+
+/// One actor on its way to another theatre: its identity, its type, its state.
+#[derive(Debug, Clone)]
+pub struct Emigrant {
+    /// The actor's identity, kept on the target.
+    pub actor: ActorId,
+    /// Its type's tag ([`type_tag`](crate::remote::type_tag)).
+    pub type_tag: u64,
+    /// Its type's name, for error messages.
+    pub type_name: &'static str,
+    /// Its state, serialised (MessagePack).
+    pub state: Vec<u8>,
+}
+
+/// What the network layer reports when a move ends: the link to the target, which
+/// runs the actor now, or why it does not.
+pub type Landing = Result<Arc<dyn Link>, MigrationError>;

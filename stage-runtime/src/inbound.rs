@@ -15,7 +15,7 @@ use crate::reply::{reply_pair, ReplySender};
 use crate::scheduler::Scheduler;
 use crate::speech::{Speaker, SpeechError};
 use crate::supervision::DownReason;
-use crate::wire::{not_portable, type_tag, wire_error, Put};
+use crate::wire::{type_tag, wire_error, Put};
 
 /// A responder with the stage that runs the answering actor (which awaits the answer
 /// and sends it back).
@@ -44,9 +44,9 @@ impl<A: Actor> Inbound for Exported<A> {
     }
 
     fn deliver(&self, delivery: Delivery<'_>, receipt: Receipt) -> Result<(), SpeechError> {
-        let Some(cell) = self.addr.local_cell() else {
-            return Err(not_portable("a remote address cannot be exported again"));
-        };
+        // The actor's own cell (`export` takes only local ones): after a move, its
+        // forwarder.
+        let cell = self.addr.cell();
         // The stage (which awaits an answer and sends it back) only for an ask.
         let stage = || Arc::clone(cell.stage());
         let letter = match delivery {
@@ -120,9 +120,7 @@ impl<A: Actor> Inbound for Exported<A> {
         events: &mut dyn Iterator<Item = (u16, &[u8])>,
         receipt: Receipt,
     ) -> Result<(), SpeechError> {
-        let Some(cell) = self.addr.local_cell() else {
-            return Err(not_portable("a remote address cannot be exported again"));
-        };
+        let cell = self.addr.cell();
         let mut first = Ok(());
         let letters =
             events.filter_map(

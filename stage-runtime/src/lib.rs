@@ -124,12 +124,13 @@ mod star;
 mod supervision;
 mod wire;
 
-pub use actor::Actor;
+pub use actor::{Actor, Movable};
 pub use addr::Addr;
 pub use ctx::Ctx;
 pub use id::ActorId;
 pub use recipient::Recipient;
 pub use reply::{join_all, Reply, ReplySender};
+pub use speech::MigrationError;
 pub use speech::{
     Cycle, Failure, Outcome, Reason, Sent, Speaker, Speech, SpeechAct, SpeechError, SpeechKind,
 };
@@ -321,17 +322,21 @@ pub mod prelude {
     pub use crate::drivers::Stdout;
     pub use crate::{
         actor, behaviour, block_on, join, join_all, notify, query, recipient, request, spawn,
-        Actor, ActorId, Addr, Ctx, Down, DownReason, Failure, Outcome, Policy, Reason, Recipient,
-        Reply, Sent, Speaker, Speech, SpeechAct, SpeechError, SpeechKind, Stage,
+        Actor, ActorId, Addr, Ctx, Down, DownReason, Failure, MigrationError, Outcome, Policy,
+        Reason, Recipient, Reply, ReplySender, Sent, Speaker, Speech, SpeechAct, SpeechError,
+        SpeechKind, Stage,
     };
 }
 
 /// The paths generated code uses. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::actor::{Actor, Declared, Local, Mobile, Portable, Waiting, Wire};
+    pub use crate::actor::{
+        Actor, Declared, Local, Mobile, MobileKind, Movable, Portable, Waiting, Wire,
+    };
     pub use crate::addr::Addr;
     pub use crate::ctx::Ctx;
+    pub use crate::mobility::{restore, snapshot, MigrationError, MobileType};
     pub use crate::remote;
     pub use crate::reply::{Reply, ReplySender};
     pub use crate::speech::{Sent, Speech, SpeechAct, SpeechError, SpeechKind};
@@ -340,6 +345,7 @@ pub mod __private {
         PortableStar, SiteFn, Star, WireSite,
     };
     pub use crate::supervision::Down;
+    pub use inventory;
     pub use serde;
     pub use std::boxed::Box;
     pub use std::clone::Clone;

@@ -13,9 +13,10 @@
 use std::sync::Arc;
 
 pub use crate::fabric::{
-    Answer, Body, Delivery, Fabric, FabricError, Inbound, Link, Receipt, Respond,
+    Answer, Body, Delivery, Emigrant, Fabric, FabricError, Inbound, Landing, Link, Receipt, Respond,
 };
 pub use crate::inbound::{export, local_addr, respond_with, Incoming};
+pub use crate::mobility::{is_mobile_type, migrate, rebuild_arrival, Settler};
 pub use crate::stand_in::{location, remote};
 pub use crate::wire::addr::decoding_for;
 pub use crate::wire::{fnv1a, type_tag, unknown_variant, ArgReader, ArgWriter, Decoder, Put, Take};

@@ -104,6 +104,9 @@ pub enum Failure {
     /// A message or an answer could not be encoded or decoded on its way between
     /// theatres (the two ends run different code, or a value refused to serialise).
     Wire(std::sync::Arc<str>),
+    /// A move between theatres (`Theatre::migrate`) did not happen; the actor
+    /// carries on where it was.
+    Migration(crate::speech::MigrationError),
 }
 
 /// The actors of a wait cycle, starting with the one whose await was refused and
@@ -189,6 +192,7 @@ impl fmt::Display for Failure {
             ),
             Failure::NotPortable(why) => write!(f, "the message cannot cross the wire: {why}"),
             Failure::Wire(why) => write!(f, "a message or answer failed on the wire: {why}"),
+            Failure::Migration(why) => write!(f, "the actor did not move: {why}"),
         }
     }
 }
@@ -456,3 +460,75 @@ pub trait Speech: crate::Actor {
         to.star_request(action)
     }
 }
+
+/// Why an actor could not move. The actor carries on where it was, with its state
+/// and its queued letters.
+///
+/// # Examples
+///
+/// ```
+/// use stage_runtime::prelude::*;
+///
+/// #[actor(mobile)]
+/// struct Walker { steps: u32 }
+///
+/// #[behaviour]
+/// impl Walker {
+///     #[request]
+///     fn walk(&mut self, ctx: &mut Ctx<Self>) { ctx.migrate_to("stage://127.0.0.1:1"); }
+///     #[query]
+///     fn steps(&self) -> u32 { self.steps }
+/// }
+///
+/// // A stage that belongs to no theatre has nowhere to move to.
+/// let walker = spawn(Walker { steps: 3 });
+/// request!(walker, walk()).wait().unwrap();
+/// assert_eq!(query!(walker, steps()).wait(), Ok(3));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MigrationError {
+    /// The actor's stage is not part of an open theatre.
+    NoTheatre,
+    /// The target is this theatre.
+    AlreadyThere,
+    /// The target could not be reached, or the connection broke before it
+    /// acknowledged.
+    Unreachable(std::sync::Arc<str>),
+    /// The target refused the actor: its type is not a mobile type it knows, its
+    /// state did not decode, or it is over the target's size limit. The text says
+    /// which.
+    Refused(std::sync::Arc<str>),
+    /// The state is larger than the link carries.
+    TooLarge {
+        /// The snapshot's size, in bytes.
+        size: usize,
+        /// The most the link carries.
+        limit: usize,
+    },
+    /// The state could not be serialised.
+    Snapshot(std::sync::Arc<str>),
+    /// The actor is moving already, or stopping.
+    Busy,
+}
+
+impl fmt::Display for MigrationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MigrationError::NoTheatre => {
+                f.write_str("the actor's stage is not part of an open theatre")
+            }
+            MigrationError::AlreadyThere => f.write_str("the actor is on that theatre already"),
+            MigrationError::Unreachable(why) => write!(f, "the target is unreachable: {why}"),
+            MigrationError::Refused(why) => write!(f, "the target refused the actor: {why}"),
+            MigrationError::TooLarge { size, limit } => write!(
+                f,
+                "the actor's state is {size} bytes, over the link's limit of {limit}"
+            ),
+            MigrationError::Snapshot(why) => write!(f, "the state did not serialise: {why}"),
+            MigrationError::Busy => f.write_str("the actor is moving already, or stopping"),
+        }
+    }
+}
+
+impl std::error::Error for MigrationError {}

@@ -36,8 +36,8 @@ pub(crate) enum StandIn<A: Actor> {
     /// the link instead: the send path of local actors carries no test for remote
     /// ones.
     Remote(RemoteActor),
-    // A forwarder (the place an actor left, pointing to where it went) will be the
-    // third kind: see DESIGN section 6, migration.
+    // The third kind, a forwarder (the place an actor left, pointing to where it
+    // went), is the actor's own cell after a move: see `Moved` in `cell.rs`.
 }
 
 /// An address for the actor `actor` on the theatre behind `link`; `stage` (the
@@ -75,6 +75,24 @@ impl RemoteActor {
 
     /// Encodes `letter` and hands it to the link.
     pub(crate) fn send<A: Actor>(&self, letter: Letter<A>) -> Result<(), SpeechError> {
+        let Some(body) = Self::body(letter)? else {
+            return Ok(());
+        };
+        self.link.send(self.actor, type_tag::<A>(), body)
+    }
+
+    /// Encodes `letter`, which the actor's old place had accepted, and hands it to
+    /// the link as a forwarded letter ([`Link::forward`]).
+    pub(crate) fn forward<A: Actor>(&self, letter: Letter<A>) -> Result<(), SpeechError> {
+        let Some(body) = Self::body(letter)? else {
+            return Ok(());
+        };
+        self.link.forward(self.actor, type_tag::<A>(), body)
+    }
+
+    /// The body `letter` crosses the wire as; `None` for a letter that does not
+    /// cross (a receipt, a marker).
+    fn body<A: Actor>(letter: Letter<A>) -> Result<Option<Body>, SpeechError> {
         let body = match letter {
             Letter::Speech(msg) => A::__encode(msg)?,
             Letter::Stop(reply) => Body::Stop {
@@ -86,8 +104,8 @@ impl RemoteActor {
                 call.refuse(error.clone());
                 return Err(error);
             }
-            Letter::Escalated | Letter::Answered | Letter::Receipt(_) => return Ok(()),
+            Letter::Escalated | Letter::Answered | Letter::Receipt(_) => return Ok(None),
         };
-        self.link.send(self.actor, type_tag::<A>(), body)
+        Ok(Some(body))
     }
 }

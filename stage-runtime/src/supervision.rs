@@ -258,24 +258,48 @@ type Watcher = Box<dyn FnOnce(Down) + Send>;
 pub(crate) struct Watchers {
     /// 0 while the actor lives; then the code of its `DownReason`.
     ended: AtomicU8,
-    list: OnceLock<Box<Mutex<Vec<Watcher>>>>,
+    list: OnceLock<Box<Mutex<WatchList>>>,
+}
+
+#[derive(Default)]
+struct WatchList {
+    watchers: Vec<Watcher>,
+    /// The actor moved to another theatre, and its watchers with it.
+    handed_over: bool,
 }
 
 impl Watchers {
-    fn list(&self) -> &Mutex<Vec<Watcher>> {
+    fn list(&self) -> &Mutex<WatchList> {
         self.list.get_or_init(Box::default)
     }
 
     /// Tells `watcher` when the actor `id` ends, or at once if it has.
-    pub(crate) fn add(&self, id: ActorId, watcher: Watcher) {
+    ///
+    /// # Errors
+    ///
+    /// The watcher, handed back, once the actor has moved (see
+    /// [`Watchers::hand_over`]): its new place watches it.
+    pub(crate) fn add(&self, id: ActorId, watcher: Watcher) -> Result<(), Watcher> {
         let mut list = self.list().lock().unwrap_or_else(PoisonError::into_inner);
+        if list.handed_over {
+            return Err(watcher);
+        }
         match decode(self.ended.load(Ordering::SeqCst)) {
             Some(reason) => {
                 drop(list);
                 watcher(Down { actor: id, reason });
             }
-            None => list.push(watcher),
+            None => list.watchers.push(watcher),
         }
+        Ok(())
+    }
+
+    /// The actor has moved: its watchers, taken out; later ones are handed back
+    /// by [`Watchers::add`].
+    pub(crate) fn hand_over(&self) -> Vec<Watcher> {
+        let mut list = self.list().lock().unwrap_or_else(PoisonError::into_inner);
+        list.handed_over = true;
+        std::mem::take(&mut list.watchers)
     }
 
     /// The actor `id` has ended: tells every watcher, once. `false` if it had ended
@@ -291,7 +315,8 @@ impl Watchers {
         let Some(list) = self.list.get() else {
             return true;
         };
-        let watchers = std::mem::take(&mut *list.lock().unwrap_or_else(PoisonError::into_inner));
+        let watchers =
+            std::mem::take(&mut list.lock().unwrap_or_else(PoisonError::into_inner).watchers);
         for watcher in watchers {
             watcher(Down { actor: id, reason });
         }
@@ -338,7 +363,7 @@ mod tests {
         let id = ActorId::local(7);
         watchers.end(id, DownReason::Stopped);
         let (tx, rx) = std::sync::mpsc::channel();
-        watchers.add(id, Box::new(move |down| tx.send(down).unwrap_or(())));
+        let _ = watchers.add(id, Box::new(move |down| tx.send(down).unwrap_or(())));
         assert_eq!(rx.try_recv().map(|d| d.reason), Ok(DownReason::Stopped));
         // A second end changes nothing.
         watchers.end(id, DownReason::Dropped);

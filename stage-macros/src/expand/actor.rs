@@ -46,6 +46,24 @@ fn declare(actor: &Actor) -> TokenStream {
     };
     // Spanned on the actor's name, so that "cannot be sent between threads" lands there.
     let impl_line = quote_spanned!(ident.span()=> impl #rt::Declared for #ident);
+    // A mobile actor's state is its snapshot, and its type is registered so
+    // that a theatre of the same program can rebuild it.
+    let snapshot = actor.mobile.then(|| {
+        let state = syn::Ident::new("__state", proc_macro2::Span::call_site());
+        quote! {
+            fn __snapshot(&self) -> #rt::Result<::std::vec::Vec<u8>, #rt::MigrationError> {
+                #rt::snapshot(self)
+            }
+            fn __restore(#state: &[u8]) -> #rt::Result<Self, #rt::MigrationError> {
+                #rt::restore(#state)
+            }
+        }
+    });
+    let register = actor.mobile.then(|| {
+        quote! {
+            #rt::inventory::submit! { #rt::MobileType::of::<#ident>() }
+        }
+    });
     // `do_not_recommend`: rustc should not list every actor when one type is not.
     quote! {
         #[automatically_derived]
@@ -53,7 +71,9 @@ fn declare(actor: &Actor) -> TokenStream {
         #impl_line {
             const MAILBOX: #rt::Option<usize> = #mailbox;
             type Mobility = #mobility;
+            #snapshot
         }
+        #register
     }
 }
 

@@ -33,6 +33,42 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
             }
         }
     });
+    let arrived = b
+        .handlers
+        .iter()
+        .find(|h| matches!(h.kind, Kind::Arrived))
+        .map(|h| {
+            let body = hook_turn(h, actor);
+            // At the attribute: "`X` cannot move between theatres: it is not mobile".
+            let check = quote_spanned!(h.attr_span=> {
+                fn __must_be_mobile<__T: #rt::MobileKind>() {}
+                __must_be_mobile::<<Self as #rt::Declared>::Mobility>();
+            });
+            quote! {
+                fn __arrived<'__t>(&'__t mut self, #ctx: &'__t mut #rt::Ctx<Self>) -> #rt::Waiting<'__t> {
+                    #check
+                    #body
+                }
+            }
+        });
+    let migration_failed = b
+        .handlers
+        .iter()
+        .find(|h| matches!(h.kind, Kind::MigrationFailed))
+        .map(|h| {
+            let why = hidden("__why");
+            let body = hook_call_with(h, actor, &[quote!(#why)]);
+            let check = quote_spanned!(h.attr_span=> {
+                fn __must_be_mobile<__T: #rt::MobileKind>() {}
+                __must_be_mobile::<<Self as #rt::Declared>::Mobility>();
+            });
+            quote! {
+                fn __migration_failed(&mut self, #ctx: &mut #rt::Ctx<Self>, #why: #rt::MigrationError) {
+                    #check
+                    #body
+                }
+            }
+        });
     let stopping = b
         .handlers
         .iter()
@@ -118,6 +154,8 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
             #permit
             #birth
             #stopping
+            #arrived
+            #migration_failed
             #down
         }
 

@@ -11,7 +11,15 @@ use crate::errors::Errors;
 
 /// The attributes `#[behaviour]` understands on a method.
 pub(crate) const HANDLER_ATTRIBUTES: &[&str] = &[
-    "on", "query", "request", "birth", "stopping", "down", "permit", "arrived",
+    "on",
+    "query",
+    "request",
+    "birth",
+    "stopping",
+    "down",
+    "permit",
+    "arrived",
+    "migration_failed",
 ];
 
 pub(crate) struct Behaviour {
@@ -35,6 +43,10 @@ pub(crate) enum Kind {
     Stopping,
     Down,
     Permit,
+    /// `#[arrived]`: after a move, on the new theatre.
+    Arrived,
+    /// `#[migration_failed]`: a move did not happen.
+    MigrationFailed,
 }
 
 impl Kind {
@@ -47,6 +59,8 @@ impl Kind {
             Kind::Stopping => "`#[stopping]` hook",
             Kind::Down => "`#[down]` hook",
             Kind::Permit => "`#[permit]` policy",
+            Kind::Arrived => "`#[arrived]` hook",
+            Kind::MigrationFailed => "`#[migration_failed]` hook",
         }
     }
 }
@@ -218,13 +232,8 @@ fn parse_kind(errors: &Errors, attr: &Attribute) -> Option<Kind> {
         "stopping" => bare(Kind::Stopping),
         "down" => bare(Kind::Down),
         "permit" => bare(Kind::Permit),
-        "arrived" => {
-            errors.spanned(
-                attr,
-                "`#[arrived]` runs after a migration, which needs `stage-net`; it is not part of this release yet",
-            );
-            None
-        }
+        "arrived" => bare(Kind::Arrived),
+        "migration_failed" => bare(Kind::MigrationFailed),
         _ => None,
     }
 }

@@ -18,7 +18,7 @@ use stage_runtime::{DownReason, Failure, Reason, SpeechError};
 /// ([`Frame::Bye`]); version 4 bounds each connection's letters by a window the
 /// receiver grants ([`Frame::Credit`]), and each side announces its window and
 /// its frame limit in its first handshake frame.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// The default window: how many bytes of letters (by [`letter_cost`]) a theatre
 /// holds from one peer, not yet taken by their actors, before that peer must
@@ -49,6 +49,21 @@ pub type Whereabouts = (u64, String, WireId);
 /// A directory entry as a `Resolved` frame carries it: the binding theatre's
 /// identity and locator, the actor's identity, its type's tag and name.
 pub type Filing = (u64, String, WireId, u64, String);
+
+/// An actor on its way to the receiver, as a `Migrate` frame carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Traveller {
+    /// Its identity, which it keeps.
+    pub actor: WireId,
+    /// Its type's tag: the receiver rebuilds only mobile types it knows.
+    pub tag: u64,
+    /// Its type's name, for error messages.
+    pub type_name: String,
+    /// Its serialised state.
+    pub state: serde_bytes::ByteBuf,
+    /// The universal names bound to it on the sender, which follow it.
+    pub names: Vec<String>,
+}
 
 /// One unit on the wire between two theatres.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -268,6 +283,33 @@ pub enum Frame {
     Credit {
         /// How much more the sender may send.
         bytes: u64,
+    },
+    /// Take these actors (one, or a clique of friends) and run them: a move
+    /// between theatres. All start, or none; answered by `Migrated`.
+    Migrate {
+        /// The actors, with their states.
+        actors: Vec<Traveller>,
+        /// The sender's number for the reply.
+        call: u64,
+    },
+    /// The reply to a `Migrate`: the actors run on the sender now, or why they
+    /// were refused.
+    Migrated {
+        /// The number the asker gave.
+        call: u64,
+        /// `Ok` once they run; the reason otherwise.
+        result: Result<(), String>,
+    },
+    /// The actor `actor`, which the sender had, runs on the theatre at `locator`
+    /// now: send to it there (sent back to a theatre whose letters were
+    /// forwarded).
+    Moved {
+        /// The actor's identity.
+        actor: WireId,
+        /// Its theatre's identity.
+        theatre: u64,
+        /// Its theatre's locator.
+        locator: String,
     },
 }
 

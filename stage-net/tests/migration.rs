@@ -1,0 +1,474 @@
+//! Live migration between theatres (DESIGN 6, Stage's `migrate_to`): an actor
+//! moves between two of its turns with nothing lost, nothing duplicated, its
+//! per-sender order kept, and every address of it still working; a move that
+//! fails leaves it where it was, and it hears why.
+//!
+//! Theatres over real TCP sockets on loopback, in one process.
+
+mod common;
+
+use common::*;
+use stage_runtime::remote::type_tag;
+
+/// Letters each sender sends in the streaming tests.
+const LETTERS: u32 = 10_000;
+
+/// Sends `mark(sender, seq)` for every `seq`, retrying a letter refused `Busy`
+/// (refused: not accepted, so it is sent again, in its place).
+fn stream(account: &Addr<Account>, sender: u32, letters: u32) {
+    for seq in 0..letters {
+        loop {
+            match notify!(account, mark(sender, seq)).result() {
+                Ok(()) => break,
+                Err(SpeechError::Denied(Reason::Busy)) => std::thread::yield_now(),
+                Err(other) => panic!("sender {sender}, letter {seq}: {other}"),
+            }
+        }
+    }
+}
+
+/// Every sender's letters arrived once each, in the order sent.
+fn assert_each_once_in_order(log: &[(u32, u32)], senders: u32, letters: u32) {
+    for sender in 0..senders {
+        let seen: Vec<u32> = log
+            .iter()
+            .filter(|(s, _)| *s == sender)
+            .map(|(_, seq)| *seq)
+            .collect();
+        let expected: Vec<u32> = (0..letters).collect();
+        if seen != expected {
+            let first_wrong = seen
+                .iter()
+                .zip(&expected)
+                .position(|(a, b)| a != b)
+                .unwrap_or(seen.len().min(expected.len()));
+            panic!(
+                "sender {sender}: {} letters seen for {letters} sent; first difference at {first_wrong}: {:?}",
+                seen.len(),
+                &seen[first_wrong.saturating_sub(2)..(first_wrong + 3).min(seen.len())]
+            );
+        }
+    }
+}
+
+/// Waits until `query` answers `Some`, at most 30 s.
+fn eventually<T>(what: &str, mut query: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = query() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within 30 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_stream_from_three_senders_is_delivered_once_and_in_order_across_moves() {
+    let origin = theatre(&[]);
+    let target = theatre(&[&origin]);
+    let third = theatre(&[&origin, &target]);
+    full_mesh(&[&origin, &target, &third]);
+    let account = origin.spawn(account());
+    origin.bind("moving/account", &account).unwrap();
+    let from_target = target.lookup::<Account>("moving/account").unwrap();
+    let from_third = third.lookup::<Account>("moving/account").unwrap();
+
+    let senders = [account.clone(), from_target, from_third];
+    let streams: Vec<_> = senders
+        .into_iter()
+        .enumerate()
+        .map(|(sender, addr)| std::thread::spawn(move || stream(&addr, sender as u32, LETTERS)))
+        .collect();
+    // Back and forth while the letters flow: after some have arrived, to the
+    // target; later, back.
+    eventually("the first letters", || {
+        (query!(account, log()).wait().ok()?.len() > 1_000).then_some(())
+    });
+    origin.migrate(&account, target.locator()).wait().unwrap();
+    assert!(
+        !account.is_local(),
+        "the origin's address follows the actor"
+    );
+    eventually("more letters", || {
+        (query!(account, log()).wait().ok()?.len() > 15_000).then_some(())
+    });
+    target
+        .migrate(&from_target_addr(&target), origin.locator())
+        .wait()
+        .unwrap();
+    for stream in streams {
+        stream.join().unwrap();
+    }
+    let log = eventually("every letter", || {
+        let log = query!(account, log()).wait().ok()?;
+        (log.len() >= 3 * LETTERS as usize).then_some(log)
+    });
+    assert_eq!(log.len(), 3 * LETTERS as usize, "nothing twice");
+    assert_each_once_in_order(&log, 3, LETTERS);
+}
+
+/// The actor bound to `moving/account`, as the target (where it now runs) sees it.
+fn from_target_addr(target: &Theatre) -> Addr<Account> {
+    let addr = target.lookup::<Account>("moving/account").unwrap();
+    assert!(addr.is_local(), "the name followed the actor to the target");
+    addr
+}
+
+#[test]
+fn questions_waiting_at_the_origin_are_answered_from_the_target() {
+    let origin = theatre(&[]);
+    let target = theatre(&[&origin]);
+    let account = origin.spawn(Account {
+        balance: 100,
+        log: vec![],
+    });
+    // The actor is busy; questions queue behind it, then the move is asked for,
+    // then more questions.
+    let nap = request!(account, nap(300));
+    let before: Vec<_> = (0..50).map(|_| request!(account, withdraw(1))).collect();
+    let moved = origin.migrate(&account, target.locator());
+    let after: Vec<_> = (0..50).map(|_| request!(account, withdraw(1))).collect();
+    assert_eq!(nap.wait(), Ok(()));
+    assert_eq!(moved.wait(), Ok(()));
+    let mut balances: Vec<i64> = before
+        .into_iter()
+        .chain(after)
+        .map(|reply| reply.wait().unwrap().unwrap())
+        .collect();
+    let expected: Vec<i64> = (0..100).rev().collect();
+    assert_eq!(balances, expected, "each answered once, in order");
+    balances.clear();
+    assert_eq!(query!(account, balance()).wait(), Ok(0));
+    assert!(!account.is_local());
+}
+
+#[test]
+fn a_move_to_an_unreachable_theatre_leaves_the_actor_home() {
+    let origin = theatre(&[]);
+    let account = origin.spawn(Account {
+        balance: 7,
+        log: vec![],
+    });
+    // A port nobody listens on.
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let locator = format!("stage://{}", nobody.local_addr().unwrap());
+    drop(nobody);
+    let moved = origin.migrate(&account, &locator).wait();
+    match moved {
+        Err(SpeechError::Failed(Failure::Migration(MigrationError::Unreachable(_)))) => {}
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    assert!(account.is_local());
+    assert_eq!(query!(account, balance()).wait(), Ok(7));
+    notify!(account, deposit(1)).result().unwrap();
+    assert_eq!(query!(account, balance()).wait(), Ok(8));
+}
+
+/// An actor that moves itself, counts its arrivals, and records every failure.
+#[actor(mobile)]
+struct Walker {
+    arrivals: Vec<String>,
+    failures: Vec<String>,
+    /// What it had seen when `#[arrived]` ran: letters processed before it.
+    seen_at_arrival: Vec<u32>,
+    seen: Vec<u32>,
+    /// A state the target refuses: it does not decode there.
+    #[serde(deserialize_with = "refuse_poison")]
+    poison: bool,
+}
+
+fn refuse_poison<'de, D: stage_runtime::__private::serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<bool, D::Error> {
+    use stage_runtime::__private::serde::de::Error;
+    let poison = <bool as stage_runtime::__private::serde::Deserialize>::deserialize(deserializer)?;
+    if poison {
+        return Err(D::Error::custom("a poisoned walker"));
+    }
+    Ok(poison)
+}
+
+impl Walker {
+    fn new(poison: bool) -> Self {
+        Walker {
+            arrivals: vec![],
+            failures: vec![],
+            seen_at_arrival: vec![],
+            seen: vec![],
+            poison,
+        }
+    }
+}
+
+#[behaviour]
+impl Walker {
+    #[on(go)]
+    fn go(&mut self, ctx: &mut Ctx<Self>, to: String) {
+        ctx.migrate_to(to);
+    }
+
+    #[on(step)]
+    fn step(&mut self, n: u32) {
+        self.seen.push(n);
+    }
+
+    #[arrived]
+    fn arrived(&mut self, ctx: &mut Ctx<Self>) {
+        self.arrivals.push(ctx.locator().unwrap_or_default());
+        self.seen_at_arrival = self.seen.clone();
+    }
+
+    #[migration_failed]
+    fn stayed(&mut self, error: MigrationError) {
+        self.failures.push(error.to_string());
+    }
+
+    #[query]
+    fn report(&self) -> (Vec<String>, Vec<String>, Vec<u32>, Vec<u32>) {
+        (
+            self.arrivals.clone(),
+            self.failures.clone(),
+            self.seen_at_arrival.clone(),
+            self.seen.clone(),
+        )
+    }
+
+    #[request]
+    fn befriend(&mut self, ctx: &mut Ctx<Self>, friend: Addr<Walker>) {
+        ctx.befriend(&friend);
+    }
+}
+
+#[test]
+fn an_actor_moves_itself_and_arrived_runs_before_any_letter_that_followed() {
+    let origin = theatre(&[]);
+    let target = theatre(&[&origin]);
+    let walker = origin.spawn(Walker::new(false));
+    notify!(walker, step(1)).result().unwrap();
+    notify!(walker, go(target.locator().to_owned()))
+        .result()
+        .unwrap();
+    for n in 2..=100 {
+        notify!(walker, step(n)).result().unwrap();
+    }
+    let (arrivals, failures, at_arrival, seen) = query!(walker, report()).wait().unwrap();
+    assert_eq!(arrivals, vec![target.locator().to_owned()]);
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(
+        at_arrival,
+        vec![1],
+        "nothing sent after the move ran before #[arrived]"
+    );
+    assert_eq!(seen, (1..=100).collect::<Vec<_>>());
+    assert!(!walker.is_local());
+}
+
+#[test]
+fn a_refused_state_leaves_the_actor_home_and_it_hears_why() {
+    let origin = theatre(&[]);
+    let target = theatre(&[&origin]);
+    let walker = origin.spawn(Walker::new(true));
+    notify!(walker, go(target.locator().to_owned()))
+        .result()
+        .unwrap();
+    notify!(walker, step(1)).result().unwrap();
+    let (arrivals, failures, _, seen) = query!(walker, report()).wait().unwrap();
+    assert!(arrivals.is_empty());
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].contains("poisoned walker"), "{failures:?}");
+    assert_eq!(seen, vec![1]);
+    assert!(walker.is_local());
+    // From outside, the reply says the same.
+    match origin.migrate(&walker, target.locator()).wait() {
+        Err(SpeechError::Failed(Failure::Migration(MigrationError::Refused(why)))) => {
+            assert!(why.contains("poisoned walker"), "{why}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_second_move_during_the_first_ones_forwarding_loses_nothing() {
+    let a = theatre(&[]);
+    let b = theatre(&[&a]);
+    let c = theatre(&[&a, &b]);
+    full_mesh(&[&a, &b, &c]);
+    let walker = a.spawn(Walker::new(false));
+    // Letters queue behind both moves: the second is asked for at B before the
+    // letters forwarded from A have all been processed.
+    notify!(walker, go(b.locator().to_owned()))
+        .result()
+        .unwrap();
+    for n in 0..2_000 {
+        notify!(walker, step(n)).result().unwrap();
+    }
+    notify!(walker, go(c.locator().to_owned()))
+        .result()
+        .unwrap();
+    for n in 2_000..4_000 {
+        notify!(walker, step(n)).result().unwrap();
+    }
+    let (arrivals, failures, _, seen) = query!(walker, report()).wait().unwrap();
+    assert_eq!(
+        arrivals,
+        vec![b.locator().to_owned(), c.locator().to_owned()]
+    );
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(seen, (0..4_000).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_clique_moves_together_and_a_failed_clique_move_leaves_all_home() {
+    let origin = theatre(&[]);
+    let target = theatre(&[&origin]);
+    let members: Vec<Addr<Walker>> = (0..3).map(|_| origin.spawn(Walker::new(false))).collect();
+    request!(members[0], befriend(members[1].clone()))
+        .wait()
+        .unwrap();
+    request!(members[1], befriend(members[2].clone()))
+        .wait()
+        .unwrap();
+    // Moving the last one moves all three (friendship is mutual and transitive).
+    origin
+        .migrate(&members[2], target.locator())
+        .wait()
+        .unwrap();
+    for member in &members {
+        let (arrivals, ..) = query!(member, report()).wait().unwrap();
+        assert_eq!(arrivals, vec![target.locator().to_owned()]);
+        assert!(!member.is_local());
+    }
+
+    // A clique with one member the target refuses: nobody moves.
+    let mut members: Vec<Addr<Walker>> = (0..2).map(|_| origin.spawn(Walker::new(false))).collect();
+    members.push(origin.spawn(Walker::new(true)));
+    request!(members[0], befriend(members[1].clone()))
+        .wait()
+        .unwrap();
+    request!(members[1], befriend(members[2].clone()))
+        .wait()
+        .unwrap();
+    let moved = origin.migrate(&members[0], target.locator()).wait();
+    assert!(
+        matches!(
+            moved,
+            Err(SpeechError::Failed(Failure::Migration(
+                MigrationError::Refused(_)
+            )))
+        ),
+        "{moved:?}"
+    );
+    for member in &members {
+        assert!(member.is_local());
+        let (arrivals, failures, ..) = query!(member, report()).wait().unwrap();
+        assert!(arrivals.is_empty());
+        assert_eq!(failures.len(), 1, "every member hears why: {failures:?}");
+    }
+}
+
+#[test]
+fn addresses_inside_messages_and_on_third_theatres_follow_the_actor() {
+    let origin = theatre(&[]);
+    let target = theatre(&[&origin]);
+    let third = theatre(&[&origin, &target]);
+    full_mesh(&[&origin, &target, &third]);
+    let account = origin.spawn(Account {
+        balance: 0,
+        log: vec![],
+    });
+    keeper_on(&third);
+    let keeper = third.lookup::<Keeper>("keeper").unwrap();
+    notify!(keeper, keep(account.clone())).result().unwrap();
+    origin.migrate(&account, target.locator()).wait().unwrap();
+    // The keeper's copy (sent before the move) still reaches the actor. (Each
+    // `keep` deposits 10 through the address it is given.)
+    let kept = query!(keeper, kept()).wait().unwrap().unwrap();
+    notify!(kept, deposit(5)).result().unwrap();
+    eventually("the deposits through the old address", || {
+        (query!(kept, balance()).wait() == Ok(15)).then_some(())
+    });
+    // An address sent after the move names the new place.
+    notify!(keeper, keep(account.clone())).result().unwrap();
+    let kept = query!(keeper, kept()).wait().unwrap().unwrap();
+    eventually("the deposit through the new address", || {
+        (query!(kept, balance()).wait() == Ok(25)).then_some(())
+    });
+    // At the target, the address decodes to the local actor.
+    assert_eq!(kept, account);
+}
+
+#[test]
+fn a_forged_state_is_refused_and_starts_nothing() {
+    let target = theatre(&[]);
+    let me = Identity {
+        theatre: 31,
+        locator: "stage://127.0.0.1:1",
+        cookie: COOKIE.as_bytes(),
+        window: 1 << 20,
+        frame_limit: 1 << 20,
+    };
+    let mut stream = raw(&target);
+    handshake::connect(&mut stream, &me).unwrap();
+    let attempts = [
+        // Not a state of the type it claims.
+        (type_tag::<Account>(), vec![0xc1, 0x00, 0x13], "not a"),
+        // Truncated.
+        (type_tag::<Account>(), vec![0x92, 0x05], "not a"),
+        // A type this program does not know as mobile.
+        (0xdead_beef, vec![0x90], "not a mobile actor type"),
+    ];
+    for (call, (tag, state, why)) in attempts.into_iter().enumerate() {
+        frame::write(
+            &mut stream,
+            &Frame::Migrate {
+                actors: vec![frame::Traveller {
+                    actor: (77, 1 + call as u64),
+                    tag,
+                    type_name: "Forged".into(),
+                    state: state.into(),
+                    names: vec!["forged/name".into()],
+                }],
+                call: call as u64,
+            },
+        )
+        .unwrap();
+        let answer = loop {
+            match frame::read(&mut stream, 1 << 20).unwrap() {
+                Frame::Migrated { call: c, result } if c == call as u64 => break result,
+                _ => continue,
+            }
+        };
+        let error = answer.expect_err("refused");
+        assert!(error.contains(why), "{error}");
+    }
+    // Nothing was started or bound.
+    assert!(matches!(
+        target.lookup::<Account>("forged/name"),
+        Err(NetError::NotFound(_))
+    ));
+}
+
+#[test]
+fn an_actor_that_comes_back_is_reached_through_every_address() {
+    let origin = theatre(&[]);
+    let target = theatre(&[&origin]);
+    let account = origin.spawn(Account {
+        balance: 0,
+        log: vec![],
+    });
+    origin.bind("back/account", &account).unwrap();
+    origin.migrate(&account, target.locator()).wait().unwrap();
+    notify!(account, deposit(1)).result().unwrap();
+    let there = target.lookup::<Account>("back/account").unwrap();
+    assert!(there.is_local(), "the name followed the actor");
+    target.migrate(&there, origin.locator()).wait().unwrap();
+    assert!(!there.is_local());
+    notify!(there, deposit(2)).result().unwrap();
+    // The origin's first address went there and came back: it reaches the actor
+    // through the target's forwarder, which the actor's return replaced here.
+    assert_eq!(query!(account, balance()).wait(), Ok(3));
+    let home = origin.lookup::<Account>("back/account").unwrap();
+    assert!(home.is_local());
+    assert_eq!(query!(home, balance()).wait(), Ok(3));
+}
