@@ -31,6 +31,13 @@ pub enum Workload {
     /// Sequential asks to an actor on another theatre over loopback TCP (this
     /// project, and a raw TCP ping-pong with tokio).
     RemoteAsk { asks: u64 },
+    /// An actor with `bytes` of state moved `moves` times between two theatres
+    /// on loopback (this project only: no peer crate moves a live actor).
+    Migrate { moves: u64, bytes: u64 },
+    /// `messages` events streamed from a third theatre to an actor that moves
+    /// back and forth between two others all the while; each checked in order
+    /// and counted once (this project only).
+    MigrateStream { messages: u64 },
 }
 
 impl Workload {
@@ -47,13 +54,17 @@ impl Workload {
             Workload::StarForm { .. } => "star-form",
             Workload::RemoteNotify { .. } => "remote-notify",
             Workload::RemoteAsk { .. } => "remote-ask",
+            Workload::Migrate { .. } => "migrate",
+            Workload::MigrateStream { .. } => "migrate-stream",
         }
     }
 
     /// The systems the workload applies to, when not all.
     pub fn only_on(&self) -> Option<&'static [&'static str]> {
         match self {
-            Workload::StarForm { .. } => Some(&["stage"]),
+            Workload::StarForm { .. }
+            | Workload::Migrate { .. }
+            | Workload::MigrateStream { .. } => Some(&["stage"]),
             Workload::RemoteNotify { .. } | Workload::RemoteAsk { .. } => Some(&["stage", "tokio"]),
             _ => None,
         }
@@ -76,7 +87,10 @@ impl Workload {
             | Workload::AskInside { asks }
             | Workload::StarForm { asks }
             | Workload::RemoteAsk { asks } => vec![asks],
-            Workload::RemoteNotify { messages } => vec![messages],
+            Workload::RemoteNotify { messages } | Workload::MigrateStream { messages } => {
+                vec![messages]
+            }
+            Workload::Migrate { moves, bytes } => vec![moves, bytes],
             Workload::Trapezoid { workers, points } => vec![workers, points],
         }
     }
@@ -94,6 +108,8 @@ impl Workload {
             ("star-form", &[asks]) => Workload::StarForm { asks },
             ("remote-notify", &[messages]) => Workload::RemoteNotify { messages },
             ("remote-ask", &[asks]) => Workload::RemoteAsk { asks },
+            ("migrate", &[moves, bytes]) => Workload::Migrate { moves, bytes },
+            ("migrate-stream", &[messages]) => Workload::MigrateStream { messages },
             _ => return None,
         })
     }

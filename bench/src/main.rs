@@ -129,6 +129,15 @@ fn workloads(quick: bool) -> Vec<Workload> {
     all.push(Workload::RemoteAsk {
         asks: scale(20_000, 2_000),
     });
+    for bytes in [0, 100 << 10] {
+        all.push(Workload::Migrate {
+            moves: scale(1_000, 200),
+            bytes,
+        });
+    }
+    all.push(Workload::MigrateStream {
+        messages: scale(1_000_000, 100_000),
+    });
     all
 }
 

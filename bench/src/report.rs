@@ -30,6 +30,15 @@ fn label(cell: &Cell) -> String {
         ("star-form", [k]) => format!("star form, {} asks", n(*k)),
         ("remote-notify", [m]) => format!("remote notify (loopback), {} msgs", n(*m)),
         ("remote-ask", [k]) => format!("remote ask (loopback), {} asks", n(*k)),
+        ("migrate", [m, 0]) => format!("migrate a minimal actor (loopback), {} moves", n(*m)),
+        ("migrate", [m, b]) => format!(
+            "migrate a {} KiB actor (loopback), {} moves",
+            b >> 10,
+            n(*m)
+        ),
+        ("migrate-stream", [m]) => {
+            format!("stream of {} msgs to an actor moving back and forth", n(*m))
+        }
         _ => format!("{name} {params:?}"),
     }
 }

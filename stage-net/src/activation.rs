@@ -193,7 +193,7 @@ fn cost(body: &Body) -> u64 {
     frame::letter_cost(match body {
         Body::Message { args, .. } => args.len(),
         Body::Eval { captures, .. } => captures.len(),
-        Body::Stop { .. } => 0,
+        Body::Stop { .. } | Body::Fence { .. } => 0,
     })
 }
 
@@ -336,6 +336,7 @@ impl NamedLink {
                 },
                 Receipt::default(),
             ),
+            Body::Fence { token } => inbound.deliver(Delivery::Fence { token }, Receipt::default()),
             Body::Eval {
                 site,
                 check,

@@ -49,7 +49,7 @@ pub(crate) enum Awaiting {
     /// A question to a name's home: what to do with its directory entry.
     Resolve(Box<dyn FnOnce(Option<Filing>) + Send>),
     /// A move: what to do once the peer runs the actors (or why it does not).
-    Migrate(Box<dyn FnOnce(Result<(), MigrationError>) + Send>),
+    Migrate(Box<dyn FnOnce(Result<Vec<WireId>, MigrationError>) + Send>),
 }
 
 impl Awaiting {

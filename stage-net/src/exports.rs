@@ -9,7 +9,12 @@ use std::sync::{Arc, Mutex, Weak};
 use stage_runtime::remote::Inbound;
 use stage_runtime::ActorId;
 
+use crate::held::Held;
 use crate::sync::lock;
+
+/// A return waiting for its fence: the actor's inbound side, and the holder of
+/// the letters addressed to it meanwhile.
+type Gate = (Arc<dyn Inbound>, Arc<Held>);
 
 /// The table of exported actors.
 #[derive(Default)]
@@ -19,6 +24,14 @@ pub(crate) struct Exports {
     /// actor it found looks again when this changes (the one it kept may be the
     /// forwarder an arrival replaced).
     arrivals: AtomicU64,
+    /// Returns waiting for their fence: by the arrival's alias, the actor's
+    /// identity and its new inbound side.
+    gates: Mutex<HashMap<ActorId, Gate>>,
+    /// Held (shared) by a reader from finding an actor here to handing it the
+    /// letters, and (exclusively) by an arrival while it takes its identity
+    /// back from a forwarder and sends the fence through it: so that no letter
+    /// found the forwarder before the switch and enters it after the fence.
+    switching: std::sync::RwLock<()>,
 }
 
 impl Exports {
@@ -27,12 +40,60 @@ impl Exports {
         lock(&self.table).get(&actor).cloned()
     }
 
-    /// Makes an actor that has just arrived reachable by number: it takes the
-    /// place of a forwarder left by an earlier stay here.
-    pub(crate) fn settle(self: &Arc<Self>, inbound: Arc<dyn Inbound>) {
-        lock(&self.table).remove(&inbound.id());
-        self.export(inbound);
+    /// Makes an actor that has just arrived reachable: under `alias` at once
+    /// (what the cell it left forwards comes there), and under its identity.
+    /// If a forwarder it left on an earlier stay here held the identity, letters
+    /// sent the old way round may still be on their way back: letters to the
+    /// identity are held ([`Held`]) until [`Exports::open`], and the forwarder
+    /// gets `fence`, to send through it (while no reader can hand it a letter).
+    pub(crate) fn settle(
+        self: &Arc<Self>,
+        inbound: Arc<dyn Inbound>,
+        alias: ActorId,
+        fence: impl FnOnce(&Arc<dyn Inbound>),
+    ) {
+        let _switching = self
+            .switching
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.export_as(alias, Arc::clone(&inbound), true);
+        let left = self.get(inbound.id());
+        match left {
+            Some(forwarder) => {
+                let held = Held::new(Arc::clone(&inbound));
+                lock(&self.gates).insert(alias, (Arc::clone(&inbound), Arc::clone(&held)));
+                self.export_as(inbound.id(), held, true);
+                // Readers that kept the forwarder look again.
+                self.arrivals.fetch_add(1, Ordering::AcqRel);
+                fence(&forwarder);
+            }
+            None => {
+                self.export(inbound);
+                self.arrivals.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// Held while letters found here are handed to their actor (see
+    /// `switching`).
+    pub(crate) fn delivering(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.switching
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The fence of the return under `alias` has come round: the actor takes
+    /// its identity back from the forwarder. `false` if no return waited for it.
+    pub(crate) fn open(self: &Arc<Self>, alias: ActorId) -> bool {
+        let Some((inbound, held)) = lock(&self.gates).remove(&alias) else {
+            return false;
+        };
+        // Released first, then replaced: a reader that still holds the held
+        // side delivers straight through once it is released.
+        held.release();
+        self.export_as(inbound.id(), inbound, true);
         self.arrivals.fetch_add(1, Ordering::AcqRel);
+        true
     }
 
     /// How many actors have arrived by a move so far.
@@ -43,10 +104,15 @@ impl Exports {
     /// Makes a local actor reachable by number from peers until it ends.
     /// Exporting one twice keeps the first.
     pub(crate) fn export(self: &Arc<Self>, inbound: Arc<dyn Inbound>) {
-        let actor = inbound.id();
+        self.export_as(inbound.id(), inbound, false);
+    }
+
+    /// Makes `inbound` reachable under `actor` until it ends; `replace` takes
+    /// the place of an entry already there.
+    fn export_as(self: &Arc<Self>, actor: ActorId, inbound: Arc<dyn Inbound>, replace: bool) {
         {
             let mut table = lock(&self.table);
-            if table.contains_key(&actor) {
+            if table.contains_key(&actor) && !replace {
                 return;
             }
             table.insert(actor, Arc::clone(&inbound));

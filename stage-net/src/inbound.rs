@@ -90,6 +90,7 @@ impl Arrivals {
         (what, receipt): (&str, Receipt),
         delivery: impl FnOnce(Respond) -> Delivery<'a>,
     ) -> Result<(), String> {
+        let _delivering = exports.delivering();
         match self.recent.addressed(exports, to, tag, what)? {
             None => respond_now(conn, call, &SpeechError::Failed(Failure::Dead)),
             // A refusal (a decode error, a site this program does not have) has
@@ -100,6 +101,22 @@ impl Arrivals {
             }
         }
         Ok(())
+    }
+
+    /// The exported actor `to`, checked against the tag a frame of kind `what`
+    /// names (see [`Recent::addressed`]).
+    ///
+    /// # Errors
+    ///
+    /// The reason to close the connection when the tags differ.
+    pub(crate) fn exported(
+        &mut self,
+        exports: &Exports,
+        to: WireId,
+        tag: u64,
+        what: &str,
+    ) -> Result<Option<Arc<dyn Inbound>>, String> {
+        self.recent.addressed(exports, to, tag, what)
     }
 
     /// Registers a watch on the actor numbered `to`: `Ended` goes back over `conn`
@@ -221,6 +238,7 @@ impl EventRun {
         if self.is_empty() {
             return Ok(());
         }
+        let _delivering = exports.delivering();
         let found = recent.addressed(exports, self.to, self.tag, "an event");
         let (events, args) = (&self.events, &self.args);
         let delivered = match found {

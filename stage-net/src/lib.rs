@@ -11,7 +11,8 @@
 // router.rs      hands each arriving frame to the service that owns its kind
 // inbound.rs     delivering what arrives to local actors, events in runs
 // membership.rs  joins, handshakes, one connection per pair, rejoin, who is there
-// migration.rs   moving actors and cliques between theatres (not built yet)
+// migration.rs   moving actors and cliques between theatres
+// held.rs        letters held for an actor that came back, until its fence returns
 // balance.rs     probes and the load-balancing strategy (not built yet)
 // wire.rs        what crosses the wire
 // wire/frame.rs  the frame format
@@ -63,6 +64,7 @@ mod exports;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod handshake;
+mod held;
 mod inbound;
 mod locator;
 mod membership;

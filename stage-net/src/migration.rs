@@ -28,7 +28,7 @@
 
 use std::sync::Arc;
 
-use stage_runtime::remote::{self, Emigrant, Landing, Link};
+use stage_runtime::remote::{self, Arrival, Delivery, Emigrant, Landing, Link, Receipt};
 use stage_runtime::{ActorId, MigrationError, Stage};
 
 use crate::conn::Awaiting;
@@ -36,7 +36,7 @@ use crate::directory::Directory;
 use crate::exports::Exports;
 use crate::membership::Membership;
 use crate::peer::Peer;
-use crate::wire::frame::{Frame, Traveller};
+use crate::wire::frame::{Frame, Traveller, WireId};
 
 /// The migration service of a theatre.
 pub(crate) struct Migration {
@@ -116,14 +116,26 @@ impl Migration {
             .collect();
         let directory = Arc::clone(&self.directory);
         let link: Arc<dyn Link> = Arc::clone(peer) as _;
-        let landed = Box::new(move |result: Result<(), MigrationError>| match result {
-            Ok(()) => {
-                for actor in actors {
-                    directory.forget(actor);
+        let landed = Box::new(move |result: Result<Vec<WireId>, MigrationError>| {
+            let aliases = result.and_then(|aliases| {
+                let aliases: Option<Vec<ActorId>> =
+                    aliases.into_iter().map(ActorId::from_wire).collect();
+                aliases
+                    .filter(|aliases| aliases.len() == actors.len())
+                    .ok_or_else(|| {
+                        MigrationError::Refused("the target's answer names no aliases".into())
+                    })
+            });
+            match aliases {
+                Ok(aliases) => {
+                    for actor in &actors {
+                        directory.forget(*actor);
+                    }
+                    let aliases = actors.iter().copied().zip(aliases).collect();
+                    then(Ok(Arrival { link, aliases }));
                 }
-                then(Ok(link));
+                Err(error) => then(Err(error)),
             }
-            Err(error) => then(Err(error)),
         });
         // On failure the call is answered (`Unreachable`, or the frame's error).
         let _ = conn.call(Awaiting::Migrate(landed), |call| Frame::Migrate {
@@ -138,7 +150,11 @@ impl Migration {
     ///
     /// Why they were refused, for the origin: an identity that is not one, a type
     /// this program does not know as mobile, a state that does not decode.
-    pub(crate) fn settle(&self, peer: &Peer, actors: Vec<Traveller>) -> Result<(), String> {
+    pub(crate) fn settle(
+        &self,
+        peer: &Peer,
+        actors: Vec<Traveller>,
+    ) -> Result<Vec<WireId>, String> {
         let mut settlers = Vec::with_capacity(actors.len());
         for traveller in actors {
             let actor = ActorId::from_wire(traveller.actor)
@@ -154,9 +170,24 @@ impl Migration {
                 })?;
             settlers.push((actor, settler, traveller.names));
         }
+        let mut aliases = Vec::with_capacity(settlers.len());
         for (actor, settler, names) in settlers {
             let inbound = settler.settle(&self.stage, actor);
-            self.exports.settle(Arc::clone(&inbound));
+            let alias = remote::fresh_alias();
+            aliases.push(alias.to_wire());
+            // Back where it left a forwarder: a fence goes the old way round,
+            // behind every letter on it, and gives the actor its identity back
+            // here when it returns (see `Exports::settle`). A forwarder that
+            // cannot pass it on has nothing on its way.
+            let mut unfenced = false;
+            self.exports
+                .settle(Arc::clone(&inbound), alias, |forwarder| {
+                    let fence = Delivery::Fence { token: alias };
+                    unfenced = forwarder.deliver(fence, Receipt::default()).is_err();
+                });
+            if unfenced {
+                self.exports.open(alias);
+            }
             for name in names {
                 let exports = &self.exports;
                 let bound = self.directory.bind(&name, Arc::clone(&inbound), |inbound| {
@@ -170,6 +201,11 @@ impl Migration {
                 }
             }
         }
-        Ok(())
+        Ok(aliases)
+    }
+
+    /// A fence has come round: `true` if it ended a return to this theatre.
+    pub(crate) fn fenced(&self, token: ActorId) -> bool {
+        self.exports.open(token)
     }
 }

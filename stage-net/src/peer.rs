@@ -107,6 +107,11 @@ impl Peer {
                 args,
                 call,
             }),
+            Body::Fence { token } => conn.push(Frame::Fence {
+                to: actor,
+                tag,
+                token: token.to_wire(),
+            }),
             Body::Stop { answer } => conn.call(Awaiting::Answer(answer), |call| Frame::Stop {
                 to: actor,
                 tag,

@@ -263,7 +263,17 @@ fn route(
             }
             other => return Err(mismatch(other, "a migration's answer", call)),
         },
-        Frame::Moved { .. } => {}
+        Frame::Fence { to, tag, token } => {
+            let token =
+                ActorId::from_wire(token).ok_or_else(|| "a fence with no token".to_owned())?;
+            if !router.migration.fenced(token) {
+                // Not a return to this theatre: pass it on after what went before.
+                let _delivering = exports.delivering();
+                if let Some(inbound) = arrivals.exported(exports, to, tag, "a fence")? {
+                    let _ = inbound.deliver(Delivery::Fence { token }, Receipt::default());
+                }
+            }
+        }
         Frame::Ping => {}
         Frame::Credit { bytes } => conn.credit(bytes)?,
         Frame::Bye => {

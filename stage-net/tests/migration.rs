@@ -472,3 +472,37 @@ fn an_actor_that_comes_back_is_reached_through_every_address() {
     assert!(home.is_local());
     assert_eq!(query!(home, balance()).wait(), Ok(3));
 }
+
+#[test]
+fn a_stream_to_an_actor_moving_back_and_forth_keeps_its_order() {
+    let a = theatre(&[]);
+    let b = theatre(&[&a]);
+    let c = theatre(&[&a, &b]);
+    full_mesh(&[&a, &b, &c]);
+    let account = a.spawn(Account {
+        balance: 0,
+        log: vec![],
+    });
+    a.bind("bouncing/account", &account).unwrap();
+    let from_c = c.lookup::<Account>("bouncing/account").unwrap();
+    let streaming = std::thread::spawn(move || stream(&from_c, 0, 4 * LETTERS));
+    let mut moves = 0;
+    while !streaming.is_finished() || moves < 4 {
+        let (from, to) = if moves % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let here = from.lookup::<Account>("bouncing/account").unwrap();
+        assert!(here.is_local(), "move {moves}");
+        from.migrate(&here, to.locator()).wait().unwrap();
+        moves += 1;
+    }
+    streaming.join().unwrap();
+    let log = eventually("every letter", || {
+        let log = query!(account, log()).wait().ok()?;
+        (log.len() >= 4 * LETTERS as usize).then_some(log)
+    });
+    assert_eq!(
+        log.len(),
+        4 * LETTERS as usize,
+        "nothing twice ({moves} moves)"
+    );
+    assert_each_once_in_order(&log, 1, 4 * LETTERS);
+}

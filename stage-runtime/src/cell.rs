@@ -448,8 +448,10 @@ impl<A: Actor> ActorCell<A> {
         // (their sender was told so).
         self.stage.add_work(-count);
         if let Some(moved) = self.moved() {
+            // The run goes on whole: nothing is forwarded between its letters.
+            let _order = lock(&moved.order);
             for envelope in envelopes {
-                if let Err((letter, error)) = moved.send(envelope.letter, true) {
+                if let Err((letter, error)) = moved.send_in_order(envelope.letter, true) {
                     letter.refuse(error);
                 }
             }
@@ -576,6 +578,10 @@ impl<A: Actor> ActorCell<A> {
                     unsafe { self.state() }.ctx.request_stop(Some(reply));
                     return TurnEnd::Stop(DownReason::Stopped);
                 }
+                Letter::Fence(_) => {
+                    // Reached the actor itself: nothing to pass on.
+                    self.stage.add_work(-1);
+                }
                 Letter::Receipt(receipt) => {
                     // Taken: the letters before it are no longer held here.
                     self.stage.add_work(-1);
@@ -607,8 +613,8 @@ impl<A: Actor> ActorCell<A> {
     fn travelling(self: &Arc<Self>, books: &mut Bookkeeping<A>) -> Option<TurnEnd> {
         if let Some(journey) = books.journey.take() {
             match journey.group.landing() {
-                Some(Ok(link)) => {
-                    self.depart(link, journey.reply);
+                Some(Ok(arrival)) => {
+                    self.depart(&arrival, journey.reply);
                     return Some(TurnEnd::Departed);
                 }
                 Some(Err(error)) => self.stay(journey.reply, error),
@@ -729,14 +735,20 @@ impl<A: Actor> ActorCell<A> {
     /// state is dropped.
     fn depart(
         self: &Arc<Self>,
-        link: Arc<dyn crate::fabric::Link>,
+        arrival: &crate::fabric::Arrival,
         reply: Option<crate::reply::ReplySender<()>>,
     ) {
+        // Forwarded letters go to the alias the target gave this actor.
+        let alias = arrival
+            .aliases
+            .iter()
+            .find(|(actor, _)| *actor == self.id)
+            .map_or(self.id, |(_, alias)| *alias);
         let to = Addr::from_cell(ActorCell::remote(
             &self.stage,
             RemoteActor {
-                link,
-                actor: self.id,
+                link: Arc::clone(&arrival.link),
+                actor: alias,
             },
         ));
         let moved = self.travel().moved.get_or_init(|| Moved {
@@ -885,7 +897,11 @@ impl<A: Actor> ActorCell<A> {
                 call.run(actor, ctx);
                 None
             }
-            Letter::Stop(_) | Letter::Escalated | Letter::Answered | Letter::Receipt(_) => None,
+            Letter::Stop(_)
+            | Letter::Escalated
+            | Letter::Answered
+            | Letter::Receipt(_)
+            | Letter::Fence(_) => None,
         }));
         match ran {
             Ok(Some(future)) => {

@@ -86,6 +86,14 @@ pub enum Body {
         /// Where the answer goes.
         answer: Answer,
     },
+    /// A marker sent along the forwarders an actor left behind, after every
+    /// letter they have forwarded: it tells the theatre the actor returned to
+    /// that nothing sent the old way is still on its way (see `migration.rs` in
+    /// `stage-net`).
+    Fence {
+        /// Which return it ends.
+        token: ActorId,
+    },
 }
 
 /// The sending side's end of a remote reply: decodes the answer's bytes into the
@@ -159,6 +167,11 @@ pub enum Delivery<'a> {
     Stop {
         /// Where the acknowledgement goes.
         respond: Respond,
+    },
+    /// A [`Body::Fence`] to pass on (it reached a forwarder).
+    Fence {
+        /// Which return it ends.
+        token: ActorId,
     },
     /// A Star-form expression ([`Body::Eval`]).
     Eval {
@@ -336,6 +349,26 @@ pub struct Emigrant {
     pub state: Vec<u8>,
 }
 
-/// What the network layer reports when a move ends: the link to the target, which
-/// runs the actor now, or why it does not.
-pub type Landing = Result<Arc<dyn Link>, MigrationError>;
+/// Where a move took its actors: the link to the theatre that runs them now,
+/// and the alias it gave each (letters the cells left behind forward go to the
+/// alias; see `migration.rs` in `stage-net`).
+#[derive(Clone)]
+pub struct Arrival {
+    /// The link to the target.
+    pub link: Arc<dyn Link>,
+    /// Each actor's identity, and its alias on the target.
+    pub aliases: Vec<(ActorId, ActorId)>,
+}
+
+impl fmt::Debug for Arrival {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Arrival")
+            .field("at", &self.link.locator())
+            .field("aliases", &self.aliases)
+            .finish()
+    }
+}
+
+/// What the network layer reports when a move ends: where the actors run now,
+/// or why they did not move.
+pub type Landing = Result<Arrival, MigrationError>;

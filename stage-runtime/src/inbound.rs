@@ -87,6 +87,13 @@ impl<A: Actor> Inbound for Exported<A> {
                 Letter::Speech(answered(decoded, incoming)?)
             }
             Delivery::Stop { respond } => Letter::Stop(respond_with_unit(respond, stage())),
+            // Passed on in order (this is a forwarder), or dropped by the actor.
+            Delivery::Fence { token } => {
+                // A fence crosses as a control frame: never refused for room.
+                return cell
+                    .send_from(Letter::Fence(token), Speaker::Outside)
+                    .map_err(|(_, error)| error);
+            }
             Delivery::Eval {
                 site,
                 check,

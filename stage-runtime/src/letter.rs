@@ -113,6 +113,9 @@ pub(crate) enum Letter<A: Actor> {
     /// A peer's receipt for the letters queued before it: taking it (or refusing
     /// it) drops it, which tells the network layer they are no longer held here.
     Receipt(crate::fabric::Receipt),
+    /// A marker that follows letters along the forwarders an actor left behind
+    /// (see `Body::Fence`): it does nothing where the actor runs.
+    Fence(crate::id::ActorId),
     /// What is left of a letter whose reply has been answered already (by a link
     /// that could not take it): refusing it does nothing, and it is never queued.
     Answered,
@@ -128,6 +131,7 @@ impl<A: Actor> Letter<A> {
             Letter::Escalated => (SpeechKind::Notify, "escalated"),
             Letter::Answered => (SpeechKind::Notify, "answered"),
             Letter::Receipt(_) => (SpeechKind::Notify, "receipt"),
+            Letter::Fence(_) => (SpeechKind::Notify, "fence"),
         }
     }
 
@@ -137,7 +141,7 @@ impl<A: Actor> Letter<A> {
             Letter::Star(call) => call.refuse(error),
             Letter::Stop(reply) => reply.fail(error),
             Letter::Own(call) => call.refuse(error),
-            Letter::Escalated | Letter::Answered | Letter::Receipt(_) => {}
+            Letter::Escalated | Letter::Answered | Letter::Receipt(_) | Letter::Fence(_) => {}
         }
     }
 }

@@ -116,6 +116,12 @@ fn registry() -> &'static HashMap<u64, Rebuild> {
     })
 }
 
+/// A fresh identity, unique in the cluster: the alias a theatre gives an actor
+/// that arrives (see [`Arrival`](crate::remote::Arrival)).
+pub fn fresh_alias() -> ActorId {
+    ActorId::fresh()
+}
+
 /// Whether this program knows the mobile type tagged `tag`.
 pub fn is_mobile_type(tag: u64) -> bool {
     registry().contains_key(&tag)

@@ -13,10 +13,11 @@
 use std::sync::Arc;
 
 pub use crate::fabric::{
-    Answer, Body, Delivery, Emigrant, Fabric, FabricError, Inbound, Landing, Link, Receipt, Respond,
+    Answer, Arrival, Body, Delivery, Emigrant, Fabric, FabricError, Inbound, Landing, Link,
+    Receipt, Respond,
 };
 pub use crate::inbound::{export, local_addr, respond_with, Incoming};
-pub use crate::mobility::{is_mobile_type, migrate, rebuild_arrival, Settler};
+pub use crate::mobility::{fresh_alias, is_mobile_type, migrate, rebuild_arrival, Settler};
 pub use crate::stand_in::{location, remote};
 pub use crate::wire::addr::decoding_for;
 pub use crate::wire::{fnv1a, type_tag, unknown_variant, ArgReader, ArgWriter, Decoder, Put, Take};

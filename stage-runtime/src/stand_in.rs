@@ -104,6 +104,7 @@ impl RemoteActor {
                 call.refuse(error.clone());
                 return Err(error);
             }
+            Letter::Fence(token) => Body::Fence { token },
             Letter::Escalated | Letter::Answered | Letter::Receipt(_) => return Ok(None),
         };
         Ok(Some(body))

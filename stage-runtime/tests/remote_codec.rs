@@ -96,6 +96,9 @@ impl Link for Loopback {
                     Receipt::default(),
                 )
             }
+            Body::Fence { token } => self
+                .target
+                .deliver(Delivery::Fence { token }, Receipt::default()),
             Body::Stop { answer } => self.target.deliver(
                 Delivery::Stop {
                     respond: Respond::new(move |result: Result<Vec<u8>, SpeechError>| {

@@ -290,7 +290,9 @@ pub fn run(workload: Workload) -> Report {
             }
             Workload::StarForm { .. }
             | Workload::RemoteNotify { .. }
-            | Workload::RemoteAsk { .. } => Report::default(),
+            | Workload::RemoteAsk { .. }
+            | Workload::Migrate { .. }
+            | Workload::MigrateStream { .. } => Report::default(),
         }
     })
 }

@@ -261,7 +261,9 @@ pub fn run(workload: Workload) -> Report {
             Workload::AskOutside { .. }
             | Workload::StarForm { .. }
             | Workload::RemoteNotify { .. }
-            | Workload::RemoteAsk { .. } => Report::default(),
+            | Workload::RemoteAsk { .. }
+            | Workload::Migrate { .. }
+            | Workload::MigrateStream { .. } => Report::default(),
         }
     })
 }

@@ -164,7 +164,9 @@ pub fn run(workload: Workload) -> Report {
             Workload::AskOutside { .. }
             | Workload::StarForm { .. }
             | Workload::RemoteNotify { .. }
-            | Workload::RemoteAsk { .. } => Report::default(),
+            | Workload::RemoteAsk { .. }
+            | Workload::Migrate { .. }
+            | Workload::MigrateStream { .. } => Report::default(),
             Workload::AskInside { asks } => {
                 let target = echo();
                 let (done_tx, done_rx) = oneshot::channel();

@@ -152,6 +152,119 @@ impl Far {
     }
 }
 
+/// What the migration workloads move: some state, and a check of the order in
+/// which letters arrive.
+#[actor(mobile)]
+struct Luggage {
+    /// The state's bulk (a string: MessagePack carries it as one run of bytes).
+    bulk: String,
+    next: u64,
+    expect: u64,
+}
+
+#[behaviour]
+impl Luggage {
+    #[on(hit)]
+    fn hit(&mut self, n: u64) {
+        assert_eq!(n, self.next, "a letter lost, repeated or out of order");
+        self.next += 1;
+        if self.next == self.expect {
+            common::finish();
+        }
+    }
+}
+
+fn theatre(seeds: Vec<String>) -> Theatre {
+    Theatre::builder()
+        .cookie("bench")
+        .join(seeds)
+        .start()
+        .unwrap_or_else(|e| panic!("theatre: {e}"))
+}
+
+/// Moves the actor bound to `name` from `from` to `to`; the time it took.
+fn move_once(name: &str, from: &Theatre, to: &Theatre) -> std::time::Duration {
+    let here = from
+        .lookup::<Luggage>(name)
+        .unwrap_or_else(|e| panic!("lookup: {e}"));
+    let start = Instant::now();
+    from.migrate(&here, to.locator())
+        .wait()
+        .unwrap_or_else(|e| panic!("migrate: {e}"));
+    start.elapsed()
+}
+
+/// The `q`-quantile of `sorted`, in milliseconds.
+fn quantile_ms(sorted: &[std::time::Duration], q: f64) -> f64 {
+    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[index].as_secs_f64() * 1e3
+}
+
+/// Moves an actor with `bytes` of state back and forth `moves` times.
+fn migrate(moves: u64, bytes: u64) -> Report {
+    let a = theatre(Vec::new());
+    let b = theatre(vec![a.locator().to_owned()]);
+    let luggage = a.spawn(Luggage {
+        bulk: "x".repeat(bytes as usize),
+        next: 0,
+        expect: u64::MAX,
+    });
+    a.bind("luggage", &luggage)
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let mut times: Vec<_> = (0..moves)
+        .map(|i| {
+            let (from, to) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+            move_once("luggage", from, to)
+        })
+        .collect();
+    times.sort();
+    Report::default()
+        .with("ms/move", quantile_ms(&times, 0.5))
+        .with("p10 ms", quantile_ms(&times, 0.1))
+        .with("p90 ms", quantile_ms(&times, 0.9))
+}
+
+/// Streams `messages` events from a third theatre to an actor that moves back
+/// and forth between two others until the stream ends.
+fn migrate_stream(messages: u64) -> Report {
+    let a = theatre(Vec::new());
+    let b = theatre(vec![a.locator().to_owned()]);
+    let c = theatre(vec![a.locator().to_owned(), b.locator().to_owned()]);
+    let luggage = a.spawn(Luggage {
+        bulk: String::new(),
+        next: 0,
+        expect: messages,
+    });
+    a.bind("luggage", &luggage)
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let target = c
+        .lookup::<Luggage>("luggage")
+        .unwrap_or_else(|e| panic!("lookup: {e}"));
+    let streaming = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let start = Instant::now();
+    let sender = {
+        let streaming = std::sync::Arc::clone(&streaming);
+        std::thread::spawn(move || {
+            for n in 0..messages {
+                while notify!(target, hit(n)).err() == Some(SpeechError::Denied(Reason::Busy)) {
+                    std::thread::yield_now();
+                }
+            }
+            let end = common::finished_blocking();
+            streaming.store(false, std::sync::atomic::Ordering::SeqCst);
+            end
+        })
+    };
+    let mut moves = 0u64;
+    while streaming.load(std::sync::atomic::Ordering::SeqCst) {
+        let (from, to) = if moves % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        move_once("luggage", from, to);
+        moves += 1;
+    }
+    let end = sender.join().unwrap_or_else(|_| panic!("the sender failed"));
+    Report::throughput(end - start, messages).with("moves", moves as f64)
+}
+
 /// Two theatres on loopback; the address, on the second, of a `Far` on the first.
 fn two_theatres(expect: u64) -> (Theatre, Theatre, Addr<Far>) {
     let start = |seeds: Vec<String>| {
@@ -188,6 +301,8 @@ pub fn run(workload: Workload) -> Report {
             let end = common::finished_blocking();
             Report::throughput(end - start, messages)
         }
+        Workload::Migrate { moves, bytes } => migrate(moves, bytes),
+        Workload::MigrateStream { messages } => migrate_stream(messages),
         Workload::RemoteAsk { asks } => {
             let (_here, _there, far) = two_theatres(u64::MAX);
             let start = Instant::now();

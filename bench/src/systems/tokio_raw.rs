@@ -224,7 +224,10 @@ pub fn run(workload: Workload) -> Report {
                 let end = common::finished().await;
                 Report::throughput(end - start, actors * per_actor)
             }
-            Workload::AskOutside { .. } | Workload::StarForm { .. } => Report::default(),
+            Workload::AskOutside { .. }
+            | Workload::StarForm { .. }
+            | Workload::Migrate { .. }
+            | Workload::MigrateStream { .. } => Report::default(),
             Workload::RemoteNotify { messages } => tcp_notify(messages).await,
             Workload::RemoteAsk { asks } => tcp_ask(asks).await,
             Workload::AskInside { asks } => {

@@ -297,19 +297,20 @@ pub enum Frame {
     Migrated {
         /// The number the asker gave.
         call: u64,
-        /// `Ok` once they run; the reason otherwise.
-        result: Result<(), String>,
+        /// Once they run, the alias each was given here, in the order sent
+        /// (letters the origin forwards go to it); the reason otherwise.
+        result: Result<Vec<WireId>, String>,
     },
-    /// The actor `actor`, which the sender had, runs on the theatre at `locator`
-    /// now: send to it there (sent back to a theatre whose letters were
-    /// forwarded).
-    Moved {
-        /// The actor's identity.
-        actor: WireId,
-        /// Its theatre's identity.
-        theatre: u64,
-        /// Its theatre's locator.
-        locator: String,
+    /// A marker that follows the letters forwarded for the actor `to` (see
+    /// `migration.rs`): passed on by a forwarder; at the theatre the actor
+    /// returned to, it ends the return numbered `token`.
+    Fence {
+        /// The actor (or the alias its new place gave it).
+        to: WireId,
+        /// Its type's tag.
+        tag: u64,
+        /// The return it ends: the alias of the actor's arrival.
+        token: WireId,
     },
 }
 

@@ -61,10 +61,12 @@ impl<A: Actor> serde::Serialize for Addr<A> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::Error;
         let wire = match self.remote_actor() {
+            // The actor's own identity: the stand-in of a cell it left reaches it
+            // under an alias.
             Some(remote) => WireAddr {
                 theatre: remote.link.theatre(),
                 locator: remote.link.locator().into(),
-                actor: remote.actor.to_wire(),
+                actor: self.id().to_wire(),
                 tag: type_tag::<A>(),
                 name: remote.link.name().map(Into::into),
             },
