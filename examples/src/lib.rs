@@ -10,6 +10,7 @@ pub mod chat;
 pub mod chatty;
 pub mod fibonacci;
 pub mod hello;
+pub mod migrating_agent;
 pub mod multicast;
 pub mod net_bank;
 pub mod net_chat;

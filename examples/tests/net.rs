@@ -139,3 +139,21 @@ fn chat_across_three_theatre_processes_with_the_room_found_by_name() {
     bob.quit();
     ann.quit();
 }
+
+#[test]
+fn the_migrating_agent_visits_every_theatre_and_comes_home() {
+    let mut said = Vec::new();
+    let (itinerary, average_us) =
+        stage_examples::migrating_agent::run(3, |line| said.push(line)).unwrap();
+    // Home, three stops, home again.
+    assert_eq!(itinerary.len(), 5, "{said:?}");
+    assert_eq!(itinerary.first(), itinerary.last());
+    let distinct: std::collections::HashSet<_> = itinerary.iter().collect();
+    assert_eq!(distinct.len(), 4, "{itinerary:?}");
+    assert!(average_us > 0.0);
+    assert!(
+        said.iter().any(|line| line.starts_with("hop 4:")),
+        "{said:?}"
+    );
+    assert!(!said.iter().any(|line| line.contains("failed")), "{said:?}");
+}

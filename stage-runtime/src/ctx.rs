@@ -386,6 +386,12 @@ impl<A: Actor> Ctx<A> {
         }
     }
 
+    /// Whether this actor has asked to move, or has friends.
+    #[inline]
+    pub(crate) fn may_travel(&self) -> bool {
+        self.travel.is_some()
+    }
+
     /// The move asked for in this turn, if any.
     pub(crate) fn take_move(&mut self) -> Option<MoveRequest> {
         self.travel.as_mut()?.request.take()

@@ -33,7 +33,7 @@
 // wire/addr.rs       addresses inside messages
 // inbound.rs         a local actor as peers reach it
 // remote.rs          the seam's items for `stage-net` and generated code, in one place
-// mobility.rs        snapshot, restore and `#[arrived]` (not built yet)
+// mobility.rs        moving: snapshot, restore, cliques, `#[arrived]`
 
 //! Stage for Rust: an actor language embedded in Rust.
 //!

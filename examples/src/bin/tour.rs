@@ -322,6 +322,28 @@ async fn main() -> Result<(), SpeechError> {
         Err(_) => println!("    the bank's thread panicked"),
     }
 
+    step("migration: an #[actor(mobile)] agent moves itself from theatre to theatre between two turns");
+    println!(
+        "    #[on(go)]      fn go(&mut self, ctx: &mut Ctx<Self>)      {{ ctx.migrate_to(next) }}"
+    );
+    println!("    #[arrived]     fn arrived(&mut self, ctx: &mut Ctx<Self>) {{ record ctx.locator(); go on }}");
+    println!("    #[migration_failed] fn stayed(&mut self, error: MigrationError) {{ .. }}");
+    println!("    (from outside: theatre.migrate(&addr, locator); every address keeps working)");
+    let trip = std::thread::spawn(|| {
+        stage_examples::migrating_agent::run(3, |line| {
+            if !line.starts_with("so far") {
+                println!("    {line}");
+            }
+        })
+        .map_err(|e| e.to_string())
+    })
+    .join();
+    match trip {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => println!("    the theatres could not run here: {error}"),
+        Err(_) => println!("    the agent's thread panicked"),
+    }
+
     step("quiescence: main returns, the stage waits until no work is left, then the program exits");
     Ok(())
 }
