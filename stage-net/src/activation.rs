@@ -193,7 +193,7 @@ fn cost(body: &Body) -> u64 {
     frame::letter_cost(match body {
         Body::Message { args, .. } => args.len(),
         Body::Eval { captures, .. } => captures.len(),
-        Body::Stop { .. } | Body::Fence { .. } => 0,
+        Body::Stop { .. } | Body::Fence { .. } | Body::Flush { .. } => 0,
     })
 }
 
@@ -337,6 +337,12 @@ impl NamedLink {
                 Receipt::default(),
             ),
             Body::Fence { token } => inbound.deliver(Delivery::Fence { token }, Receipt::default()),
+            Body::Flush { answer } => inbound.deliver(
+                Delivery::Flush {
+                    respond: respond_to(answer),
+                },
+                Receipt::default(),
+            ),
             Body::Eval {
                 site,
                 check,

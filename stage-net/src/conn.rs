@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use stage_runtime::remote::{self, Answer, Fabric, Receipt};
+use stage_runtime::remote::{self, Answer, Body, Fabric, Receipt};
 use stage_runtime::{DownReason, Failure, MigrationError, Reason, SpeechError, Stage};
 
 use crate::sync::lock;
@@ -674,4 +674,18 @@ fn read_loop(
         ends.broke();
     }
     ends.ended();
+}
+
+/// Answers `body`'s caller (if it waits for an answer) with `error`.
+pub(crate) fn fail_body(body: Body, error: SpeechError) {
+    if let Body::Message {
+        answer: Some(answer),
+        ..
+    }
+    | Body::Stop { answer }
+    | Body::Eval { answer, .. }
+    | Body::Flush { answer } = body
+    {
+        answer.fail(error);
+    }
 }

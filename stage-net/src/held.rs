@@ -38,6 +38,9 @@ enum Waiting {
     Fence {
         token: ActorId,
     },
+    Flush {
+        respond: Respond,
+    },
     Events(Vec<(u16, Vec<u8>)>),
 }
 
@@ -85,6 +88,9 @@ impl Held {
                     receipt,
                 ),
                 Waiting::Fence { token } => self.inner.deliver(Delivery::Fence { token }, receipt),
+                Waiting::Flush { respond } => {
+                    self.inner.deliver(Delivery::Flush { respond }, receipt)
+                }
                 Waiting::Events(events) => self.inner.deliver_events(
                     &mut events.iter().map(|(variant, args)| (*variant, &args[..])),
                     receipt,
@@ -136,6 +142,7 @@ impl Inbound for Held {
                 respond,
             },
             Delivery::Fence { token } => Waiting::Fence { token },
+            Delivery::Flush { respond } => Waiting::Flush { respond },
         };
         queue.push((letter, receipt));
         Ok(())
@@ -160,6 +167,10 @@ impl Inbound for Held {
 
     fn on_end(&self, then: Box<dyn FnOnce(DownReason) + Send>) {
         self.inner.on_end(then);
+    }
+
+    fn moved_to(&self) -> Option<(u64, String, ActorId)> {
+        self.inner.moved_to()
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

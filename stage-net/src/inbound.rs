@@ -23,18 +23,33 @@ pub(crate) struct Arrivals {
     run: EventRun,
     /// Where the run's receipt comes from: the connection the events came on.
     receipts: Option<Arc<dyn Receipts>>,
+    /// Actors that have moved whose new place this connection's peer has been
+    /// told of (see `routes.rs`): told once each.
+    told: Vec<ActorId>,
 }
+
+/// The most moved actors remembered as told, per connection (then it forgets,
+/// and tells again: a notice more is harmless).
+const MAX_TOLD: usize = 256;
 
 /// Where the receipt of letters delivered comes from (see [`Conn::receipt`]).
 pub(crate) trait Receipts: Send + Sync {
     /// The receipt for letters costing `cost` in all.
     fn receipt(&self, cost: u64) -> Receipt;
+    /// Sends `frame` back to the peer.
+    fn tell(&self, frame: Frame);
 }
 
 impl Receipts for std::sync::Weak<Conn> {
     fn receipt(&self, cost: u64) -> Receipt {
         self.upgrade()
             .map_or_else(Receipt::default, |conn| conn.receipt(cost))
+    }
+
+    fn tell(&self, frame: Frame) {
+        if let Some(conn) = self.upgrade() {
+            let _ = conn.push(frame);
+        }
     }
 }
 
@@ -75,7 +90,36 @@ impl Arrivals {
             Some(receipts) if !self.run.is_empty() => receipts.receipt(self.run.cost),
             _ => Receipt::default(),
         };
-        self.run.deliver(exports, &mut self.recent, receipt)
+        let tag = self.run.tag;
+        let delivered = self.run.deliver(exports, &mut self.recent, receipt)?;
+        if let (Some(inbound), Some(receipts)) = (delivered, &self.receipts) {
+            let receipts = Arc::clone(receipts);
+            self.notice(&*inbound, tag, |frame| receipts.tell(frame));
+        }
+        Ok(())
+    }
+
+    /// Tells the peer where `inbound`'s actor went, if it has moved and the peer
+    /// has not been told yet.
+    fn notice(&mut self, inbound: &dyn Inbound, tag: u64, tell: impl FnOnce(Frame)) {
+        let Some((theatre, locator, alias)) = inbound.moved_to() else {
+            return;
+        };
+        let actor = inbound.id();
+        if self.told.contains(&actor) {
+            return;
+        }
+        if self.told.len() >= MAX_TOLD {
+            self.told.clear();
+        }
+        self.told.push(actor);
+        tell(Frame::Moved {
+            actor: actor.to_wire(),
+            tag,
+            theatre,
+            locator,
+            alias: alias.to_wire(),
+        });
     }
 
     /// Delivers a question (`Ask`, `Eval`, `Stop`) for the actor numbered `to`,
@@ -98,6 +142,9 @@ impl Arrivals {
             // connection's.
             Some(inbound) => {
                 let _ = inbound.deliver(delivery(responder(conn, call)), receipt);
+                self.notice(&*inbound, tag, |frame| {
+                    let _ = conn.push(frame);
+                });
             }
         }
         Ok(())
@@ -234,9 +281,9 @@ impl EventRun {
         exports: &Exports,
         recent: &mut Recent,
         receipt: Receipt,
-    ) -> Result<(), String> {
+    ) -> Result<Option<Arc<dyn Inbound>>, String> {
         if self.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let _delivering = exports.delivering();
         let found = recent.addressed(exports, self.to, self.tag, "an event");
@@ -248,7 +295,7 @@ impl EventRun {
                     "stage-net: events for actor {:?}, which is not exported here",
                     self.to
                 );
-                Ok(())
+                Ok(None)
             }
             Ok(Some(inbound)) => {
                 let refused = match events.as_slice() {
@@ -274,7 +321,7 @@ impl EventRun {
                         self.to
                     );
                 }
-                Ok(())
+                Ok(Some(inbound))
             }
         };
         self.events.clear();
@@ -385,6 +432,8 @@ mod tests {
                 back.fetch_add(cost, Ordering::SeqCst);
             })
         }
+
+        fn tell(&self, _frame: Frame) {}
     }
 
     fn receipts() -> Arc<dyn Receipts> {

@@ -9,6 +9,7 @@
 // peer.rs        a member as a link: where a remote address's letters go
 // conn.rs        a socket with its writer and reader; calls awaiting replies
 // router.rs      hands each arriving frame to the service that owns its kind
+// routes.rs      where letters go for actors that moved: senders switch after a flush
 // inbound.rs     delivering what arrives to local actors, events in runs
 // membership.rs  joins, handshakes, one connection per pair, rejoin, who is there
 // migration.rs   moving actors and cliques between theatres
@@ -72,6 +73,7 @@ mod migration;
 mod node;
 mod peer;
 mod router;
+mod routes;
 mod sync;
 mod theatre;
 pub mod tls;

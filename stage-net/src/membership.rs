@@ -22,6 +22,7 @@ use crate::error::NetError;
 use crate::handshake::{self, HandshakeError, Identity};
 use crate::locator;
 use crate::peer::Peer;
+use crate::routes::Routes;
 use crate::sync::{lock, read, write};
 use crate::tls::{TlsConfig, Transport};
 use crate::wire::frame::{self, Frame};
@@ -225,6 +226,8 @@ pub(crate) struct Membership {
     penalties: Penalties,
     wiring: OnceLock<Wiring>,
     listeners: RwLock<Vec<Weak<dyn Listener>>>,
+    /// Where letters go for actors that moved (shared by the peers).
+    pub(crate) routes: Arc<Routes>,
     me: Weak<Membership>,
 }
 
@@ -238,6 +241,7 @@ impl Membership {
             penalties: Penalties::default(),
             wiring: OnceLock::new(),
             listeners: RwLock::new(Vec::new()),
+            routes: Arc::default(),
             me: me.clone(),
         })
     }
@@ -343,7 +347,11 @@ impl Membership {
             if let Some(peer) = peers.get(&theatre) {
                 return Ok(Arc::clone(peer));
             }
-            let peer = Arc::new(Peer::new(theatre, locator.to_owned()));
+            let peer = Arc::new(Peer::new(
+                theatre,
+                locator.to_owned(),
+                Arc::clone(&self.routes),
+            ));
             peers.insert(theatre, Arc::clone(&peer));
             peer
         };
@@ -434,11 +442,10 @@ impl Membership {
                 "this theatre is still starting".into(),
             )));
         };
-        let peer = Arc::clone(
-            lock(&self.peers)
-                .entry(theatre)
-                .or_insert_with(|| Arc::new(Peer::new(theatre, locator))),
-        );
+        let peer =
+            Arc::clone(lock(&self.peers).entry(theatre).or_insert_with(|| {
+                Arc::new(Peer::new(theatre, locator, Arc::clone(&self.routes)))
+            }));
         let mut current = write(&peer.conn);
         if let Some(existing) = current.as_ref().filter(|c| c.is_alive()) {
             let opened_by_smaller = |initiated: bool| initiated == (self.settings.id < theatre);
@@ -714,7 +721,7 @@ mod tests {
         let members = Membership::new(settings());
         let heard = Arc::new(Heard::default());
         members.listen(Arc::downgrade(&heard) as Weak<dyn Listener>);
-        let peer = Peer::new(7, "stage://127.0.0.1:2".into());
+        let peer = Peer::new(7, "stage://127.0.0.1:2".into(), Arc::default());
         members.peer_lost(&peer);
         assert_eq!(*heard.0.lock().unwrap(), vec!["Left(7)".to_owned()]);
     }
@@ -726,7 +733,7 @@ mod tests {
         members.listen(Arc::downgrade(&heard) as Weak<dyn Listener>);
         assert!(members.close());
         assert!(!members.close(), "closing twice closes once");
-        members.peer_lost(&Peer::new(7, "stage://127.0.0.1:2".into()));
+        members.peer_lost(&Peer::new(7, "stage://127.0.0.1:2".into(), Arc::default()));
         assert!(heard.0.lock().unwrap().is_empty());
         assert!(members.link(7, "stage://127.0.0.1:2").is_err());
     }
@@ -739,7 +746,7 @@ mod tests {
         members.listen(Arc::downgrade(&gone) as Weak<dyn Listener>);
         members.listen(Arc::downgrade(&staying) as Weak<dyn Listener>);
         drop(gone);
-        members.peer_lost(&Peer::new(7, "stage://127.0.0.1:2".into()));
+        members.peer_lost(&Peer::new(7, "stage://127.0.0.1:2".into(), Arc::default()));
         assert_eq!(*staying.0.lock().unwrap(), vec!["Left(7)".to_owned()]);
     }
 

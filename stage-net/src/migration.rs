@@ -204,6 +204,35 @@ impl Migration {
         Ok(aliases)
     }
 
+    /// The theatre behind `told_by` forwarded a letter from this one to
+    /// `actor`, which runs on the theatre `theatre` at `locator` now, under
+    /// `alias` there: this theatre's letters switch to it (see `routes.rs`).
+    pub(crate) fn moved(
+        &self,
+        told_by: &Arc<Peer>,
+        actor: WireId,
+        tag: u64,
+        (theatre, locator): (u64, &str),
+        alias: WireId,
+    ) {
+        let (Some(actor), Some(alias)) = (ActorId::from_wire(actor), ActorId::from_wire(alias))
+        else {
+            return;
+        };
+        // Moved here: this theatre's own letters reach it through the forwarder
+        // they knew (it is a local actor now, not a route).
+        if theatre == self.members.id() {
+            return;
+        }
+        let Ok(to) = self.members.link(theatre, locator) else {
+            return;
+        };
+        let told_by: Arc<dyn Link> = Arc::clone(told_by) as _;
+        self.members
+            .routes
+            .moved(actor, tag, (to as Arc<dyn Link>, alias), told_by);
+    }
+
     /// A fence has come round: `true` if it ended a return to this theatre.
     pub(crate) fn fenced(&self, token: ActorId) -> bool {
         self.exports.open(token)

@@ -8,6 +8,7 @@ use stage_runtime::remote::{Body, Link};
 use stage_runtime::{ActorId, DownReason, SpeechError};
 
 use crate::conn::{unreachable, Awaiting, Conn};
+use crate::routes::{Routed, Routes};
 use crate::sync::{read, write};
 use crate::wire::frame::Frame;
 
@@ -21,15 +22,19 @@ pub(crate) struct Peer {
     pub(crate) conn: RwLock<Option<Arc<Conn>>>,
     /// The peer said goodbye: it will not come back under this identity.
     left: AtomicBool,
+    /// Where letters for actors that moved go (this theatre's, shared by its
+    /// peers).
+    routes: Arc<Routes>,
 }
 
 impl Peer {
-    pub(crate) fn new(theatre: u64, locator: String) -> Self {
+    pub(crate) fn new(theatre: u64, locator: String, routes: Arc<Routes>) -> Self {
         Peer {
             theatre,
             locator,
             conn: RwLock::new(None),
             left: AtomicBool::new(false),
+            routes,
         }
     }
 
@@ -57,18 +62,7 @@ impl Peer {
     }
 }
 
-/// Answers `body`'s caller (if it waits for an answer) with `error`.
-pub(crate) fn fail_body(body: Body, error: SpeechError) {
-    if let Body::Message {
-        answer: Some(answer),
-        ..
-    }
-    | Body::Stop { answer }
-    | Body::Eval { answer, .. } = body
-    {
-        answer.fail(error);
-    }
-}
+pub(crate) use crate::conn::fail_body;
 
 impl Peer {
     /// Sends a letter: a forwarded one ([`Link::forward`]) is never refused for
@@ -80,6 +74,11 @@ impl Peer {
         body: Body,
         forwarded: bool,
     ) -> Result<(), SpeechError> {
+        // An actor that moved, and whose new place this theatre has learnt.
+        let body = match self.routes.route(actor, tag, body) {
+            Routed::Here(body) => body,
+            Routed::Done(result) => return result,
+        };
         let actor = actor.to_wire();
         let Some(conn) = self.live() else {
             fail_body(body, unreachable());
@@ -105,6 +104,11 @@ impl Peer {
                 tag,
                 variant,
                 args,
+                call,
+            }),
+            Body::Flush { answer } => conn.call(Awaiting::Answer(answer), |call| Frame::Flush {
+                to: actor,
+                tag,
                 call,
             }),
             Body::Fence { token } => conn.push(Frame::Fence {

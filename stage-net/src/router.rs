@@ -99,7 +99,7 @@ impl Sink for Route {
 fn route(
     frame: Frame,
     conn: &Arc<Conn>,
-    peer: &Peer,
+    peer: &Arc<Peer>,
     router: &Arc<Router>,
     arrivals: &mut Arrivals,
     (cost, receipt): (u64, Receipt),
@@ -263,6 +263,22 @@ fn route(
             }
             other => return Err(mismatch(other, "a migration's answer", call)),
         },
+        Frame::Flush { to, tag, call } => arrivals.question(
+            exports,
+            conn,
+            (to, tag, call),
+            ("a flush", receipt),
+            |respond| Delivery::Flush { respond },
+        )?,
+        Frame::Moved {
+            actor,
+            tag,
+            theatre,
+            locator,
+            alias,
+        } => router
+            .migration
+            .moved(peer, actor, tag, (theatre, &locator), alias),
         Frame::Fence { to, tag, token } => {
             let token =
                 ActorId::from_wire(token).ok_or_else(|| "a fence with no token".to_owned())?;

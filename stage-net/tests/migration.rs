@@ -506,3 +506,28 @@ fn a_stream_to_an_actor_moving_back_and_forth_keeps_its_order() {
     );
     assert_each_once_in_order(&log, 1, 4 * LETTERS);
 }
+
+#[test]
+fn a_sender_switches_after_the_first_letter_and_no_longer_needs_the_old_place() {
+    let origin = theatre(&[]);
+    let target = theatre(&[&origin]);
+    let sender = theatre(&[&origin, &target]);
+    full_mesh(&[&origin, &target, &sender]);
+    let account = origin.spawn(Account {
+        balance: 0,
+        log: vec![],
+    });
+    origin.bind("switch/account", &account).unwrap();
+    let from_sender = sender.lookup::<Account>("switch/account").unwrap();
+    origin.migrate(&account, target.locator()).wait().unwrap();
+    // The first letters go through the origin's forwarder, which tells the
+    // sender where the actor went; the answer comes back after that notice.
+    notify!(from_sender, deposit(1)).result().unwrap();
+    assert_eq!(query!(from_sender, balance()).wait(), Ok(1));
+    // The old place leaves: the sender's letters go straight to the new one.
+    origin.shutdown();
+    for n in 2..=100 {
+        notify!(from_sender, deposit(1)).result().unwrap();
+        assert_eq!(query!(from_sender, balance()).wait(), Ok(n));
+    }
+}

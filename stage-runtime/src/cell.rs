@@ -584,6 +584,11 @@ impl<A: Actor> ActorCell<A> {
                     // Reached the actor itself: nothing to pass on.
                     self.stage.add_work(-1);
                 }
+                Letter::Flush(reply) => {
+                    // Everything sent before it the same way has been taken.
+                    self.stage.add_work(-1);
+                    reply.send(());
+                }
                 Letter::Receipt(receipt) => {
                     // Taken: the letters before it are no longer held here.
                     self.stage.add_work(-1);
@@ -915,7 +920,8 @@ impl<A: Actor> ActorCell<A> {
             | Letter::Escalated
             | Letter::Answered
             | Letter::Receipt(_)
-            | Letter::Fence(_) => None,
+            | Letter::Fence(_)
+            | Letter::Flush(_) => None,
         }));
         match ran {
             Ok(Some(future)) => {

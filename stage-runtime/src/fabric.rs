@@ -94,6 +94,13 @@ pub enum Body {
         /// Which return it ends.
         token: ActorId,
     },
+    /// Answered by the actor once it has taken every letter sent before this
+    /// one the same way (through every forwarder on the way): a sender that
+    /// learnt the actor moved sends it the old way before it sends the new.
+    Flush {
+        /// Where the acknowledgement goes.
+        answer: Answer,
+    },
 }
 
 /// The sending side's end of a remote reply: decodes the answer's bytes into the
@@ -105,7 +112,7 @@ type AnswerFn = dyn FnOnce(Result<&[u8], SpeechError>) + Send;
 
 impl Answer {
     /// An answer that runs `answer` with the encoded answer, or the error.
-    pub(crate) fn new(answer: impl FnOnce(Result<&[u8], SpeechError>) + Send + 'static) -> Self {
+    pub fn new(answer: impl FnOnce(Result<&[u8], SpeechError>) + Send + 'static) -> Self {
         Answer(Box::new(answer))
     }
 
@@ -165,6 +172,11 @@ pub enum Delivery<'a> {
     },
     /// `Addr::stop` from afar.
     Stop {
+        /// Where the acknowledgement goes.
+        respond: Respond,
+    },
+    /// A [`Body::Flush`].
+    Flush {
         /// Where the acknowledgement goes.
         respond: Respond,
     },
@@ -274,6 +286,12 @@ pub trait Inbound: Send + Sync + 'static {
     /// Runs `then` with the reason once the actor has ended (at once if it has
     /// already).
     fn on_end(&self, then: Box<dyn FnOnce(DownReason) + Send>);
+    /// Where the actor went, once it has left this theatre: the identity of the
+    /// theatre it went to, that theatre's locator, and the alias it has there.
+    /// The default: it never moves.
+    fn moved_to(&self) -> Option<(u64, String, ActorId)> {
+        None
+    }
     /// The exported actor, for turning it back into a typed address.
     fn as_any(&self) -> &dyn std::any::Any;
 }

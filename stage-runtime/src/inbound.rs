@@ -87,6 +87,7 @@ impl<A: Actor> Inbound for Exported<A> {
                 Letter::Speech(answered(decoded, incoming)?)
             }
             Delivery::Stop { respond } => Letter::Stop(respond_with_unit(respond, stage())),
+            Delivery::Flush { respond } => Letter::Flush(respond_with_unit(respond, stage())),
             // Passed on in order (this is a forwarder), or dropped by the actor.
             Delivery::Fence { token } => {
                 // A fence crosses as a control frame: never refused for room.
@@ -147,6 +148,16 @@ impl<A: Actor> Inbound for Exported<A> {
 
     fn on_end(&self, then: Box<dyn FnOnce(DownReason) + Send>) {
         self.addr.watch(Box::new(move |down| then(down.reason)));
+    }
+
+    fn moved_to(&self) -> Option<(u64, String, ActorId)> {
+        let to = self.addr.cell().moved_to()?;
+        let remote = to.remote_actor()?;
+        Some((
+            remote.link.theatre(),
+            remote.link.locator().to_owned(),
+            remote.actor,
+        ))
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -116,6 +116,8 @@ pub(crate) enum Letter<A: Actor> {
     /// A marker that follows letters along the forwarders an actor left behind
     /// (see `Body::Fence`): it does nothing where the actor runs.
     Fence(crate::id::ActorId),
+    /// Answered when the actor takes it (see `Body::Flush`).
+    Flush(ReplySender<()>),
     /// What is left of a letter whose reply has been answered already (by a link
     /// that could not take it): refusing it does nothing, and it is never queued.
     Answered,
@@ -132,6 +134,7 @@ impl<A: Actor> Letter<A> {
             Letter::Answered => (SpeechKind::Notify, "answered"),
             Letter::Receipt(_) => (SpeechKind::Notify, "receipt"),
             Letter::Fence(_) => (SpeechKind::Notify, "fence"),
+            Letter::Flush(_) => (SpeechKind::Notify, "flush"),
         }
     }
 
@@ -139,7 +142,7 @@ impl<A: Actor> Letter<A> {
         match self {
             Letter::Speech(msg) => A::__refuse(msg, error),
             Letter::Star(call) => call.refuse(error),
-            Letter::Stop(reply) => reply.fail(error),
+            Letter::Stop(reply) | Letter::Flush(reply) => reply.fail(error),
             Letter::Own(call) => call.refuse(error),
             Letter::Escalated | Letter::Answered | Letter::Receipt(_) | Letter::Fence(_) => {}
         }

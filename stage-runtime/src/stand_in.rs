@@ -105,6 +105,9 @@ impl RemoteActor {
                 return Err(error);
             }
             Letter::Fence(token) => Body::Fence { token },
+            Letter::Flush(reply) => Body::Flush {
+                answer: answer_to_unit(reply),
+            },
             Letter::Escalated | Letter::Answered | Letter::Receipt(_) => return Ok(None),
         };
         Ok(Some(body))

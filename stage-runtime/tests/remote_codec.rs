@@ -96,6 +96,14 @@ impl Link for Loopback {
                     Receipt::default(),
                 )
             }
+            Body::Flush { answer } => self.target.deliver(
+                Delivery::Flush {
+                    respond: Respond::new(move |result: Result<Vec<u8>, SpeechError>| {
+                        answer.answer(result.as_deref().map_err(Clone::clone))
+                    }),
+                },
+                Receipt::default(),
+            ),
             Body::Fence { token } => self
                 .target
                 .deliver(Delivery::Fence { token }, Receipt::default()),

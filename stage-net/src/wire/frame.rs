@@ -301,6 +301,31 @@ pub enum Frame {
         /// (letters the origin forwards go to it); the reason otherwise.
         result: Result<Vec<WireId>, String>,
     },
+    /// Answer once the actor `to` has taken every letter sent before this one
+    /// the same way (see `routes.rs`); forwarders pass it on.
+    Flush {
+        /// The actor's identity (or its alias on the receiver).
+        to: WireId,
+        /// Its type's tag.
+        tag: u64,
+        /// The sender's number for the answer.
+        call: u64,
+    },
+    /// The actor `actor`, to which the sender's forwarder passed a letter from
+    /// the receiver, runs on the theatre `theatre` at `locator` now, under
+    /// `alias` there: send to it there (after a flush the old way).
+    Moved {
+        /// The actor's identity.
+        actor: WireId,
+        /// Its type's tag.
+        tag: u64,
+        /// Its theatre's identity.
+        theatre: u64,
+        /// Its theatre's locator.
+        locator: String,
+        /// Its alias there.
+        alias: WireId,
+    },
     /// A marker that follows the letters forwarded for the actor `to` (see
     /// `migration.rs`): passed on by a forwarder; at the theatre the actor
     /// returned to, it ends the return numbered `token`.
