@@ -74,6 +74,15 @@ impl Activation {
         })
     }
 
+    /// The actors started here on demand, by identity.
+    pub(crate) fn started_here(&self) -> std::collections::HashSet<ActorId> {
+        let started: Vec<Slot> = lock(&self.started).values().cloned().collect();
+        started
+            .iter()
+            .filter_map(|slot| lock(slot).as_ref().map(|inbound| inbound.id()))
+            .collect()
+    }
+
     /// The actor started here on demand under `name`, if it runs.
     pub(crate) fn running(&self, name: &str) -> Option<Arc<dyn Inbound>> {
         let slot = lock(&self.started).get(name).cloned()?;
@@ -314,51 +323,65 @@ impl NamedLink {
             fail_body(body, unreachable());
             return Err(unreachable());
         };
-        // Addresses inside the message, and inside its answer, belong to this
-        // theatre.
-        let respond_to = |answer| respond_to(answer, Arc::clone(&fabric), stage.clone());
-        remote::decoding_for(Arc::clone(&fabric), &stage, || match body {
-            Body::Message {
+        deliver_here(fabric, &stage, &**inbound, body)
+    }
+}
+
+/// Delivers `body` to a local actor (`inbound`), as if it had arrived from a
+/// peer: addresses inside the message, and inside its answer, belong to this
+/// theatre (`fabric`, with its `stage`).
+///
+/// # Errors
+///
+/// The actor's refusal, or a decoding error; the answer, if any, has it too.
+pub(crate) fn deliver_here(
+    fabric: Arc<dyn Fabric>,
+    stage: &Stage,
+    inbound: &dyn Inbound,
+    body: Body,
+) -> Result<(), SpeechError> {
+    let respond_to = |answer| respond_to(answer, Arc::clone(&fabric), stage.clone());
+    remote::decoding_for(Arc::clone(&fabric), stage, || match body {
+        Body::Message {
+            variant,
+            args,
+            answer,
+        } => inbound.deliver(
+            Delivery::Message {
                 variant,
-                args,
-                answer,
-            } => inbound.deliver(
-                Delivery::Message {
-                    variant,
-                    args: &args,
-                    respond: answer.map(respond_to),
-                },
-                Receipt::default(),
-            ),
-            Body::Stop { answer } => inbound.deliver(
-                Delivery::Stop {
-                    respond: respond_to(answer),
-                },
-                Receipt::default(),
-            ),
-            Body::Fence { token } => inbound.deliver(Delivery::Fence { token }, Receipt::default()),
-            Body::Flush { answer } => inbound.deliver(
-                Delivery::Flush {
-                    respond: respond_to(answer),
-                },
-                Receipt::default(),
-            ),
-            Body::Eval {
+                args: &args,
+                respond: answer.map(respond_to),
+            },
+            Receipt::default(),
+        ),
+        Body::Stop { answer } => inbound.deliver(
+            Delivery::Stop {
+                respond: respond_to(answer),
+            },
+            Receipt::default(),
+        ),
+        Body::Fence { token } => inbound.deliver(Delivery::Fence { token }, Receipt::default()),
+        Body::Flush { answer } => inbound.deliver(
+            Delivery::Flush {
+                respond: respond_to(answer),
+            },
+            Receipt::default(),
+        ),
+        Body::Eval {
+            site,
+            check,
+            captures,
+            answer,
+        } => inbound.deliver(
+            Delivery::Eval {
                 site,
                 check,
-                captures,
-                answer,
-            } => inbound.deliver(
-                Delivery::Eval {
-                    site,
-                    check,
-                    captures: &captures,
-                    respond: respond_to(answer),
-                },
-                Receipt::default(),
-            ),
-        })
-    }
+                captures: &captures,
+                respond: respond_to(answer),
+            },
+            Receipt::default(),
+        ),
+    })
 }
 
 impl Link for NamedLink {

@@ -96,6 +96,17 @@ impl Exports {
         true
     }
 
+    /// Every actor exported here that still runs here, once each.
+    pub(crate) fn everyone(&self) -> Vec<Arc<dyn Inbound>> {
+        let table = lock(&self.table);
+        let mut seen = std::collections::HashSet::new();
+        table
+            .values()
+            .filter(|inbound| inbound.moved_to().is_none() && seen.insert(inbound.id()))
+            .cloned()
+            .collect()
+    }
+
     /// How many actors have arrived by a move so far.
     pub(crate) fn arrivals(&self) -> u64 {
         self.arrivals.load(Ordering::Acquire)

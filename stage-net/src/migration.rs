@@ -26,16 +26,19 @@
 //! does not settle: the origin then keeps its actor too (see the README's
 //! limits).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
-use stage_runtime::remote::{self, Arrival, Delivery, Emigrant, Landing, Link, Receipt};
-use stage_runtime::{ActorId, MigrationError, Stage};
+use stage_runtime::remote::{self, Arrival, Body, Delivery, Emigrant, Landing, Link, Receipt};
+use stage_runtime::{ActorId, Failure, MigrationError, SpeechError, Stage};
 
 use crate::conn::Awaiting;
 use crate::directory::Directory;
 use crate::exports::Exports;
 use crate::membership::Membership;
 use crate::peer::Peer;
+use crate::sync::lock;
 use crate::wire::frame::{Frame, Traveller, WireId};
 
 /// The migration service of a theatre.
@@ -44,6 +47,10 @@ pub(crate) struct Migration {
     exports: Arc<Exports>,
     directory: Arc<Directory>,
     stage: Stage,
+    /// While this theatre leaves: the (peer, actor) pairs whose flush has not
+    /// come through yet (see [`Migration::evacuate`]).
+    leaving: Mutex<HashSet<(u64, ActorId)>>,
+    flushed: Condvar,
 }
 
 /// What the runtime is told once a move has ended.
@@ -61,6 +68,8 @@ impl Migration {
             exports,
             directory,
             stage,
+            leaving: Mutex::new(HashSet::new()),
+            flushed: Condvar::new(),
         })
     }
 
@@ -219,22 +228,141 @@ impl Migration {
         else {
             return;
         };
-        // Moved here: this theatre's own letters reach it through the forwarder
-        // they knew (it is a local actor now, not a route).
-        if theatre == self.members.id() {
-            return;
-        }
-        let Ok(to) = self.members.link(theatre, locator) else {
-            return;
+        let to: Arc<dyn Link> = if theatre == self.members.id() {
+            // Moved here: this theatre's letters go to the local actor.
+            Arc::new(Here {
+                exports: Arc::clone(&self.exports),
+                members: Arc::clone(&self.members),
+                stage: self.stage.clone(),
+            })
+        } else {
+            match self.members.link(theatre, locator) {
+                Ok(peer) => peer,
+                Err(_) => return,
+            }
         };
         let told_by: Arc<dyn Link> = Arc::clone(told_by) as _;
-        self.members
-            .routes
-            .moved(actor, tag, (to as Arc<dyn Link>, alias), told_by);
+        self.members.routes.moved(actor, tag, (to, alias), told_by);
+    }
+
+    /// A flush for `actor` from the peer `theatre` has come through.
+    pub(crate) fn flush_seen(&self, theatre: u64, actor: Option<ActorId>) {
+        let Some(actor) = actor else { return };
+        let mut leaving = lock(&self.leaving);
+        if leaving.remove(&(theatre, actor)) && leaving.is_empty() {
+            self.flushed.notify_all();
+        }
+    }
+
+    /// Before this theatre leaves (Stage: "Actors can migrate away from the
+    /// closing host and the system continues without disruption"): its mobile
+    /// actors move to the live members, in turn (a clique together); each
+    /// member is told where each went, and this waits (at most `within`) until
+    /// every member's flush has come through, so that what they sent the old
+    /// way has been forwarded before the connections close. Actors that are not
+    /// mobile stay, as do those in `staying` (started here on demand: the
+    /// name's new home starts a fresh one, as activation promises) and any that
+    /// could not move.
+    pub(crate) fn evacuate(&self, within: Duration, staying: &HashSet<ActorId>) {
+        let deadline = Instant::now() + within;
+        let peers = self.members.live_peers();
+        if peers.is_empty() {
+            return;
+        }
+        let (done, outcomes) = std::sync::mpsc::channel();
+        let mut moving = 0;
+        for (inbound, peer) in self
+            .exports
+            .everyone()
+            .into_iter()
+            .filter(|inbound| !staying.contains(&inbound.id()))
+            .zip(peers.iter().cycle())
+        {
+            let done = done.clone();
+            let going = Arc::clone(&inbound);
+            let then = Box::new(move |outcome| {
+                let _ = done.send((going, outcome));
+            });
+            if inbound.evacuate(&peer.locator, then) {
+                moving += 1;
+            }
+        }
+        let mut moved = Vec::new();
+        for _ in 0..moving {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match outcomes.recv_timeout(left) {
+                Ok((inbound, Ok(()))) => moved.push(inbound),
+                Ok((inbound, Err(error))) => log::warn!(
+                    "stage-net: a `{}` could not move away before this theatre left: {error}",
+                    inbound.type_name()
+                ),
+                Err(_) => {
+                    log::warn!("stage-net: actors still moving when this theatre left");
+                    break;
+                }
+            }
+        }
+        // Every member learns where each went; its flush through the forwarder
+        // here says it has switched.
+        {
+            let mut leaving = lock(&self.leaving);
+            for inbound in &moved {
+                let Some((theatre, locator, alias)) = inbound.moved_to() else {
+                    continue;
+                };
+                for peer in &peers {
+                    let Some(conn) = peer.live() else { continue };
+                    let told = conn.push(Frame::Moved {
+                        actor: inbound.id().to_wire(),
+                        tag: inbound.type_tag(),
+                        theatre,
+                        locator: locator.clone(),
+                        alias: alias.to_wire(),
+                    });
+                    if told.is_ok() && peer.theatre != theatre {
+                        leaving.insert((peer.theatre, inbound.id()));
+                    }
+                }
+            }
+        }
+        let leaving = lock(&self.leaving);
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (mut leaving, _) = self
+            .flushed
+            .wait_timeout_while(leaving, left, |waiting| !waiting.is_empty())
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        leaving.clear();
     }
 
     /// A fence has come round: `true` if it ended a return to this theatre.
     pub(crate) fn fenced(&self, token: ActorId) -> bool {
         self.exports.open(token)
+    }
+}
+
+/// The route to an actor that moved to this theatre, for this theatre's own
+/// letters that knew it elsewhere: delivered to it here, under its alias.
+struct Here {
+    exports: Arc<Exports>,
+    members: Arc<Membership>,
+    stage: Stage,
+}
+
+impl Link for Here {
+    fn send(&self, actor: ActorId, _tag: u64, body: Body) -> Result<(), SpeechError> {
+        let dead = SpeechError::Failed(Failure::Dead);
+        let (Some(inbound), Some(fabric)) = (self.exports.get(actor), self.members.fabric()) else {
+            crate::conn::fail_body(body, dead.clone());
+            return Err(dead);
+        };
+        crate::activation::deliver_here(fabric, &self.stage, &*inbound, body)
+    }
+
+    fn locator(&self) -> &str {
+        self.members.locator()
+    }
+
+    fn theatre(&self) -> u64 {
+        self.members.id()
     }
 }

@@ -263,13 +263,18 @@ fn route(
             }
             other => return Err(mismatch(other, "a migration's answer", call)),
         },
-        Frame::Flush { to, tag, call } => arrivals.question(
-            exports,
-            conn,
-            (to, tag, call),
-            ("a flush", receipt),
-            |respond| Delivery::Flush { respond },
-        )?,
+        Frame::Flush { to, tag, call } => {
+            arrivals.question(
+                exports,
+                conn,
+                (to, tag, call),
+                ("a flush", receipt),
+                |respond| Delivery::Flush { respond },
+            )?;
+            router
+                .migration
+                .flush_seen(peer.theatre, ActorId::known(to));
+        }
         Frame::Moved {
             actor,
             tag,

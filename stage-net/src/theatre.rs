@@ -322,13 +322,23 @@ impl Theatre {
         }
     }
 
-    /// Leaves the cluster: closes the listener, writes what is queued for each peer
+    /// Leaves the cluster. First its mobile actors that peers can reach (every
+    /// actor whose address has left the process, every bound one) move to the
+    /// live members, in turn, cliques together, names following them; each
+    /// member is told where each went and switches to the new place (waiting at
+    /// most `down_after`, and at least a second, for all of that). Then it
+    /// closes the listener, writes what is queued for each peer
     /// followed by a goodbye (waiting at most half a second for that), and closes
     /// every connection. The peers close their side without trying to rejoin and
     /// forget this theatre; replies pending on them resolve to
-    /// `Failed(Unreachable)`. The stage and its actors carry on, reachable locally.
-    /// Calling it again does nothing.
+    /// `Failed(Unreachable)`. The stage and the actors that stayed carry on,
+    /// reachable locally. Calling it again does nothing.
     pub fn shutdown(&self) {
+        if !self.node.members.is_closed() {
+            let within = self.node.members.down_after().max(Duration::from_secs(1));
+            let started_on_demand = self.node.activation.started_here();
+            self.node.migration.evacuate(within, &started_on_demand);
+        }
         self.node.members.close();
     }
 

@@ -531,3 +531,125 @@ fn a_sender_switches_after_the_first_letter_and_no_longer_needs_the_old_place() 
         assert_eq!(query!(from_sender, balance()).wait(), Ok(n));
     }
 }
+
+/// Stage's chat room, for the leaving theatre's test: what one says, every
+/// member hears.
+#[actor(mobile)]
+struct Room {
+    members: Vec<Addr<Listener>>,
+}
+
+#[behaviour]
+impl Room {
+    #[request]
+    fn enter(&mut self, member: Addr<Listener>) -> usize {
+        self.members.push(member);
+        self.members.len()
+    }
+
+    #[on(say)]
+    fn say(&mut self, line: String) {
+        for member in &self.members {
+            notify!(member, hear(line.clone()));
+        }
+    }
+}
+
+/// A chat member: keeps what it hears.
+#[actor(mobile)]
+struct Listener {
+    heard: Vec<String>,
+}
+
+#[behaviour]
+impl Listener {
+    #[on(hear)]
+    fn hear(&mut self, line: String) {
+        self.heard.push(line);
+    }
+
+    #[query]
+    fn heard(&self) -> Vec<String> {
+        self.heard.clone()
+    }
+}
+
+#[test]
+fn the_theatre_running_the_chat_room_leaves_mid_conversation_and_no_line_is_lost() {
+    const LINES: u32 = 2_000;
+    let host = theatre(&[]);
+    let ann = theatre(&[&host]);
+    let bob = theatre(&[&host, &ann]);
+    full_mesh(&[&host, &ann, &bob]);
+    host.bind("chat", &host.spawn(Room { members: vec![] }))
+        .unwrap();
+    let speakers: Vec<_> = [&ann, &bob]
+        .into_iter()
+        .map(|user| {
+            let room = user.lookup::<Room>("chat").unwrap();
+            let me = user.spawn(Listener { heard: vec![] });
+            request!(room, enter(me.clone())).wait().unwrap();
+            (room, me)
+        })
+        .collect();
+    // Each says half its lines, waits until the host is leaving, and says the
+    // rest while it leaves and after.
+    let halfway = Arc::new(Barrier::new(3));
+    let talking: Vec<_> = speakers
+        .iter()
+        .enumerate()
+        .map(|(who, (room, _))| {
+            let room = room.clone();
+            let halfway = Arc::clone(&halfway);
+            std::thread::spawn(move || {
+                for n in 0..LINES {
+                    if n == LINES / 2 {
+                        halfway.wait();
+                    }
+                    let line = format!("{who}:{n}");
+                    loop {
+                        match notify!(room, say(line.clone())).result() {
+                            Ok(()) => break,
+                            Err(SpeechError::Denied(Reason::Busy)) => std::thread::yield_now(),
+                            Err(other) => panic!("{line}: {other}"),
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    halfway.wait();
+    // In the middle of the conversation, the room's theatre leaves.
+    host.shutdown();
+    for talk in talking {
+        talk.join().unwrap();
+    }
+    for (_, listener) in &speakers {
+        let heard = eventually("every line", || {
+            let heard = query!(listener, heard()).wait().ok()?;
+            if std::env::var("DBG").is_ok() {
+                let missing: Vec<_> = (0..2)
+                    .flat_map(|who| (0..LINES).map(move |n| format!("{who}:{n}")))
+                    .filter(|l| !heard.contains(l))
+                    .collect();
+                eprintln!(
+                    "{} heard, missing {} e.g. {:?}",
+                    heard.len(),
+                    missing.len(),
+                    &missing[..missing.len().min(6)]
+                );
+            }
+            (heard.len() >= 2 * LINES as usize).then_some(heard)
+        });
+        assert_eq!(heard.len(), 2 * LINES as usize, "no line twice");
+        for who in 0..2 {
+            let said: Vec<String> = heard
+                .iter()
+                .filter(|line| line.starts_with(&format!("{who}:")))
+                .cloned()
+                .collect();
+            let expected: Vec<String> = (0..LINES).map(|n| format!("{who}:{n}")).collect();
+            assert_eq!(said, expected, "each speaker's lines, once and in order");
+        }
+    }
+}

@@ -292,6 +292,14 @@ pub trait Inbound: Send + Sync + 'static {
     fn moved_to(&self) -> Option<(u64, String, ActorId)> {
         None
     }
+    /// Moves the actor to the theatre at `to`, if it is a mobile actor that runs
+    /// here (a theatre that leaves moves its actors away): `then` hears the
+    /// outcome once it runs there, or why not. `false` (and `then` dropped) for
+    /// an actor that does not move.
+    fn evacuate(&self, to: &str, then: Box<dyn FnOnce(Result<(), SpeechError>) + Send>) -> bool {
+        let _ = (to, then);
+        false
+    }
     /// The exported actor, for turning it back into a typed address.
     fn as_any(&self) -> &dyn std::any::Any;
 }

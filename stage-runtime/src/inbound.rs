@@ -150,6 +150,19 @@ impl<A: Actor> Inbound for Exported<A> {
         self.addr.watch(Box::new(move |down| then(down.reason)));
     }
 
+    fn evacuate(&self, to: &str, then: Box<dyn FnOnce(Result<(), SpeechError>) + Send>) -> bool {
+        let mobile = crate::mobility::is_mobile_type(type_tag::<A>());
+        if !mobile || !self.addr.is_local() {
+            return false;
+        }
+        let moved = crate::mobility::migrate_any(&self.addr, to.to_owned());
+        self.addr
+            .cell()
+            .stage()
+            .spawn_future(async move { then(moved.await) });
+        true
+    }
+
     fn moved_to(&self) -> Option<(u64, String, ActorId)> {
         let to = self.addr.cell().moved_to()?;
         let remote = to.remote_actor()?;

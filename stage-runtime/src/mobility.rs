@@ -172,6 +172,12 @@ pub fn restore<A: serde::de::DeserializeOwned>(state: &[u8]) -> Result<A, Migrat
 /// with `Failed(Migration(..))` (the actor stays). The actor must be on this
 /// theatre.
 pub fn migrate<A: crate::actor::Movable>(addr: &Addr<A>, to: String) -> crate::Reply<()> {
+    migrate_any(addr, to)
+}
+
+/// [`migrate`], for an actor whose type is not known to be mobile here (an
+/// actor that is not fails with `Failed(Migration(Snapshot(..)))`).
+pub(crate) fn migrate_any<A: Actor>(addr: &Addr<A>, to: String) -> crate::Reply<()> {
     let (reply, tx) = crate::reply::reply_pair::<()>();
     if addr.local_cell().is_none() {
         tx.fail(crate::speech::SpeechError::Failed(
