@@ -186,28 +186,21 @@ impl Conn {
 
     /// Encodes a `Tell` frame onto the writer's queue, with its arguments as they
     /// are (the hot path of `notify!`: no frame is built).
+    /// A forwarded one ([`Counted::Forwarded`]) is never refused for lack of
+    /// room.
     pub(crate) fn push_tell(
         &self,
+        forwarded: bool,
         to: WireId,
         tag: u64,
-        variant: u16,
-        args: &[u8],
+        (variant, args): (u16, &[u8]),
     ) -> Result<(), SpeechError> {
-        self.queue(Counted::Letter, |bytes| {
-            frame::encode_tell(to, tag, variant, args, bytes);
-            Ok(())
-        })
-    }
-
-    /// [`Conn::push_tell`] for a forwarded letter ([`Counted::Forwarded`]).
-    pub(crate) fn forward_tell(
-        &self,
-        to: WireId,
-        tag: u64,
-        variant: u16,
-        args: &[u8],
-    ) -> Result<(), SpeechError> {
-        self.queue(Counted::Forwarded, |bytes| {
+        let counted = if forwarded {
+            Counted::Forwarded
+        } else {
+            Counted::Letter
+        };
+        self.queue(counted, |bytes| {
             frame::encode_tell(to, tag, variant, args, bytes);
             Ok(())
         })

@@ -89,12 +89,7 @@ impl Peer {
                 variant,
                 args,
                 answer: None,
-            } if forwarded => conn.forward_tell(actor, tag, variant, &args),
-            Body::Message {
-                variant,
-                args,
-                answer: None,
-            } => conn.push_tell(actor, tag, variant, &args),
+            } => conn.push_tell(forwarded, actor, tag, (variant, &args)),
             Body::Message {
                 variant,
                 args,

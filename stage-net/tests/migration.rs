@@ -473,8 +473,9 @@ fn an_actor_that_comes_back_is_reached_through_every_address() {
     assert_eq!(query!(home, balance()).wait(), Ok(3));
 }
 
-#[test]
-fn a_stream_to_an_actor_moving_back_and_forth_keeps_its_order() {
+/// Three theatres in a full mesh, an account on the first bound to `name`, and
+/// the address the third finds by that name.
+fn three_with_account(name: &str) -> ([Theatre; 3], Addr<Account>, Addr<Account>) {
     let a = theatre(&[]);
     let b = theatre(&[&a]);
     let c = theatre(&[&a, &b]);
@@ -483,8 +484,14 @@ fn a_stream_to_an_actor_moving_back_and_forth_keeps_its_order() {
         balance: 0,
         log: vec![],
     });
-    a.bind("bouncing/account", &account).unwrap();
-    let from_c = c.lookup::<Account>("bouncing/account").unwrap();
+    a.bind(name, &account).unwrap();
+    let from_c = c.lookup::<Account>(name).unwrap();
+    ([a, b, c], account, from_c)
+}
+
+#[test]
+fn a_stream_to_an_actor_moving_back_and_forth_keeps_its_order() {
+    let ([a, b, _c], account, from_c) = three_with_account("bouncing/account");
     let streaming = std::thread::spawn(move || stream(&from_c, 0, 4 * LETTERS));
     let mut moves = 0;
     while !streaming.is_finished() || moves < 4 {
@@ -509,16 +516,7 @@ fn a_stream_to_an_actor_moving_back_and_forth_keeps_its_order() {
 
 #[test]
 fn a_sender_switches_after_the_first_letter_and_no_longer_needs_the_old_place() {
-    let origin = theatre(&[]);
-    let target = theatre(&[&origin]);
-    let sender = theatre(&[&origin, &target]);
-    full_mesh(&[&origin, &target, &sender]);
-    let account = origin.spawn(Account {
-        balance: 0,
-        log: vec![],
-    });
-    origin.bind("switch/account", &account).unwrap();
-    let from_sender = sender.lookup::<Account>("switch/account").unwrap();
+    let ([origin, target, _sender], account, from_sender) = three_with_account("switch/account");
     origin.migrate(&account, target.locator()).wait().unwrap();
     // The first letters go through the origin's forwarder, which tells the
     // sender where the actor went; the answer comes back after that notice.
