@@ -14,7 +14,8 @@
 // membership.rs  joins, handshakes, one connection per pair, rejoin, who is there
 // migration.rs   moving actors and cliques between theatres
 // held.rs        letters held for an actor that came back, until its fence returns
-// balance.rs     probes and the load-balancing strategy (not built yet)
+// balance.rs     load balancing: probes, reports, strategies, the balancer thread
+// traffic.rs     who talks with whom across theatres, for the traffic strategy
 // wire.rs        what crosses the wire
 // wire/frame.rs  the frame format
 // handshake.rs   proving the cookie
@@ -55,7 +56,7 @@
 #![forbid(unsafe_code)]
 
 mod activation;
-mod balance;
+pub mod balance;
 pub mod cli;
 mod conn;
 mod deadline;
@@ -77,8 +78,10 @@ mod routes;
 mod sync;
 mod theatre;
 pub mod tls;
+mod traffic;
 pub mod wire;
 
+pub use balance::Balancer;
 pub use error::NetError;
 pub use theatre::{Theatre, TheatreBuilder};
 /// The frame format (now [`wire::frame`]; kept here for earlier users).

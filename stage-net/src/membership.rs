@@ -25,6 +25,7 @@ use crate::peer::Peer;
 use crate::routes::Routes;
 use crate::sync::{lock, read, write};
 use crate::tls::{TlsConfig, Transport};
+use crate::traffic::Traffic;
 use crate::wire::frame::{self, Frame};
 
 /// How long a handshake may take before the connection is dropped.
@@ -228,6 +229,9 @@ pub(crate) struct Membership {
     listeners: RwLock<Vec<Weak<dyn Listener>>>,
     /// Where letters go for actors that moved (shared by the peers).
     pub(crate) routes: Arc<Routes>,
+    /// The letters between balanceable actors here and each peer (counted only
+    /// while the load balancer learns traffic).
+    pub(crate) traffic: Arc<Traffic>,
     me: Weak<Membership>,
 }
 
@@ -242,6 +246,7 @@ impl Membership {
             wiring: OnceLock::new(),
             listeners: RwLock::new(Vec::new()),
             routes: Arc::default(),
+            traffic: Arc::default(),
             me: me.clone(),
         })
     }
@@ -254,6 +259,11 @@ impl Membership {
     /// The theatre that addresses decoded here belong to, once wired.
     pub(crate) fn fabric(&self) -> Option<Arc<dyn Fabric>> {
         self.wiring.get().map(|wiring| Arc::clone(&wiring.fabric))
+    }
+
+    /// The theatre's stage, once wired.
+    pub(crate) fn stage(&self) -> Option<Stage> {
+        self.wiring.get().map(|wiring| wiring.stage.clone())
     }
 
     /// Adds a listener to changes of members.
@@ -351,6 +361,7 @@ impl Membership {
                 theatre,
                 locator.to_owned(),
                 Arc::clone(&self.routes),
+                Arc::clone(&self.traffic),
             ));
             peers.insert(theatre, Arc::clone(&peer));
             peer
@@ -442,10 +453,14 @@ impl Membership {
                 "this theatre is still starting".into(),
             )));
         };
-        let peer =
-            Arc::clone(lock(&self.peers).entry(theatre).or_insert_with(|| {
-                Arc::new(Peer::new(theatre, locator, Arc::clone(&self.routes)))
-            }));
+        let peer = Arc::clone(lock(&self.peers).entry(theatre).or_insert_with(|| {
+            Arc::new(Peer::new(
+                theatre,
+                locator,
+                Arc::clone(&self.routes),
+                Arc::clone(&self.traffic),
+            ))
+        }));
         let mut current = write(&peer.conn);
         if let Some(existing) = current.as_ref().filter(|c| c.is_alive()) {
             let opened_by_smaller = |initiated: bool| initiated == (self.settings.id < theatre);
@@ -721,7 +736,12 @@ mod tests {
         let members = Membership::new(settings());
         let heard = Arc::new(Heard::default());
         members.listen(Arc::downgrade(&heard) as Weak<dyn Listener>);
-        let peer = Peer::new(7, "stage://127.0.0.1:2".into(), Arc::default());
+        let peer = Peer::new(
+            7,
+            "stage://127.0.0.1:2".into(),
+            Arc::default(),
+            Arc::default(),
+        );
         members.peer_lost(&peer);
         assert_eq!(*heard.0.lock().unwrap(), vec!["Left(7)".to_owned()]);
     }
@@ -733,7 +753,12 @@ mod tests {
         members.listen(Arc::downgrade(&heard) as Weak<dyn Listener>);
         assert!(members.close());
         assert!(!members.close(), "closing twice closes once");
-        members.peer_lost(&Peer::new(7, "stage://127.0.0.1:2".into(), Arc::default()));
+        members.peer_lost(&Peer::new(
+            7,
+            "stage://127.0.0.1:2".into(),
+            Arc::default(),
+            Arc::default(),
+        ));
         assert!(heard.0.lock().unwrap().is_empty());
         assert!(members.link(7, "stage://127.0.0.1:2").is_err());
     }
@@ -746,7 +771,12 @@ mod tests {
         members.listen(Arc::downgrade(&gone) as Weak<dyn Listener>);
         members.listen(Arc::downgrade(&staying) as Weak<dyn Listener>);
         drop(gone);
-        members.peer_lost(&Peer::new(7, "stage://127.0.0.1:2".into(), Arc::default()));
+        members.peer_lost(&Peer::new(
+            7,
+            "stage://127.0.0.1:2".into(),
+            Arc::default(),
+            Arc::default(),
+        ));
         assert_eq!(*staying.0.lock().unwrap(), vec!["Left(7)".to_owned()]);
     }
 

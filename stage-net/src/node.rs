@@ -14,6 +14,7 @@ use stage_runtime::remote::{self, Emigrant, Fabric, FabricError, Inbound, Landin
 use stage_runtime::{ActorId, MigrationError, Stage};
 
 use crate::activation::{Activation, Factory};
+use crate::balance::Balance;
 use crate::directory::Directory;
 use crate::error::NetError;
 use crate::exports::Exports;
@@ -28,6 +29,7 @@ pub(crate) struct Node {
     pub(crate) directory: Arc<Directory>,
     pub(crate) activation: Arc<Activation>,
     pub(crate) migration: Arc<Migration>,
+    pub(crate) balance: Arc<Balance>,
     pub(crate) stage: Stage,
     /// Owns the router; connections reach it weakly, through their sinks.
     _router: Arc<Router>,
@@ -63,11 +65,14 @@ impl Node {
             Arc::clone(&directory),
             stage.clone(),
         );
+        let balance = Arc::new(Balance::default());
         let router = Arc::new(Router {
             exports: Arc::clone(&exports),
             directory: Arc::clone(&directory),
             activation: Arc::clone(&activation),
             migration: Arc::clone(&migration),
+            balance: Arc::clone(&balance),
+            traffic: Arc::clone(&members.traffic),
         });
         let node = Arc::new(Node {
             members: Arc::clone(&members),
@@ -75,6 +80,7 @@ impl Node {
             directory: Arc::clone(&directory),
             activation,
             migration,
+            balance,
             stage: stage.clone(),
             _router: Arc::clone(&router),
         });

@@ -4,12 +4,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
-use stage_runtime::remote::{Body, Link};
+use stage_runtime::remote::{self, Body, Link};
 use stage_runtime::{ActorId, DownReason, SpeechError};
 
 use crate::conn::{unreachable, Awaiting, Conn};
 use crate::routes::{Routed, Routes};
 use crate::sync::{read, write};
+use crate::traffic::Traffic;
 use crate::wire::frame::Frame;
 
 /// A peer theatre.
@@ -25,16 +26,25 @@ pub(crate) struct Peer {
     /// Where letters for actors that moved go (this theatre's, shared by its
     /// peers).
     routes: Arc<Routes>,
+    /// Counts the letters balanceable actors here send to the peer (see
+    /// `balance.rs`).
+    traffic: Arc<Traffic>,
 }
 
 impl Peer {
-    pub(crate) fn new(theatre: u64, locator: String, routes: Arc<Routes>) -> Self {
+    pub(crate) fn new(
+        theatre: u64,
+        locator: String,
+        routes: Arc<Routes>,
+        traffic: Arc<Traffic>,
+    ) -> Self {
         Peer {
             theatre,
             locator,
             conn: RwLock::new(None),
             left: AtomicBool::new(false),
             routes,
+            traffic,
         }
     }
 
@@ -79,6 +89,11 @@ impl Peer {
             Routed::Here(body) => body,
             Routed::Done(result) => return result,
         };
+        if self.traffic.is_on() {
+            if let Some(speaker) = remote::current_actor() {
+                self.traffic.count(speaker.to_wire(), self.theatre, 1);
+            }
+        }
         let actor = actor.to_wire();
         let Some(conn) = self.live() else {
             fail_body(body, unreachable());

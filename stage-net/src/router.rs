@@ -10,13 +10,15 @@ use stage_runtime::remote::{Delivery, Receipt};
 use stage_runtime::{ActorId, MigrationError, SpeechError};
 
 use crate::activation::Activation;
+use crate::balance::Balance;
 use crate::conn::{wire_failure, Awaiting, Conn, Sink};
 use crate::directory::{Directory, Entry};
 use crate::exports::Exports;
 use crate::inbound::{Arrivals, Receipts};
 use crate::migration::Migration;
 use crate::peer::Peer;
-use crate::wire::frame::{self, Frame, TellRef};
+use crate::traffic::{Tally, Traffic};
+use crate::wire::frame::{self, Frame, TellRef, WireId};
 
 /// The services frames are routed to.
 pub(crate) struct Router {
@@ -24,6 +26,9 @@ pub(crate) struct Router {
     pub(crate) directory: Arc<Directory>,
     pub(crate) activation: Arc<Activation>,
     pub(crate) migration: Arc<Migration>,
+    pub(crate) balance: Arc<Balance>,
+    /// The letters balanceable actors here exchange with peers.
+    pub(crate) traffic: Arc<Traffic>,
 }
 
 /// The router as one connection's sink: the connection's peer and what it
@@ -32,6 +37,8 @@ pub(crate) struct Route {
     router: Weak<Router>,
     peer: Arc<Peer>,
     arrivals: Arrivals,
+    /// Letters delivered, by actor, while the balancer learns traffic.
+    tally: Tally,
 }
 
 impl Route {
@@ -40,6 +47,14 @@ impl Route {
             router,
             peer,
             arrivals: Arrivals::default(),
+            tally: Tally::default(),
+        }
+    }
+
+    /// Counts a letter for `to` that came from the peer, if traffic is learnt.
+    fn tally(&mut self, router: &Router, to: WireId) {
+        if router.traffic.is_on() && self.tally.count(to, 1) {
+            self.tally.add_to(&router.traffic, self.peer.theatre);
         }
     }
 
@@ -57,6 +72,7 @@ impl Sink for Route {
         // Events, the bulk of the traffic, are read in place.
         if let Some(event) = frame::tell_in(body) {
             conn.arrived(cost)?;
+            self.tally(&router, event.to);
             let receipts = || Arc::new(Arc::downgrade(conn)) as Arc<dyn Receipts>;
             return self.arrivals.event(&router.exports, receipts, event, cost);
         }
@@ -65,12 +81,14 @@ impl Sink for Route {
         // A letter is in this theatre's care from now; a question's receipt goes
         // with it (an event's goes with its run).
         let receipt = match frame {
-            Frame::Ask { .. } | Frame::Eval { .. } => {
+            Frame::Ask { to, .. } | Frame::Eval { to, .. } => {
                 conn.arrived(cost)?;
+                self.tally(&router, to);
                 conn.receipt(cost)
             }
-            Frame::Tell { .. } => {
+            Frame::Tell { to, .. } => {
                 conn.arrived(cost)?;
+                self.tally(&router, to);
                 Receipt::default()
             }
             _ => Receipt::default(),
@@ -86,10 +104,14 @@ impl Sink for Route {
     }
 
     fn flush(&mut self) -> Result<(), String> {
-        if !self.arrivals.holds_events() {
+        let tallied = !self.tally.is_empty();
+        if !self.arrivals.holds_events() && !tallied {
             return Ok(());
         }
         let router = self.router()?;
+        if tallied {
+            self.tally.add_to(&router.traffic, self.peer.theatre);
+        }
         self.arrivals.flush(&router.exports)
     }
 }
@@ -295,6 +317,7 @@ fn route(
                 }
             }
         }
+        Frame::Load(gauge) => router.balance.heard(peer.theatre, &peer.locator, &gauge),
         Frame::Ping => {}
         Frame::Credit { bytes } => conn.credit(bytes)?,
         Frame::Bye => {

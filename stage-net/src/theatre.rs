@@ -10,6 +10,7 @@ use stage_runtime::remote;
 use stage_runtime::{Actor, ActorId, Addr, Movable, Reply, Stage};
 
 use crate::activation::Factory;
+use crate::balance::Balancer;
 use crate::directory;
 use crate::error::NetError;
 use crate::locator;
@@ -86,6 +87,7 @@ pub struct TheatreBuilder {
     tls: Option<TlsConfig>,
     stage: Option<Stage>,
     factories: HashMap<u64, Factory>,
+    balancer: Option<Balancer>,
 }
 
 impl std::fmt::Debug for TheatreBuilder {
@@ -97,6 +99,7 @@ impl std::fmt::Debug for TheatreBuilder {
             .field("window", &self.window)
             .field("down_after", &self.down_after)
             .field("tls", &self.tls.is_some())
+            .field("balancer", &self.balancer)
             .finish_non_exhaustive()
     }
 }
@@ -195,6 +198,27 @@ impl TheatreBuilder {
         self
     }
 
+    /// Balances load with the other theatres that do (default: none): every
+    /// period the theatre measures its load, tells the others, and moves some
+    /// of its actors declared `#[actor(mobile, balance)]` as `balancer`'s
+    /// strategy decides (see [`balance`](crate::balance)). A theatre without a
+    /// balancer moves none of its actors and receives none from balancers.
+    ///
+    /// ```
+    /// use stage_net::{Balancer, Theatre};
+    ///
+    /// let theatre = Theatre::builder()
+    ///     .cookie("s3cret-cookie-for-the-docs")
+    ///     .balance(Balancer::by_traffic())
+    ///     .start()?;
+    /// # theatre.shutdown();
+    /// # Ok::<(), stage_net::NetError>(())
+    /// ```
+    pub fn balance(mut self, balancer: Balancer) -> Self {
+        self.balancer = Some(balancer);
+        self
+    }
+
     /// The stage that runs this theatre's actors (default: a new one). A stage
     /// serves one theatre: addresses of its actors sent to peers are exported
     /// through it. `start` fails with [`NetError::StageTaken`] otherwise.
@@ -237,6 +261,12 @@ impl TheatreBuilder {
         let stage = self.stage.unwrap_or_default();
         let node = Node::start(settings, stage, self.factories, listener)?;
         let theatre = Theatre { node };
+        if let Some(balancer) = self.balancer {
+            if let Err(error) = theatre.node.balance.start(&theatre.node.members, balancer) {
+                theatre.shutdown();
+                return Err(error.into());
+            }
+        }
         let mut last_error = None;
         let mut joined = self.seeds.is_empty();
         for seed in &self.seeds {
@@ -274,6 +304,7 @@ impl Theatre {
             tls: None,
             stage: None,
             factories: HashMap::new(),
+            balancer: None,
         }
     }
 
@@ -334,6 +365,7 @@ impl Theatre {
     /// `Failed(Unreachable)`. The stage and the actors that stayed carry on,
     /// reachable locally. Calling it again does nothing.
     pub fn shutdown(&self) {
+        self.node.balance.stop();
         if !self.node.members.is_closed() {
             let within = self.node.members.down_after().max(Duration::from_secs(1));
             let started_on_demand = self.node.activation.started_here();

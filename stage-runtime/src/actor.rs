@@ -22,6 +22,10 @@ pub type Waiting<'a> = Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>;
 pub trait Declared: Sized + Send + 'static {
     /// The mailbox bound from `#[actor(mailbox = N)]`; `None` for unbounded.
     const MAILBOX: Option<usize>;
+    /// `true` for `#[actor(mobile, balance)]`: a theatre's load balancer may move
+    /// the actor.
+    #[doc(hidden)]
+    const BALANCE: bool = false;
     /// [`Mobile`] for `#[actor(mobile)]`, [`Local`] otherwise: whether the actor's
     /// messages and answers must be serialisable.
     #[doc(hidden)]

@@ -37,7 +37,7 @@ use crate::fabric::Emigrant;
 use crate::id::ActorId;
 use crate::letter::{Envelope, Letter};
 use crate::mailbox::{Mailbox, PushError};
-use crate::mobility::{Friend, Group, MigrationError, MoveRequest};
+use crate::mobility::{Friend, Group, MigrationError, MoveRequest, Roaming};
 use crate::reply::Reply;
 use crate::scheduler::{Runnable, Scheduler, Task, WorkerLocal};
 use crate::speaker::{current_speaker, speaking_as};
@@ -186,6 +186,12 @@ impl<A: Actor> ActorCell<A> {
             stand_in: None,
             travel: OnceLock::new(),
         });
+        if A::BALANCE {
+            if let Some(roster) = crate::stage::roster(stage) {
+                let roaming: Weak<dyn Roaming> = Arc::downgrade(&cell) as _;
+                roster.enlist(roaming);
+            }
+        }
         // The birth counts as one unit of work until it has run.
         stage.add_work(1);
         stage.actor_born();
@@ -1098,6 +1104,28 @@ impl<A: Actor> Friend for ActorCell<A> {
             }
         }
         true
+    }
+}
+
+impl<A: Actor> Roaming for ActorCell<A> {
+    fn id(&self) -> ActorId {
+        self.id
+    }
+
+    fn is_here(&self) -> bool {
+        self.status.load(Ordering::Acquire) != STOPPED && self.moved().is_none()
+    }
+
+    fn is_busy(&self) -> bool {
+        let status = self.status.load(Ordering::Relaxed) & !WOKEN;
+        status == SCHEDULED || status == RUNNING
+    }
+
+    fn inbound(self: Arc<Self>) -> Option<Arc<dyn crate::fabric::Inbound>> {
+        if !self.is_here() {
+            return None;
+        }
+        crate::inbound::export(&Addr::from_cell(self))
     }
 }
 

@@ -134,7 +134,7 @@ pub use speech::MigrationError;
 pub use speech::{
     Cycle, Failure, Outcome, Reason, Sent, Speaker, Speech, SpeechAct, SpeechError, SpeechKind,
 };
-pub use stage::{block_on, spawn, Stage, StageBuilder};
+pub use stage::{block_on, spawn, Stage, StageBuilder, StageLoad};
 pub use supervision::{Down, DownReason, Policy, Strategy};
 
 /// Marks a struct as an actor's state.

@@ -343,3 +343,98 @@ impl MoveRequest {
         }
     }
 }
+
+/// A balanceable actor's cell, as the stage's [`Roster`] keeps it.
+pub(crate) trait Roaming: Send + Sync + 'static {
+    /// The actor's identity.
+    fn id(&self) -> ActorId;
+    /// `true` while the actor runs on this stage (it has neither moved nor ended).
+    fn is_here(&self) -> bool;
+    /// `true` while the actor has letters to take or is taking one.
+    fn is_busy(&self) -> bool;
+    /// The actor as peers reach it, while it is here.
+    fn inbound(self: Arc<Self>) -> Option<Arc<dyn Inbound>>;
+}
+
+/// The actors of a stage that a theatre's load balancer may move: those declared
+/// `#[actor(mobile, balance)]`, enlisted when they are born or arrive, held
+/// weakly, and struck off once they have moved or ended.
+#[derive(Default)]
+pub(crate) struct Roster {
+    enlisted: Mutex<Vec<(std::sync::Weak<dyn Roaming>, std::time::Instant)>>,
+}
+
+impl Roster {
+    /// Enlists `cell`, which has just started here.
+    pub(crate) fn enlist(&self, cell: std::sync::Weak<dyn Roaming>) {
+        let mut enlisted = self.enlisted.lock().unwrap_or_else(PoisonError::into_inner);
+        enlisted.push((cell, std::time::Instant::now()));
+    }
+
+    /// The actors here now (the others are struck off).
+    pub(crate) fn here(&self) -> Vec<Roamer> {
+        let mut enlisted = self.enlisted.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut here = Vec::with_capacity(enlisted.len());
+        enlisted.retain(|(cell, since)| match cell.upgrade() {
+            Some(cell) if cell.is_here() => {
+                here.push(Roamer {
+                    cell,
+                    since: *since,
+                });
+                true
+            }
+            _ => false,
+        });
+        here
+    }
+}
+
+/// An actor that a load balancer may move (`#[actor(mobile, balance)]`), running
+/// on this stage: see [`balanceable`].
+pub struct Roamer {
+    cell: Arc<dyn Roaming>,
+    since: std::time::Instant,
+}
+
+impl fmt::Debug for Roamer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Roamer")
+            .field("id", &self.cell.id())
+            .field("since", &self.since)
+            .finish()
+    }
+}
+
+impl Roamer {
+    /// The actor's identity.
+    pub fn id(&self) -> ActorId {
+        self.cell.id()
+    }
+
+    /// Since when it has run on this stage (born or arrived).
+    pub fn since(&self) -> std::time::Instant {
+        self.since
+    }
+
+    /// `true` while it still runs here.
+    pub fn is_here(&self) -> bool {
+        self.cell.is_here()
+    }
+
+    /// `true` while it has letters to take or is taking one: sampled often, the
+    /// share of samples that are busy tells how much of a worker it keeps.
+    pub fn is_busy(&self) -> bool {
+        self.cell.is_busy()
+    }
+
+    /// The actor as peers reach it (to move it), while it is here.
+    pub fn inbound(&self) -> Option<Arc<dyn Inbound>> {
+        Arc::clone(&self.cell).inbound()
+    }
+}
+
+/// The actors on `stage` that a load balancer may move: those declared
+/// `#[actor(mobile, balance)]` that run there now.
+pub fn balanceable(stage: &Stage) -> Vec<Roamer> {
+    crate::stage::roster(stage.shared()).map_or_else(Vec::new, |roster| roster.here())
+}

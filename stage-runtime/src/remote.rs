@@ -17,7 +17,10 @@ pub use crate::fabric::{
     Receipt, Respond,
 };
 pub use crate::inbound::{export, local_addr, respond_with, Incoming};
-pub use crate::mobility::{fresh_alias, is_mobile_type, migrate, rebuild_arrival, Settler};
+pub use crate::mobility::{
+    balanceable, fresh_alias, is_mobile_type, migrate, rebuild_arrival, Roamer, Settler,
+};
+pub use crate::speaker::current_actor;
 pub use crate::stand_in::{location, remote};
 pub use crate::wire::addr::decoding_for;
 pub use crate::wire::{fnv1a, type_tag, unknown_variant, ArgReader, ArgWriter, Decoder, Put, Take};

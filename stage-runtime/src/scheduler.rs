@@ -73,6 +73,32 @@ pub(crate) trait Runnable: Send + Sync + 'static {
     fn abandon(self: Arc<Self>);
 }
 
+/// One worker's counts, written only by that worker.
+#[derive(Default)]
+struct Counter {
+    /// Units of work (letters, futures) created minus finished.
+    work: AtomicI64,
+    /// Units of work finished.
+    done: AtomicU64,
+    /// Nanoseconds spent out of work (spinning, yielding, parked), up to the
+    /// last time it found some.
+    idle_nanos: AtomicU64,
+    /// While out of work: since when, in nanoseconds since the stage started,
+    /// plus one; zero while working.
+    idle_since: AtomicU64,
+}
+
+/// A stage's counts of work, read at one moment (see [`Scheduler::load`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LoadCount {
+    /// Units of work waiting or running (letters in mailboxes, futures).
+    pub(crate) waiting: i64,
+    /// Units of work finished since the stage started.
+    pub(crate) done: u64,
+    /// Nanoseconds the workers have spent out of work, all added.
+    pub(crate) idle: u64,
+}
+
 /// The part of a stage the workers and the actors share.
 pub(crate) struct Scheduler {
     injector: Injector<Task>,
@@ -85,9 +111,11 @@ pub(crate) struct Scheduler {
     /// Bumped whenever a parked worker leaves the parked set.
     generation: AtomicU64,
     /// Work counted by each worker (its own index), written only by that worker.
-    counters: Box<[CachePadded<AtomicI64>]>,
+    counters: Box<[CachePadded<Counter>]>,
     /// Work created from outside the workers.
     external: CachePadded<AtomicI64>,
+    /// Work finished outside the workers.
+    external_done: AtomicU64,
     shutdown: AtomicBool,
     /// Actors spawned and not yet ended.
     live_actors: AtomicUsize,
@@ -224,9 +252,10 @@ impl Scheduler {
             num_sleeping: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
             counters: (0..workers)
-                .map(|_| CachePadded::new(AtomicI64::new(0)))
+                .map(|_| CachePadded::new(Counter::default()))
                 .collect(),
             external: CachePadded::new(AtomicI64::new(0)),
+            external_done: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             live_actors: AtomicUsize::new(0),
             blocked: AtomicUsize::new(0),
@@ -320,10 +349,22 @@ impl Scheduler {
             Some(w) => {
                 // Only this worker writes its counter, so load + store is enough.
                 let counter = &self.counters[w.index];
-                counter.store(counter.load(Ordering::Relaxed) + delta, Ordering::Relaxed);
+                let work = &counter.work;
+                work.store(work.load(Ordering::Relaxed) + delta, Ordering::Relaxed);
+                if delta < 0 {
+                    let done = &counter.done;
+                    done.store(
+                        done.load(Ordering::Relaxed) + delta.unsigned_abs(),
+                        Ordering::Relaxed,
+                    );
+                }
             }
             None => {
                 self.external.fetch_add(delta, Ordering::SeqCst);
+                if delta < 0 {
+                    self.external_done
+                        .fetch_add(delta.unsigned_abs(), Ordering::Relaxed);
+                }
             }
         });
     }
@@ -391,7 +432,7 @@ impl Scheduler {
         }
         let mut work = self.external.load(Ordering::SeqCst);
         for counter in self.counters.iter() {
-            work += counter.load(Ordering::SeqCst);
+            work += counter.work.load(Ordering::SeqCst);
         }
         let after = self.generation.load(Ordering::SeqCst);
         work == 0
@@ -447,6 +488,35 @@ impl Scheduler {
     }
 
     /// How long ago the stage started.
+    /// The stage's work so far: what waits, what is done, and how long its
+    /// workers have been out of work.
+    pub(crate) fn load(&self) -> LoadCount {
+        let mut count = LoadCount {
+            waiting: self.external.load(Ordering::Relaxed),
+            done: self.external_done.load(Ordering::Relaxed),
+            idle: 0,
+        };
+        let now = self.nanos_since_start();
+        for counter in self.counters.iter() {
+            count.waiting += counter.work.load(Ordering::Relaxed);
+            count.done += counter.done.load(Ordering::Relaxed);
+            // A worker out of work now has been since it ran out (read around
+            // the moment it finds work, a wait may count twice or not at all
+            // for a moment: a probe's error, made good at the next read).
+            let idle = match counter.idle_since.load(Ordering::Relaxed) {
+                0 => 0,
+                since => now.saturating_sub(since - 1),
+            };
+            count.idle += counter.idle_nanos.load(Ordering::Relaxed) + idle;
+        }
+        count
+    }
+
+    /// Nanoseconds since the stage started.
+    fn nanos_since_start(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
     pub(crate) fn uptime(&self) -> std::time::Duration {
         self.started.elapsed()
     }
@@ -546,7 +616,25 @@ impl WorkerLocal {
         }
     }
 
+    /// Out of work: spins a little, then parks. The time it takes counts as
+    /// idle for the stage's load (a yield under a busy machine can be long;
+    /// it is still no work done).
     fn idle(&self) {
+        let counter = &self.shared.counters[self.index];
+        let since = self.shared.nanos_since_start();
+        counter.idle_since.store(since + 1, Ordering::Relaxed);
+        self.wait_for_work();
+        let idle = self.shared.nanos_since_start().saturating_sub(since);
+        // Only this worker writes its counter, so load + store is enough.
+        counter.idle_since.store(0, Ordering::Relaxed);
+        let nanos = &counter.idle_nanos;
+        nanos.store(
+            nanos.load(Ordering::Relaxed).saturating_add(idle),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn wait_for_work(&self) {
         for round in 0..SPIN_ROUNDS {
             if self.shared.has_visible_work() {
                 return;

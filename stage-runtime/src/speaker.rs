@@ -27,3 +27,9 @@ pub(crate) fn speaking_as<R>(actor: ActorId, turn: impl FnOnce() -> R) -> R {
     SPEAKER.with(|s| s.set(previous));
     result
 }
+
+/// The actor whose turn this thread is taking, if any (a network layer counts
+/// who talks to whom with it).
+pub fn current_actor() -> Option<ActorId> {
+    SPEAKER.with(Cell::get)
+}

@@ -46,6 +46,26 @@ pub struct Stage {
     inner: Arc<StageCore>,
 }
 
+/// A stage's work, read at one moment by [`Stage::load`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StageLoad {
+    /// Letters waiting in mailboxes or being handled, and futures not yet done.
+    pub waiting: u64,
+    /// Letters handled and futures completed since the stage started.
+    pub done: u64,
+    /// How long the workers have spent out of work (looking for some, or
+    /// parked), all added: over an interval, one minus its share of the
+    /// workers' time is how busy they were.
+    pub idle: std::time::Duration,
+    /// The stage's worker threads.
+    pub workers: usize,
+    /// How long the stage has been running.
+    pub uptime: std::time::Duration,
+    /// Actors born and not yet ended.
+    pub actors: usize,
+}
+
 /// What the `Stage` handles share: the workers (it stops them when the last
 /// handle goes) and the theatre the stage serves, if any.
 pub(crate) struct StageCore {
@@ -54,6 +74,8 @@ pub(crate) struct StageCore {
     /// The theatre this stage belongs to, if any: how a local address is sent to
     /// another theatre.
     fabric: RwLock<Option<Arc<dyn Fabric>>>,
+    /// The actors a theatre's load balancer may move.
+    roster: crate::mobility::Roster,
 }
 
 impl Drop for StageCore {
@@ -105,6 +127,22 @@ pub(crate) fn fabric_of(shared: &Scheduler) -> Option<Arc<dyn Fabric>> {
     core_of(shared.owner()?)?.fabric()
 }
 
+/// The roster of balanceable actors of the stage that owns `shared`.
+pub(crate) fn roster(shared: &Scheduler) -> Option<RosterOf> {
+    core_of(shared.owner()?).map(RosterOf)
+}
+
+/// A stage's roster of balanceable actors, held through its core.
+pub(crate) struct RosterOf(Arc<StageCore>);
+
+impl std::ops::Deref for RosterOf {
+    type Target = crate::mobility::Roster;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0.roster
+    }
+}
+
 /// The stage core behind a scheduler's owner.
 fn core_of(owner: Arc<dyn std::any::Any + Send + Sync>) -> Option<Arc<StageCore>> {
     owner.downcast::<StageCore>().ok()
@@ -150,6 +188,7 @@ impl StageBuilder {
             shared,
             threads: Mutex::new(threads),
             fabric: RwLock::new(None),
+            roster: crate::mobility::Roster::default(),
         });
         let owner: std::sync::Weak<dyn std::any::Any + Send + Sync> = Arc::downgrade(&inner) as _;
         inner.shared.set_owner(owner);
@@ -191,6 +230,29 @@ impl Stage {
     /// ```
     pub fn blocked_workers(&self) -> usize {
         self.inner.shared.blocked_workers()
+    }
+
+    /// The stage's work so far, for probes of its load (a theatre's load
+    /// balancer reads it every period): sample it twice and the differences
+    /// give letters handled per second and how busy the workers were.
+    ///
+    /// ```
+    /// let stage = stage_runtime::Stage::builder().workers(2).build();
+    /// let load = stage.load();
+    /// assert_eq!(load.workers, 2);
+    /// assert!(load.idle <= load.uptime * 2);
+    /// ```
+    pub fn load(&self) -> StageLoad {
+        let shared = &self.inner.shared;
+        let count = shared.load();
+        StageLoad {
+            waiting: u64::try_from(count.waiting).unwrap_or(0),
+            done: count.done,
+            idle: std::time::Duration::from_nanos(count.idle),
+            workers: shared.workers(),
+            uptime: shared.uptime(),
+            actors: shared.actors(),
+        }
     }
 
     /// Creates an actor on this stage. Its `#[birth]` hook runs before any message.

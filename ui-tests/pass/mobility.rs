@@ -37,7 +37,23 @@ impl Agent {
     }
 }
 
+/// A worker that a theatre's load balancer may move.
+#[actor(mobile, balance)]
+pub struct Worker {
+    done: u64,
+}
+
+#[behaviour]
+impl Worker {
+    #[query]
+    fn done(&self) -> u64 {
+        self.done
+    }
+}
+
 fn main() {
+    let worker = spawn(Worker { done: 0 });
+    let _ = query!(worker, done());
     let agent = spawn(Agent { hops: 0, failures: vec![], friend: None });
     let _ = notify!(agent, travel("stage://127.0.0.1:1".to_owned()));
 }

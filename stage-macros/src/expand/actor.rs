@@ -44,6 +44,11 @@ fn declare(actor: &Actor) -> TokenStream {
         Some(n) => quote!(#rt::Option::Some(#n)),
         None => quote!(#rt::Option::None),
     };
+    let balance = actor.balance.then(|| {
+        quote!(
+            const BALANCE: bool = true;
+        )
+    });
     // Spanned on the actor's name, so that "cannot be sent between threads" lands there.
     let impl_line = quote_spanned!(ident.span()=> impl #rt::Declared for #ident);
     // A mobile actor's state is its snapshot, and its type is registered so
@@ -71,6 +76,7 @@ fn declare(actor: &Actor) -> TokenStream {
         #impl_line {
             const MAILBOX: #rt::Option<usize> = #mailbox;
             type Mobility = #mobility;
+            #balance
             #snapshot
         }
         #register

@@ -8,13 +8,15 @@ use syn::{Expr, Ident, Item, Lit, Meta, Token};
 use crate::errors::Errors;
 
 /// The options of `#[actor(...)]`.
-pub(crate) const OPTIONS: &str = "`mailbox = N`, `mobile`";
+pub(crate) const OPTIONS: &str = "`mailbox = N`, `mobile`, `balance`";
 
 pub(crate) struct Actor {
     pub(crate) ident: Ident,
     pub(crate) mailbox: Option<usize>,
     /// `#[actor(mobile)]`: state and messages serialisable.
     pub(crate) mobile: bool,
+    /// `#[actor(mobile, balance)]`: the theatre's load balancer may move it.
+    pub(crate) balance: bool,
 }
 
 impl Actor {
@@ -45,11 +47,16 @@ impl Actor {
                 return None;
             }
         };
-        let Options { mailbox, mobile } = parse_options(errors, args);
+        let Options {
+            mailbox,
+            mobile,
+            balance,
+        } = parse_options(errors, args);
         Some(Actor {
             ident,
             mailbox,
             mobile,
+            balance,
         })
     }
 }
@@ -70,6 +77,7 @@ fn check_not_generic(errors: &Errors, generics: &syn::Generics) {
 struct Options {
     mailbox: Option<usize>,
     mobile: bool,
+    balance: bool,
 }
 
 fn parse_options(errors: &Errors, args: TokenStream) -> Options {
@@ -82,6 +90,7 @@ fn parse_options(errors: &Errors, args: TokenStream) -> Options {
     };
     let mut mailbox = None;
     let mut mobile = false;
+    let mut balance = None;
     for meta in metas {
         match &meta {
             Meta::NameValue(nv) if nv.path.is_ident("mailbox") => {
@@ -99,6 +108,12 @@ fn parse_options(errors: &Errors, args: TokenStream) -> Options {
                 }
                 mobile = true;
             }
+            Meta::Path(path) if path.is_ident("balance") => {
+                if balance.is_some() {
+                    errors.spanned(path, "`balance` is given twice");
+                }
+                balance = Some(path.clone());
+            }
             other => {
                 let path = other.path();
                 errors.spanned(
@@ -111,7 +126,17 @@ fn parse_options(errors: &Errors, args: TokenStream) -> Options {
             }
         }
     }
-    Options { mailbox, mobile }
+    if let Some(path) = balance.as_ref().filter(|_| !mobile) {
+        errors.spanned(
+            path,
+            "`balance` needs `mobile`: the load balancer moves an actor between theatres, so its state must travel; write `#[actor(mobile, balance)]`",
+        );
+    }
+    Options {
+        mailbox,
+        mobile,
+        balance: balance.is_some(),
+    }
 }
 
 fn parse_capacity(errors: &Errors, value: &Expr) -> Option<usize> {
@@ -176,6 +201,27 @@ mod tests {
         );
         let error = result.expect_err("given twice");
         assert!(error.to_string().contains("given twice"));
+    }
+
+    #[test]
+    fn balance_needs_mobile() {
+        let (actor, result) = parse(
+            quote!(mobile, balance),
+            syn::parse_quote!(
+                struct A;
+            ),
+        );
+        assert!(result.is_ok());
+        assert!(actor.is_some_and(|a| a.mobile && a.balance));
+
+        let (_, result) = parse(
+            quote!(balance),
+            syn::parse_quote!(
+                struct A;
+            ),
+        );
+        let error = result.expect_err("balance alone");
+        assert!(error.to_string().contains("needs `mobile`"));
     }
 
     #[test]

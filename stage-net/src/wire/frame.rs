@@ -17,8 +17,10 @@ use stage_runtime::{DownReason, Failure, Reason, SpeechError};
 /// has the connecting side prove the cookie first, and says goodbye
 /// ([`Frame::Bye`]); version 4 bounds each connection's letters by a window the
 /// receiver grants ([`Frame::Credit`]), and each side announces its window and
-/// its frame limit in its first handshake frame.
-pub const VERSION: u32 = 5;
+/// its frame limit in its first handshake frame; version 5 moves actors
+/// ([`Frame::Migrate`], [`Frame::Migrated`], [`Frame::Flush`], [`Frame::Moved`],
+/// [`Frame::Fence`]); version 6 tells peers its load ([`Frame::Load`]).
+pub const VERSION: u32 = 6;
 
 /// The default window: how many bytes of letters (by [`letter_cost`]) a theatre
 /// holds from one peer, not yet taken by their actors, before that peer must
@@ -63,6 +65,24 @@ pub struct Traveller {
     pub state: serde_bytes::ByteBuf,
     /// The universal names bound to it on the sender, which follow it.
     pub names: Vec<String>,
+}
+
+/// A theatre's load, as a `Load` frame carries it (see `balance.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Gauge {
+    /// Its worker threads.
+    pub workers: u32,
+    /// The share of its workers' time spent busy over the last period, in
+    /// thousandths.
+    pub busy_permille: u16,
+    /// Letters handled per second over the last period.
+    pub rate: u64,
+    /// Letters waiting now.
+    pub waiting: u64,
+    /// Actors there that the load balancer may move.
+    pub balanceable: u32,
+    /// The machine's load average over a minute, in hundredths, where known.
+    pub load_average: Option<u32>,
 }
 
 /// One unit on the wire between two theatres.
@@ -326,6 +346,9 @@ pub enum Frame {
         /// Its alias there.
         alias: WireId,
     },
+    /// The sender's load over its last period (sent each period by a theatre
+    /// that balances load; see `balance.rs`).
+    Load(Gauge),
     /// A marker that follows the letters forwarded for the actor `to` (see
     /// `migration.rs`): passed on by a forwarder; at the theatre the actor
     /// returned to, it ends the return numbered `token`.
@@ -683,6 +706,14 @@ mod tests {
                 call: 5,
             },
             Frame::Credit { bytes: 1 << 40 },
+            Frame::Load(Gauge {
+                workers: 2,
+                busy_permille: 1000,
+                rate: u64::MAX,
+                waiting: 3,
+                balanceable: 7,
+                load_average: Some(150),
+            }),
         ];
         let mut buf = Vec::new();
         for frame in &frames {
