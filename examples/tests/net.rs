@@ -157,3 +157,47 @@ fn the_migrating_agent_visits_every_theatre_and_comes_home() {
     );
     assert!(!said.iter().any(|line| line.contains("failed")), "{said:?}");
 }
+
+#[test]
+fn the_network_probe_reads_every_theatre_in_place_and_reports_home() {
+    let mut said = Vec::new();
+    let readings = stage_examples::network_probe::run(3, |line| said.push(line)).unwrap();
+    // Three theatres, then home.
+    assert_eq!(readings.len(), 4, "{said:?}");
+    let places: std::collections::HashSet<_> = readings.iter().map(|r| &r.theatre).collect();
+    assert_eq!(places.len(), 4, "each theatre once: {readings:?}");
+    // The i-th theatre runs i + 1 actors of its own, and the probe and the
+    // status driver it started there.
+    for (i, reading) in readings.iter().take(3).enumerate() {
+        assert_eq!(reading.actors, i + 3, "{readings:?}");
+        assert_eq!(reading.os, std::env::consts::OS);
+    }
+    assert!(
+        !said.iter().any(|line| line.contains("not reached")),
+        "{said:?}"
+    );
+}
+
+#[test]
+fn the_distributed_trapezoid_gives_one_integral_on_any_number_of_theatres() {
+    let mut said = Vec::new();
+    let measures =
+        stage_examples::distributed_trapezoid::run(3, 30_000, |line| said.push(line)).unwrap();
+    assert_eq!(measures.len(), 3, "{said:?}");
+    let one = measures[0].integral;
+    assert!(one.is_finite(), "{said:?}");
+    for measure in &measures {
+        assert!(
+            (measure.integral - one).abs() < 1e-6 * one.abs().max(1.0),
+            "{measure:?} differs from {one}"
+        );
+    }
+    assert!(
+        said.iter().any(|line| line.starts_with("3 hosts:")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter().any(|line| line.contains("speed-up")),
+        "{said:?}"
+    );
+}

@@ -344,6 +344,37 @@ async fn main() -> Result<(), SpeechError> {
         Err(_) => println!("    the agent's thread panicked"),
     }
 
+    step("a network probe (Stage 2.1): it migrates to each theatre and reads its status in #[arrived]");
+    println!("    #[arrived] async fn arrived(&mut self, ctx: &mut Ctx<Self>) {{");
+    println!("        let status = ctx.spawn(TheatreStatus);");
+    println!("        notify!(self.report, reading(query!(status, status()).await ..));");
+    println!("        self.next(ctx); // ctx.migrate_to(the next theatre)");
+    println!("    }}");
+    let round = std::thread::spawn(|| {
+        stage_examples::network_probe::run(3, |line| println!("    {line}"))
+            .map_err(|e| e.to_string())
+    })
+    .join();
+    match round {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => println!("    the theatres could not run here: {error}"),
+        Err(_) => println!("    the probe's thread panicked"),
+    }
+
+    step("the trapezoid rule across theatres (Stage 5.1): integrators moved to their hosts, then asked");
+    println!("    home.migrate(&integrator, host.locator()).wait()?;");
+    println!("    query!(integrator, integrate(a, b, n))  // on each host, summed at home");
+    let shares = std::thread::spawn(|| {
+        stage_examples::distributed_trapezoid::run(2, 2_000_000, |line| println!("    {line}"))
+            .map_err(|e| e.to_string())
+    })
+    .join();
+    match shares {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => println!("    the theatres could not run here: {error}"),
+        Err(_) => println!("    the integration's thread panicked"),
+    }
+
     step("quiescence: main returns, the stage waits until no work is left, then the program exits");
     Ok(())
 }
