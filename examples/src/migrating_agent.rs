@@ -84,6 +84,7 @@ impl Agent {
     /// A move failed: the agent stays, notes why, and tries the next place.
     #[migration_failed]
     fn stayed(&mut self, ctx: &mut Ctx<Self>, error: MigrationError) {
+        self.left_at = None;
         self.failures.push(error.to_string());
         self.next(ctx);
     }
@@ -112,7 +113,7 @@ impl Agent {
 /// # Errors
 ///
 /// A theatre that does not start.
-pub fn run(stops: usize, mut say: impl FnMut(String)) -> Result<(Vec<String>, f64), NetError> {
+pub fn run(stops: usize, say: impl FnMut(String)) -> Result<(Vec<String>, f64), NetError> {
     let home = Theatre::builder().cookie("agents").start()?;
     let mut theatres = Vec::new();
     for _ in 0..stops {
@@ -123,7 +124,25 @@ pub fn run(stops: usize, mut say: impl FnMut(String)) -> Result<(Vec<String>, f6
                 .start()?,
         );
     }
-    let mut places: Vec<String> = theatres.iter().map(|t| t.locator().to_owned()).collect();
+    let places: Vec<String> = theatres.iter().map(|t| t.locator().to_owned()).collect();
+    let trip = trip(&home, places, say);
+    for theatre in theatres.iter().rev() {
+        theatre.shutdown();
+    }
+    home.shutdown();
+    Ok(trip)
+}
+
+/// The agent's round trip from `home` through `places` (theatres of the same
+/// program, in this process or others) and back home, its itinerary read from
+/// home while it travels. `say` hears each line. Returns the itinerary and the
+/// average move, in microseconds.
+pub fn trip(
+    home: &Theatre,
+    places: Vec<String>,
+    mut say: impl FnMut(String),
+) -> (Vec<String>, f64) {
+    let mut places = places;
     places.push(home.locator().to_owned());
     let agent = home.spawn(Agent::new(home.locator(), places));
     let _ = notify!(agent, go());
@@ -154,5 +173,5 @@ pub fn run(stops: usize, mut say: impl FnMut(String)) -> Result<(Vec<String>, f6
         "{} moves, {average:.0} us each on average (SALSA's LAN agent: 150-160 ms)",
         moves.len()
     ));
-    Ok((itinerary, average))
+    (itinerary, average)
 }

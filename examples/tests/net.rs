@@ -26,12 +26,17 @@ struct User {
 
 impl User {
     fn start(name: &str, join: Option<&str>) -> User {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_theatre"));
-        command.args(["--cookie", "chat-test", "--name", name, "--chat"]);
+        let mut args = vec!["--cookie", "chat-test", "--name", name, "--chat"];
         if let Some(locator) = join {
-            command.args(["--join", locator]);
+            args.extend(["--join", locator]);
         }
-        let mut child = command
+        User::run(&args)
+    }
+
+    /// A `theatre` process with these arguments.
+    fn run(args: &[&str]) -> User {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_theatre"))
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -156,6 +161,49 @@ fn the_migrating_agent_visits_every_theatre_and_comes_home() {
         "{said:?}"
     );
     assert!(!said.iter().any(|line| line.contains("failed")), "{said:?}");
+}
+
+#[test]
+fn the_migrating_agent_travels_through_theatres_in_other_processes() {
+    // Two `theatre` processes of the examples, which know the agent's type.
+    let mut hosts: Vec<User> = (0..2)
+        .map(|_| User::run(&["--cookie", "agents-abroad"]))
+        .collect();
+    let places: Vec<String> = hosts
+        .iter_mut()
+        .map(|host| {
+            host.expect("listening on ")
+                .trim_start_matches("listening on ")
+                .to_owned()
+        })
+        .collect();
+    let home = stage_net::Theatre::builder()
+        .cookie("agents-abroad")
+        .start()
+        .unwrap();
+    let mut said = Vec::new();
+    let (itinerary, average_us) =
+        stage_examples::migrating_agent::trip(&home, places.clone(), |line| {
+            if !line.starts_with("so far") {
+                said.push(line);
+            }
+        });
+    assert!(!said.iter().any(|line| line.contains("failed")), "{said:?}");
+    assert_eq!(
+        itinerary,
+        [
+            vec![home.locator().to_owned()],
+            places,
+            vec![home.locator().to_owned()]
+        ]
+        .concat(),
+        "{said:?}"
+    );
+    assert!(average_us > 0.0);
+    home.shutdown();
+    for mut host in hosts {
+        host.quit();
+    }
 }
 
 #[test]
