@@ -25,9 +25,7 @@ use stage_runtime::prelude::*;
 /// What the probe reports from one theatre.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reading {
-    /// Which visit of the round it was (0 for the first): reports sent from
-    /// different theatres travel on different connections, so they may arrive
-    /// in another order.
+    /// Which visit of the round it was (0 for the first).
     pub hop: usize,
     /// The theatre's locator.
     pub theatre: String,
@@ -51,7 +49,8 @@ pub struct Collector {
 
 #[behaviour]
 impl Collector {
-    /// A reading from one theatre, kept in the order of the round.
+    /// A reading from one theatre, kept in the order of the round (they come
+    /// in that order: a moving actor's letters keep their order).
     #[on(reading)]
     fn reading(&mut self, reading: Reading) {
         let at = self.readings.partition_point(|r| r.hop < reading.hop);

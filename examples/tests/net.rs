@@ -206,6 +206,58 @@ fn the_migrating_agent_travels_through_theatres_in_other_processes() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn a_theatre_process_that_gets_sigterm_moves_its_actors_away_first() {
+    use stage_runtime::prelude::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    let mut host = User::run(&["--cookie", "leaving-nicely"]);
+    let at = host
+        .expect("listening on ")
+        .trim_start_matches("listening on ")
+        .to_owned();
+    let home = stage_net::Theatre::builder()
+        .cookie("leaving-nicely")
+        .join([at.as_str()])
+        .start()
+        .unwrap();
+    // An agent with no trip planned, sent to the other process.
+    let agent = home.spawn(stage_examples::migrating_agent::Agent::new(
+        home.locator(),
+        Vec::new(),
+    ));
+    home.migrate(&agent, &at).wait().expect("it moves there");
+    let there = query!(agent, itinerary()).wait().unwrap();
+    assert_eq!(there, [home.locator().to_owned(), at.clone()]);
+
+    let pid = host.child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    // The process ends by the signal, once the agent has moved home.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = host.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the process did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.signal(), Some(15), "{status}");
+    let back = query!(agent, itinerary())
+        .wait()
+        .expect("the agent lives on");
+    assert_eq!(
+        back,
+        [home.locator().to_owned(), at, home.locator().to_owned()],
+        "it came home with its state, and #[arrived] ran here"
+    );
+    home.shutdown();
+}
+
 #[test]
 fn the_network_probe_reads_every_theatre_in_place_and_reports_home() {
     let mut said = Vec::new();

@@ -50,6 +50,9 @@ pub(crate) enum Awaiting {
     Resolve(Box<dyn FnOnce(Option<Filing>) + Send>),
     /// A move: what to do once the peer runs the actors (or why it does not).
     Migrate(Box<dyn FnOnce(Result<Vec<WireId>, MigrationError>) + Send>),
+    /// A barrier: what to do once the peer has handed on everything sent
+    /// before it (`true`), or the connection closed (`false`).
+    Barrier(Box<dyn FnOnce(bool) + Send>),
 }
 
 impl Awaiting {
@@ -70,6 +73,7 @@ impl Awaiting {
             Awaiting::Migrate(then) => {
                 then(Err(MigrationError::Unreachable(error.to_string().into())))
             }
+            Awaiting::Barrier(then) => then(false),
         }
     }
 }

@@ -107,6 +107,24 @@ impl Exports {
             .collect()
     }
 
+    /// The actors that have left this theatre and are still exported here (by
+    /// their forwarders), each with every identity it is exported under: its
+    /// own, and the aliases it arrived under when it came by a move.
+    pub(crate) fn forwarders(&self) -> Vec<(Vec<ActorId>, Arc<dyn Inbound>)> {
+        let table = lock(&self.table);
+        let mut gone: std::collections::HashMap<ActorId, (Vec<ActorId>, Arc<dyn Inbound>)> =
+            std::collections::HashMap::new();
+        for (key, inbound) in table.iter() {
+            if inbound.moved_to().is_some() {
+                gone.entry(inbound.id())
+                    .or_insert_with(|| (Vec::new(), Arc::clone(inbound)))
+                    .0
+                    .push(*key);
+            }
+        }
+        gone.into_values().collect()
+    }
+
     /// How many actors have arrived by a move so far.
     pub(crate) fn arrivals(&self) -> u64 {
         self.arrivals.load(Ordering::Acquire)

@@ -125,7 +125,8 @@ impl Migration {
             .collect();
         let directory = Arc::clone(&self.directory);
         let link: Arc<dyn Link> = Arc::clone(peer) as _;
-        let landed = Box::new(move |result: Result<Vec<WireId>, MigrationError>| {
+        let target = Arc::clone(peer);
+        let landed = move |result: Result<Vec<WireId>, MigrationError>| {
             let aliases = result.and_then(|aliases| {
                 let aliases: Option<Vec<ActorId>> =
                     aliases.into_iter().map(ActorId::from_wire).collect();
@@ -145,12 +146,28 @@ impl Migration {
                 }
                 Err(error) => then(Err(error)),
             }
-        });
-        // On failure the call is answered (`Unreachable`, or the frame's error).
-        let _ = conn.call(Awaiting::Migrate(landed), |call| Frame::Migrate {
-            actors: travellers,
-            call,
-        });
+        };
+        let others: Vec<Arc<crate::conn::Conn>> = self
+            .members
+            .live_peers()
+            .into_iter()
+            .filter(|other| other.theatre != target.theatre)
+            .filter_map(|other| other.live())
+            .collect();
+        let go = move || {
+            let Some(conn) = target.live() else {
+                landed(Err(MigrationError::Unreachable(
+                    "the connection to the target is down".into(),
+                )));
+                return;
+            };
+            // On failure the call is answered (`Unreachable`, or the frame's error).
+            let _ = conn.call(Awaiting::Migrate(Box::new(landed)), |call| Frame::Migrate {
+                actors: travellers,
+                call,
+            });
+        };
+        after_barriers(&others, go);
     }
 
     /// Starts the actors of a `Migrate` frame from `peer`: all of them, or none.
@@ -257,7 +274,9 @@ impl Migration {
     /// Before this theatre leaves (Stage: "Actors can migrate away from the
     /// closing host and the system continues without disruption"): its mobile
     /// actors move to the live members, in turn (a clique together); each
-    /// member is told where each went, and this waits (at most `within`) until
+    /// member is told where each went, and where every actor that had left
+    /// before went (the forwarders here stop with this theatre), under every
+    /// identity it is exported by here; and this waits (at most `within`) until
     /// every member's flush has come through, so that what they sent the old
     /// way has been forwarded before the connections close. Actors that are not
     /// mobile stay, as do those in `staying` (started here on demand: the
@@ -287,11 +306,10 @@ impl Migration {
                 moving += 1;
             }
         }
-        let mut moved = Vec::new();
         for _ in 0..moving {
             let left = deadline.saturating_duration_since(Instant::now());
             match outcomes.recv_timeout(left) {
-                Ok((inbound, Ok(()))) => moved.push(inbound),
+                Ok((_, Ok(()))) => {}
                 Ok((inbound, Err(error))) => log::warn!(
                     "stage-net: a `{}` could not move away before this theatre left: {error}",
                     inbound.type_name()
@@ -306,21 +324,29 @@ impl Migration {
         // here says it has switched.
         {
             let mut leaving = lock(&self.leaving);
-            for inbound in &moved {
+            // The actors that moved away now, and those that had left before
+            // (the forwarders here): peers that still send this way learn
+            // where each went.
+            for (keys, inbound) in self.exports.forwarders() {
                 let Some((theatre, locator, alias)) = inbound.moved_to() else {
                     continue;
                 };
+                // Under every name peers may address it by: its identity, and
+                // the aliases it arrived here under (forwarders elsewhere send
+                // to those).
                 for peer in &peers {
                     let Some(conn) = peer.live() else { continue };
-                    let told = conn.push(Frame::Moved {
-                        actor: inbound.id().to_wire(),
-                        tag: inbound.type_tag(),
-                        theatre,
-                        locator: locator.clone(),
-                        alias: alias.to_wire(),
-                    });
-                    if told.is_ok() && peer.theatre != theatre {
-                        leaving.insert((peer.theatre, inbound.id()));
+                    for key in &keys {
+                        let told = conn.push(Frame::Moved {
+                            actor: key.to_wire(),
+                            tag: inbound.type_tag(),
+                            theatre,
+                            locator: locator.clone(),
+                            alias: alias.to_wire(),
+                        });
+                        if told.is_ok() && peer.theatre != theatre {
+                            leaving.insert((peer.theatre, *key));
+                        }
                     }
                 }
             }
@@ -337,6 +363,36 @@ impl Migration {
     /// A fence has come round: `true` if it ended a return to this theatre.
     pub(crate) fn fenced(&self, token: ActorId) -> bool {
         self.exports.open(token)
+    }
+}
+
+/// Runs `then` once every connection of `conns` has passed a barrier (or
+/// closed): letters sent on them before now have been handed on to their
+/// actors, so that the actors moving now, whose letters sent from here went
+/// that way, cannot be overtaken by those they send from their new place. The
+/// connection to the target needs none: the `Migrate` frame follows the letters
+/// on it.
+fn after_barriers(conns: &[Arc<crate::conn::Conn>], then: impl FnOnce() + Send + 'static) {
+    if conns.is_empty() {
+        then();
+        return;
+    }
+    let waiting = Arc::new(std::sync::atomic::AtomicUsize::new(conns.len()));
+    // Taken by whichever answer comes last.
+    let then = Arc::new(Mutex::new(Some(then)));
+    for conn in conns {
+        let waiting = Arc::clone(&waiting);
+        let then = Arc::clone(&then);
+        let passed = Box::new(move |_| {
+            if waiting.fetch_sub(1, std::sync::atomic::Ordering::AcqRel) == 1 {
+                if let Some(then) = lock(&then).take() {
+                    then();
+                }
+            }
+        });
+        // On failure the call is answered (`false`), which counts as passed: a
+        // closed connection carries nothing more.
+        let _ = conn.call(Awaiting::Barrier(passed), |call| Frame::Barrier { call });
     }
 }
 

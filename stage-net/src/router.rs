@@ -318,6 +318,13 @@ fn route(
             }
         }
         Frame::Load(gauge) => router.balance.heard(peer.theatre, &peer.locator, &gauge),
+        // Every letter before it has been handed on (the run of events was
+        // flushed before this frame was decoded).
+        Frame::Barrier { call } => push(Frame::Passed { call })?,
+        Frame::Passed { call } => match conn.take_awaiting(call) {
+            Some(Awaiting::Barrier(then)) => then(true),
+            other => return Err(mismatch(other, "a barrier's answer", call)),
+        },
         Frame::Ping => {}
         Frame::Credit { bytes } => conn.credit(bytes)?,
         Frame::Bye => {

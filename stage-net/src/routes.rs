@@ -94,12 +94,18 @@ impl Routes {
         let (old, old_id) = {
             let mut table = lock(&self.table);
             let old = match table.get(&actor) {
-                Some(Route::Switching { .. }) => return,
+                Some(Route::Switching { .. }) => {
+                    drop(table);
+                    acknowledge(&told_by, actor, tag);
+                    return;
+                }
                 Some(Route::Moved {
                     to: now,
                     alias: now_alias,
                 }) => {
                     if *now_alias == alias {
+                        drop(table);
+                        acknowledge(&told_by, actor, tag);
                         return;
                     }
                     (Arc::clone(now), *now_alias)
@@ -156,6 +162,14 @@ impl Routes {
             }
         }
     }
+}
+
+/// Answers a notice this theatre needs no longer (it has switched, or is
+/// switching): a flush through the theatre that told, so that one that is
+/// leaving hears that nothing more comes its way from here.
+fn acknowledge(told_by: &Arc<dyn Link>, actor: ActorId, tag: u64) {
+    let answer = Answer::new(|_| {});
+    let _ = told_by.send(actor, tag, Body::Flush { answer });
 }
 
 /// What a held letter costs.

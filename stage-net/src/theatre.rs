@@ -374,6 +374,55 @@ impl Theatre {
         self.node.members.close();
     }
 
+    /// Leaves the cluster without disruption when the process is asked to stop
+    /// (`SIGTERM` or `SIGINT`, as a service manager, Kubernetes or Ctrl-C
+    /// sends): a thread waits for the signal, runs [`Theatre::shutdown`] (so the
+    /// theatre's mobile actors move to the other members first, names
+    /// following), then ends the process as the signal would have (its exit
+    /// status says which signal). A second signal during the move ends the
+    /// process at once. Call it once, after the theatre has started. Unix only:
+    /// elsewhere it does nothing.
+    ///
+    /// ```no_run
+    /// let theatre = stage_net::Theatre::builder().cookie("s3cret-cookie-for-the-docs").start()?;
+    /// theatre.leave_on_terminate()?;
+    /// # Ok::<(), stage_net::NetError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the signal handlers or their thread cannot be installed.
+    pub fn leave_on_terminate(&self) -> Result<(), NetError> {
+        #[cfg(unix)]
+        {
+            use std::sync::atomic::{AtomicBool, Ordering};
+
+            use signal_hook::consts::{SIGINT, SIGTERM};
+            // Armed once the first signal is being handled: a second one then
+            // ends the process as it would have without this theatre.
+            let second = Arc::new(AtomicBool::new(false));
+            for signal in [SIGTERM, SIGINT] {
+                signal_hook::flag::register_conditional_default(signal, Arc::clone(&second))?;
+            }
+            let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+            let theatre = self.clone();
+            std::thread::Builder::new()
+                .name("stage-net-signals".into())
+                .spawn(move || {
+                    if let Some(signal) = signals.forever().next() {
+                        log::info!(
+                            "stage-net: signal {signal}: moving this theatre's actors away, then leaving"
+                        );
+                        second.store(true, Ordering::SeqCst);
+                        theatre.shutdown();
+                        let _ = signal_hook::low_level::emulate_default_handler(signal);
+                        std::process::exit(128 + signal);
+                    }
+                })?;
+        }
+        Ok(())
+    }
+
     /// The locators of the theatres this one is connected to.
     pub fn peers(&self) -> Vec<String> {
         self.node.members.members()

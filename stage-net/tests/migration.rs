@@ -530,6 +530,72 @@ fn a_sender_switches_after_the_first_letter_and_no_longer_needs_the_old_place() 
     }
 }
 
+#[test]
+fn the_origin_switches_after_a_second_move_and_no_longer_needs_the_middle_place() {
+    // The actor goes origin -> middle -> last. The origin's own address goes
+    // through its forwarder, which sends to the alias the middle gave the
+    // actor; the middle's forwarder tells the origin where the actor went under
+    // that alias, and the origin switches.
+    let ([origin, middle, last], account, _) = three_with_account("two-hops/account");
+    origin.migrate(&account, middle.locator()).wait().unwrap();
+    let at_middle = middle.lookup::<Account>("two-hops/account").unwrap();
+    assert!(at_middle.is_local());
+    middle.migrate(&at_middle, last.locator()).wait().unwrap();
+    notify!(account, deposit(1)).result().unwrap();
+    assert_eq!(query!(account, balance()).wait(), Ok(1));
+    // The middle place leaves: the origin's letters go straight to the last.
+    middle.shutdown();
+    for n in 2..=100 {
+        notify!(account, deposit(1)).result().unwrap();
+        assert_eq!(query!(account, balance()).wait(), Ok(n));
+    }
+}
+
+/// Sends numbered letters to an account, and moves when told.
+#[actor(mobile)]
+struct Mover {
+    to: Addr<Account>,
+    sent: u32,
+}
+
+#[behaviour]
+impl Mover {
+    #[on(burst)]
+    fn burst(&mut self, ctx: &mut Ctx<Self>, letters: u32, then_move_to: Option<String>) {
+        for _ in 0..letters {
+            notify!(self.to, mark(0, self.sent));
+            self.sent += 1;
+        }
+        if let Some(place) = then_move_to {
+            ctx.migrate_to(place);
+        }
+    }
+}
+
+#[test]
+fn what_a_moving_actor_sends_arrives_in_order_across_its_move() {
+    let ([origin, target, third], _, _) = three_with_account("unused/account");
+    let account = third.spawn(Account {
+        balance: 0,
+        log: vec![],
+    });
+    third.bind("receiver", &account).unwrap();
+    let receiver = origin.lookup::<Account>("receiver").unwrap();
+    let mover = origin.spawn(Mover {
+        to: receiver,
+        sent: 0,
+    });
+    // A burst from the origin, the move, then a burst from the target: the
+    // second must not overtake the first, though they leave on two connections.
+    notify!(mover, burst(LETTERS, Some(target.locator().to_owned())));
+    notify!(mover, burst(LETTERS, None));
+    let log = eventually("every letter", || {
+        let log = query!(account, log()).wait().ok()?;
+        (log.len() >= 2 * LETTERS as usize).then_some(log)
+    });
+    assert_each_once_in_order(&log, 1, 2 * LETTERS);
+}
+
 /// Stage's chat room, for the leaving theatre's test: what one says, every
 /// member hears.
 #[actor(mobile)]

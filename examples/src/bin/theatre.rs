@@ -11,7 +11,8 @@
 //! (repeatable), `--cookie SECRET` or `--cookie-file PATH`, `--name NAME`, and
 //! `--chat` to enter the chat room as NAME and say each line typed. Prints
 //! `listening on stage://...` first. Without `--chat` it serves until its
-//! standard input ends.
+//! standard input ends. On SIGTERM (or Ctrl-C) it moves its mobile actors to
+//! the other members, then ends.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -46,6 +47,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .activates(|_| net_chat::ChatRoom::default())
         .activates(|_| net_bank::Account { balance: 0 })
         .start()?;
+    // SIGTERM or Ctrl-C: its mobile actors move to the other members first.
+    theatre.leave_on_terminate()?;
     println!("listening on {}", theatre.locator());
     let stdin = std::io::stdin().lock();
     if chat {

@@ -19,7 +19,8 @@ use stage_runtime::{DownReason, Failure, Reason, SpeechError};
 /// receiver grants ([`Frame::Credit`]), and each side announces its window and
 /// its frame limit in its first handshake frame; version 5 moves actors
 /// ([`Frame::Migrate`], [`Frame::Migrated`], [`Frame::Flush`], [`Frame::Moved`],
-/// [`Frame::Fence`]); version 6 tells peers its load ([`Frame::Load`]).
+/// [`Frame::Fence`]); version 6 tells peers its load ([`Frame::Load`]) and
+/// orders a moving actor's own letters ([`Frame::Barrier`], [`Frame::Passed`]).
 pub const VERSION: u32 = 6;
 
 /// The default window: how many bytes of letters (by [`letter_cost`]) a theatre
@@ -345,6 +346,19 @@ pub enum Frame {
         locator: String,
         /// Its alias there.
         alias: WireId,
+    },
+    /// Answer (`Passed`) once every frame sent before this one on this
+    /// connection has been handed on: letters queued for their actors. A
+    /// theatre an actor leaves sends one to each peer first, so that what the
+    /// actor sent from there arrives before what it sends from its new place.
+    Barrier {
+        /// The sender's number for the answer.
+        call: u64,
+    },
+    /// The answer to a `Barrier`.
+    Passed {
+        /// The number the asker gave.
+        call: u64,
     },
     /// The sender's load over its last period (sent each period by a theatre
     /// that balances load; see `balance.rs`).
@@ -706,6 +720,8 @@ mod tests {
                 call: 5,
             },
             Frame::Credit { bytes: 1 << 40 },
+            Frame::Barrier { call: 9 },
+            Frame::Passed { call: u64::MAX },
             Frame::Load(Gauge {
                 workers: 2,
                 busy_permille: 1000,
