@@ -32,6 +32,11 @@ pub(crate) struct Exports {
     /// back from a forwarder and sends the fence through it: so that no letter
     /// found the forwarder before the switch and enters it after the fence.
     switching: std::sync::RwLock<()>,
+    /// The actors whose end this theatre watches, to drop their entries: one
+    /// watch per actor, however often it comes and goes. (A watch follows the
+    /// actor when it moves; one per stay would make each move hand on one
+    /// more.)
+    watched: Mutex<std::collections::HashSet<ActorId>>,
 }
 
 impl Exports {
@@ -137,7 +142,8 @@ impl Exports {
     }
 
     /// Makes `inbound` reachable under `actor` until it ends; `replace` takes
-    /// the place of an entry already there.
+    /// the place of an entry already there. The first entry of an actor starts
+    /// the watch that drops all of them when it ends.
     fn export_as(self: &Arc<Self>, actor: ActorId, inbound: Arc<dyn Inbound>, replace: bool) {
         {
             let mut table = lock(&self.table);
@@ -146,18 +152,17 @@ impl Exports {
             }
             table.insert(actor, Arc::clone(&inbound));
         }
+        let id = inbound.id();
+        if !lock(&self.watched).insert(id) {
+            return;
+        }
         let exports: Weak<Exports> = Arc::downgrade(self);
-        let entry = Arc::downgrade(&inbound);
         inbound.on_end(Box::new(move |_| {
             if let Some(exports) = exports.upgrade() {
-                let mut table = lock(&exports.table);
-                // Only this entry: another may have taken its place since.
-                if table
-                    .get(&actor)
-                    .is_some_and(|current| std::ptr::addr_eq(Arc::as_ptr(current), entry.as_ptr()))
-                {
-                    table.remove(&actor);
-                }
+                lock(&exports.watched).remove(&id);
+                // Every entry of the actor: its identity, and the aliases it
+                // arrived under.
+                lock(&exports.table).retain(|_, entry| entry.id() != id);
             }
         }));
     }

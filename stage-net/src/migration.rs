@@ -113,6 +113,15 @@ impl Migration {
             return;
         }
         let actors: Vec<ActorId> = emigrants.iter().map(|e| e.actor).collect();
+        // The other peers the moving actors may have sent letters to.
+        let others: Vec<Arc<crate::conn::Conn>> = self
+            .members
+            .live_peers()
+            .into_iter()
+            .filter(|other| other.theatre != peer.theatre)
+            .filter(|other| actors.iter().any(|a| other.speakers().may_have(*a)))
+            .filter_map(|other| other.live())
+            .collect();
         let travellers = emigrants
             .into_iter()
             .map(|e| Traveller {
@@ -147,13 +156,6 @@ impl Migration {
                 Err(error) => then(Err(error)),
             }
         };
-        let others: Vec<Arc<crate::conn::Conn>> = self
-            .members
-            .live_peers()
-            .into_iter()
-            .filter(|other| other.theatre != target.theatre)
-            .filter_map(|other| other.live())
-            .collect();
         let go = move || {
             let Some(conn) = target.live() else {
                 landed(Err(MigrationError::Unreachable(

@@ -1,7 +1,7 @@
 //! A member theatre as the runtime's addresses see it: a [`Link`] that lasts while
 //! this theatre knows the peer, over whichever connection is current.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use stage_runtime::remote::{self, Body, Link};
@@ -29,6 +29,42 @@ pub(crate) struct Peer {
     /// Counts the letters balanceable actors here send to the peer (see
     /// `balance.rs`).
     traffic: Arc<Traffic>,
+    /// Which actors of this theatre have sent letters to the peer (see
+    /// [`Speakers`]).
+    speakers: Speakers,
+}
+
+/// The actors that have sent letters over a link, as a filter of 1,024 bits
+/// (one per bucket of actors): a move asks the peers its actors may have sent
+/// to for a barrier (see `migration.rs`), and no others. A set bit is never
+/// cleared, so an actor may be thought a sender when another of its bucket
+/// was (one barrier more), never the other way round. Setting a bit costs a
+/// load when it is set already, as it is after an actor's first letter.
+#[derive(Default)]
+pub(crate) struct Speakers([AtomicU64; 16]);
+
+impl Speakers {
+    fn bucket(actor: ActorId) -> (usize, u64) {
+        // Fibonacci hashing of the serial: serials are consecutive.
+        let hash = actor.as_u64().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54;
+        ((hash / 64) as usize, 1 << (hash % 64))
+    }
+
+    /// `actor` sends a letter over the link.
+    #[inline]
+    fn note(&self, actor: ActorId) {
+        let (word, bit) = Self::bucket(actor);
+        let word = &self.0[word];
+        if word.load(Ordering::Relaxed) & bit == 0 {
+            word.fetch_or(bit, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether `actor` may have sent letters over the link.
+    pub(crate) fn may_have(&self, actor: ActorId) -> bool {
+        let (word, bit) = Self::bucket(actor);
+        self.0[word].load(Ordering::Relaxed) & bit != 0
+    }
 }
 
 impl Peer {
@@ -45,7 +81,13 @@ impl Peer {
             left: AtomicBool::new(false),
             routes,
             traffic,
+            speakers: Speakers::default(),
         }
+    }
+
+    /// Which actors of this theatre have sent letters to the peer.
+    pub(crate) fn speakers(&self) -> &Speakers {
+        &self.speakers
     }
 
     /// Records that the peer said goodbye.
@@ -89,8 +131,9 @@ impl Peer {
             Routed::Here(body) => body,
             Routed::Done(result) => return result,
         };
-        if self.traffic.is_on() {
-            if let Some(speaker) = remote::current_actor() {
+        if let Some(speaker) = remote::current_actor() {
+            self.speakers.note(speaker);
+            if self.traffic.is_on() {
                 self.traffic.count(speaker.to_wire(), self.theatre, 1);
             }
         }
