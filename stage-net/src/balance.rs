@@ -418,14 +418,19 @@ impl Strategy for ByTraffic {
 pub(crate) struct Balance {
     /// The peers' last reports, by theatre, with when they came.
     reports: Mutex<HashMap<u64, (Load, Instant)>>,
+    /// Set when this theatre balances: peers' reports are kept only then.
+    running: std::sync::atomic::AtomicBool,
     /// Set when the theatre closes: the thread ends.
     stopped: Mutex<bool>,
     wake: Condvar,
 }
 
 impl Balance {
-    /// A peer's report.
+    /// A peer's report (kept only while this theatre balances).
     pub(crate) fn heard(&self, theatre: u64, locator: &str, gauge: &Gauge) {
+        if !self.running.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         let load = Load {
             theatre,
             locator: locator.to_owned(),
@@ -469,6 +474,8 @@ impl Balance {
             .traffic
             .count_from_now(balancer.strategy.learns_traffic());
         let weak = Arc::downgrade(members);
+        self.running
+            .store(true, std::sync::atomic::Ordering::Release);
         let me = Arc::clone(self);
         std::thread::Builder::new()
             .name("stage-net-balance".into())
