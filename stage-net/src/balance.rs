@@ -113,7 +113,8 @@ pub struct Move {
 }
 
 /// Decides which actors move where (Stage's "strategy actors"). Called once a
-/// period, on the balancer's own thread; it may keep state between calls.
+/// period, on the balancer's own thread; it may keep state between calls. A
+/// `plan` that panics decides nothing that period (logged); the balancer goes on.
 ///
 /// # Examples
 ///
@@ -525,7 +526,18 @@ impl Balance {
                 here,
                 period,
             };
-            for decided in balancer.strategy.plan(&view) {
+            // A strategy that panics decides nothing this period; the
+            // balancer goes on.
+            let strategy = &mut balancer.strategy;
+            let plan =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| strategy.plan(&view)))
+                    .unwrap_or_else(|_| {
+                        log::warn!(
+                            "stage-net: the balancing strategy panicked; no move this period"
+                        );
+                        Vec::new()
+                    });
+            for decided in plan {
                 let known = view.peers.iter().any(|peer| peer.locator == decided.to);
                 let roamer = roamers.iter().find(|r| r.id() == decided.actor);
                 let (true, Some(inbound)) = (known, roamer.and_then(Roamer::inbound)) else {
