@@ -10,6 +10,9 @@
 //! 1. **Origin.** [`Migration::carry`] finds (or meets) the target, and sends one
 //!    `Migrate` frame with every actor's identity, type, state and the universal
 //!    names bound to it. A state over the target's frame limit fails at once.
+//!    Before it, a `Barrier` goes on each other connection the moving actors may
+//!    have sent letters on, and the frame waits for every answer: what they
+//!    sent from here is handed on before they can send from the target.
 //! 2. **Target.** [`Migration::settle`] rebuilds each actor, and only if all of
 //!    them decode (a registered mobile type, a state of that type) starts them
 //!    under their identities, exports them, binds their names here (the names'
