@@ -487,7 +487,6 @@ impl Scheduler {
         self.running_workers()
     }
 
-    /// How long ago the stage started.
     /// The stage's work so far: what waits, what is done, and how long its
     /// workers have been out of work.
     pub(crate) fn load(&self) -> LoadCount {
@@ -517,6 +516,7 @@ impl Scheduler {
         u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
+    /// How long ago the stage started.
     pub(crate) fn uptime(&self) -> std::time::Duration {
         self.started.elapsed()
     }
