@@ -667,15 +667,9 @@ impl Probe {
             rate,
             waiting: now.waiting,
             balanceable,
-            load_average: load_average(),
+            load_average: stage_runtime::drivers::load_average().map(|[one, _, _]| one),
         }
     }
-}
-
-/// The machine's load average over a minute (`/proc/loadavg`), where there is one.
-fn load_average() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    text.split_whitespace().next()?.parse().ok()
 }
 
 #[cfg(test)]

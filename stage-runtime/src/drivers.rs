@@ -17,7 +17,7 @@ mod timer;
 mod topic;
 
 pub use keyboard::Keyboard;
-pub use status::{Status, TheatreStatus};
+pub use status::{load_average, Status, TheatreStatus};
 pub use stdout::Stdout;
 pub use timer::{Tick, Timer, TimerId};
 pub use topic::{

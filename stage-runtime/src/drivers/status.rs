@@ -57,8 +57,15 @@ impl TheatreStatus {
     }
 }
 
-/// `/proc/loadavg` on Linux; `None` where there is no such file or it does not parse.
-fn load_average() -> Option<[f64; 3]> {
+/// The machine's load average over 1, 5 and 15 minutes (`/proc/loadavg` on
+/// Linux); `None` where there is no such file or it does not parse.
+///
+/// ```
+/// if let Some([one, _, _]) = stage_runtime::drivers::load_average() {
+///     assert!(one >= 0.0);
+/// }
+/// ```
+pub fn load_average() -> Option<[f64; 3]> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     let mut fields = text.split_whitespace().map(str::parse::<f64>);
     Some([
