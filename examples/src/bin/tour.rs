@@ -310,16 +310,10 @@ async fn main() -> Result<(), SpeechError> {
         "    checking <- getBalance() @ savings <- transfer(token), with addresses found by name"
     );
     // The theatres' replies are waited for on a thread of their own, off this stage.
-    let bank = std::thread::spawn(|| {
-        stage_examples::net_bank::run(|line| println!("    {line}")).map_err(|e| e.to_string())
-    })
-    .join();
-    match bank {
-        Ok(Ok((checking, savings))) => {
-            println!("    balances now: checking {checking}, savings {savings}");
-        }
-        Ok(Err(error)) => println!("    the theatres could not run here: {error}"),
-        Err(_) => println!("    the bank's thread panicked"),
+    if let Some((checking, savings)) = off_stage("the bank", || {
+        stage_examples::net_bank::run(|line| println!("    {line}"))
+    }) {
+        println!("    balances now: checking {checking}, savings {savings}");
     }
 
     step("migration: an #[actor(mobile)] agent moves itself from theatre to theatre between two turns");
@@ -329,20 +323,13 @@ async fn main() -> Result<(), SpeechError> {
     println!("    #[arrived]     fn arrived(&mut self, ctx: &mut Ctx<Self>) {{ record ctx.locator(); go on }}");
     println!("    #[migration_failed] fn stayed(&mut self, error: MigrationError) {{ .. }}");
     println!("    (from outside: theatre.migrate(&addr, locator); every address keeps working)");
-    let trip = std::thread::spawn(|| {
+    off_stage("the agent", || {
         stage_examples::migrating_agent::run(3, |line| {
             if !line.starts_with("so far") {
                 println!("    {line}");
             }
         })
-        .map_err(|e| e.to_string())
-    })
-    .join();
-    match trip {
-        Ok(Ok(_)) => {}
-        Ok(Err(error)) => println!("    the theatres could not run here: {error}"),
-        Err(_) => println!("    the agent's thread panicked"),
-    }
+    });
 
     step("a network probe (Stage 2.1): it migrates to each theatre and reads its status in #[arrived]");
     println!("    #[arrived] async fn arrived(&mut self, ctx: &mut Ctx<Self>) {{");
@@ -350,31 +337,36 @@ async fn main() -> Result<(), SpeechError> {
     println!("        notify!(self.report, reading(query!(status, status()).await ..));");
     println!("        self.next(ctx); // ctx.migrate_to(the next theatre)");
     println!("    }}");
-    let round = std::thread::spawn(|| {
+    off_stage("the probe", || {
         stage_examples::network_probe::run(3, |line| println!("    {line}"))
-            .map_err(|e| e.to_string())
-    })
-    .join();
-    match round {
-        Ok(Ok(_)) => {}
-        Ok(Err(error)) => println!("    the theatres could not run here: {error}"),
-        Err(_) => println!("    the probe's thread panicked"),
-    }
+    });
 
     step("the trapezoid rule across theatres (Stage 5.1): integrators moved to their hosts, then asked");
     println!("    home.migrate(&integrator, host.locator()).wait()?;");
     println!("    query!(integrator, integrate(a, b, n))  // on each host, summed at home");
-    let shares = std::thread::spawn(|| {
+    off_stage("the integration", || {
         stage_examples::distributed_trapezoid::run(2, 2_000_000, |line| println!("    {line}"))
-            .map_err(|e| e.to_string())
-    })
-    .join();
-    match shares {
-        Ok(Ok(_)) => {}
-        Ok(Err(error)) => println!("    the theatres could not run here: {error}"),
-        Err(_) => println!("    the integration's thread panicked"),
-    }
+    });
 
     step("quiescence: main returns, the stage waits until no work is left, then the program exits");
     Ok(())
+}
+
+/// Runs a step whose theatres wait for replies on a thread of their own, off
+/// this stage; says so if its theatres could not start here or it panicked.
+fn off_stage<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
+    what: &str,
+    step: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Option<T> {
+    match std::thread::spawn(step).join() {
+        Ok(Ok(value)) => Some(value),
+        Ok(Err(error)) => {
+            println!("    the theatres could not run here: {error}");
+            None
+        }
+        Err(_) => {
+            println!("    {what}'s thread panicked");
+            None
+        }
+    }
 }
