@@ -10,9 +10,7 @@
 //! another process (this test binary started again) dies while it decodes the
 //! arriving state, and another is killed after a move that ended.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +18,11 @@ use stage_net::frame::{self, Frame, DEFAULT_FRAME_LIMIT, DEFAULT_WINDOW};
 use stage_net::handshake::{self, Identity};
 use stage_net::Theatre;
 use stage_runtime::prelude::*;
+
+#[path = "support/child.rs"]
+mod child;
+
+use child::Killed;
 
 const COOKIE: &str = "a cookie for moves that fail.....";
 const CHILD: &str = "STAGE_NET_MIGRATION_FAULTS_CHILD";
@@ -214,37 +217,12 @@ fn a_target_that_dies_after_acknowledging_has_the_actor_and_takes_it_with_it() {
     origin.shutdown();
 }
 
-/// A process that ends when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// This test binary again, as a theatre with the tripwire armed; its locator.
 fn start_child() -> (Killed, String) {
-    let exe = std::env::current_exe().expect("the test binary");
-    let mut child = Command::new(exe)
-        .args([
-            "--exact",
-            "a_target_in_another_process_dies_mid_move",
-            "--nocapture",
-        ])
-        .env(CHILD, "1")
-        .env(ARMED, "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the child starts");
-    let stdout = child.stdout.take().expect("piped");
-    let mut lines = BufReader::new(stdout).lines();
-    let locator = lines
-        .find_map(|line| line.ok().filter(|l| l.starts_with("stage://")))
-        .expect("the child prints its locator");
-    (Killed(child), locator)
+    child::start_child(
+        "a_target_in_another_process_dies_mid_move",
+        &[(CHILD, "1"), (ARMED, "1")],
+    )
 }
 
 /// The child's side: a theatre that serves until killed (or until a tripwire

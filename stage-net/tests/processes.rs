@@ -2,12 +2,15 @@
 //! second theatre (selected by an environment variable), talks to it over loopback,
 //! then kills it and watches the pending reply fail.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use stage_net::Theatre;
 use stage_runtime::prelude::*;
+
+#[path = "support/child.rs"]
+mod child;
+
+use child::Killed;
 
 const COOKIE: &str = "two-processes";
 const CHILD: &str = "STAGE_NET_TEST_CHILD";
@@ -56,29 +59,8 @@ fn child() {
     }
 }
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn start_child() -> (Killed, String) {
-    let exe = std::env::current_exe().expect("test binary");
-    let mut child = Command::new(exe)
-        .args(["--exact", "a_theatre_in_another_process", "--nocapture"])
-        .env(CHILD, "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("child starts");
-    let stdout = child.stdout.take().expect("piped");
-    let mut lines = BufReader::new(stdout).lines();
-    let locator = lines
-        .find_map(|line| line.ok().filter(|l| l.starts_with("stage://")))
-        .expect("the child prints its locator");
-    (Killed(child), locator)
+    child::start_child("a_theatre_in_another_process", &[(CHILD, "1")])
 }
 
 #[test]
