@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use stage_runtime::remote::Inbound;
-use stage_runtime::ActorId;
+use stage_runtime::{ActorId, DownReason};
 
 use crate::held::Held;
 use crate::sync::lock;
@@ -152,17 +152,37 @@ impl Exports {
             }
             table.insert(actor, Arc::clone(&inbound));
         }
+        self.watch_end(&inbound);
+    }
+
+    /// Watches the end of `inbound`'s actor, once per actor: then every entry
+    /// of it here goes (its identity, and the aliases it arrived under).
+    fn watch_end(self: &Arc<Self>, inbound: &Arc<dyn Inbound>) {
         let id = inbound.id();
         if !lock(&self.watched).insert(id) {
             return;
         }
         let exports: Weak<Exports> = Arc::downgrade(self);
-        inbound.on_end(Box::new(move |_| {
-            if let Some(exports) = exports.upgrade() {
+        inbound.on_end(Box::new(move |reason| {
+            let Some(exports) = exports.upgrade() else {
+                return;
+            };
+            let mut table = lock(&exports.table);
+            if reason == DownReason::Unreachable {
+                // The watch was lost on its way (a theatre it passed through
+                // is gone), not the actor: only the entries that point away
+                // go, and one still here is watched again.
+                table.retain(|_, entry| entry.id() != id || entry.moved_to().is_none());
+                let here = table.values().find(|entry| entry.id() == id).cloned();
+                drop(table);
                 lock(&exports.watched).remove(&id);
-                // Every entry of the actor: its identity, and the aliases it
-                // arrived under.
-                lock(&exports.table).retain(|_, entry| entry.id() != id);
+                if let Some(here) = here {
+                    exports.watch_end(&here);
+                }
+            } else {
+                table.retain(|_, entry| entry.id() != id);
+                drop(table);
+                lock(&exports.watched).remove(&id);
             }
         }));
     }

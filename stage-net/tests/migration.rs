@@ -551,6 +551,24 @@ fn the_origin_switches_after_a_second_move_and_no_longer_needs_the_middle_place(
     }
 }
 
+#[test]
+fn an_actor_back_home_stays_reachable_when_a_theatre_it_passed_through_leaves() {
+    let ([home, away, third], account, from_third) = three_with_account("back-home/account");
+    home.migrate(&account, away.locator()).wait().unwrap();
+    let at_away = away.lookup::<Account>("back-home/account").unwrap();
+    away.migrate(&at_away, home.locator()).wait().unwrap();
+    notify!(from_third, deposit(1)).result().unwrap();
+    assert_eq!(query!(from_third, balance()).wait(), Ok(1));
+    // The watch of its end that this theatre's table keeps went through the
+    // away theatre; that theatre leaves. The actor, home again, is still
+    // reachable by its peers.
+    away.shutdown();
+    for n in 2..=50 {
+        notify!(from_third, deposit(1)).result().unwrap();
+        assert_eq!(query!(from_third, balance()).wait(), Ok(n));
+    }
+}
+
 /// Sends numbered letters to an account, and moves when told.
 #[actor(mobile)]
 struct Mover {
