@@ -553,7 +553,7 @@ fn the_origin_switches_after_a_second_move_and_no_longer_needs_the_middle_place(
 
 #[test]
 fn an_actor_back_home_stays_reachable_when_a_theatre_it_passed_through_leaves() {
-    let ([home, away, third], account, from_third) = three_with_account("back-home/account");
+    let ([home, away, _third], account, from_third) = three_with_account("back-home/account");
     home.migrate(&account, away.locator()).wait().unwrap();
     let at_away = away.lookup::<Account>("back-home/account").unwrap();
     away.migrate(&at_away, home.locator()).wait().unwrap();
