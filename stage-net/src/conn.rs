@@ -7,7 +7,7 @@
 //! The connection knows nothing of what frames mean: the sink (the router) does.
 //! How it ended is told to its [`Ends`] (membership).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -128,6 +128,54 @@ struct Queued {
     /// before it grants more: its window, less what was sent and not yet
     /// credited back (below zero after a letter larger than the window).
     credit: i64,
+    /// Forwarded letters the peer's window has no room for yet, in order, with
+    /// the receipts of the letters they came in as: they go as credit comes
+    /// back, and every other frame for an actor waits behind them.
+    backlog: VecDeque<Behind>,
+}
+
+/// What waits in [`Queued::backlog`].
+enum Behind {
+    /// An encoded frame (with its length prefix), and what it costs against
+    /// the peer's window (nothing for a frame that is not a letter).
+    Frame { bytes: Vec<u8>, cost: i64 },
+    /// Let go once every frame before it has gone: then the sender of the
+    /// letters it came with may send as much again.
+    Receipt(Receipt),
+}
+
+impl Queued {
+    /// Whether a letter of `cost` fits the peer's window now: it has room, or
+    /// nothing sent is outstanding (a letter larger than the whole window goes
+    /// alone).
+    fn room_for(&self, cost: i64, peer_window: i64) -> bool {
+        cost <= self.credit || self.credit == peer_window
+    }
+
+    /// Moves what the window has room for from the backlog to the writer's
+    /// queue, in order. Returns the receipts now due, to be dropped once the
+    /// queue is unlocked (one may grant credit on this very connection), and
+    /// whether any frame was queued.
+    fn release(&mut self, peer_window: i64) -> (Vec<Receipt>, bool) {
+        let mut due = Vec::new();
+        let mut queued_any = false;
+        while let Some(front) = self.backlog.front() {
+            match front {
+                Behind::Frame { cost, .. } if !self.room_for(*cost, peer_window) => break,
+                _ => {}
+            }
+            match self.backlog.pop_front() {
+                Some(Behind::Frame { bytes, cost }) => {
+                    self.credit -= cost;
+                    self.bytes.extend_from_slice(&bytes);
+                    queued_any = true;
+                }
+                Some(Behind::Receipt(receipt)) => due.push(receipt),
+                None => break,
+            }
+        }
+        (due, queued_any)
+    }
 }
 
 /// A live connection.
@@ -164,9 +212,14 @@ enum Counted {
     Letter,
     Control,
     /// A letter this theatre had accepted for an actor that has moved to the
-    /// peer: it spends the window but is never refused for lack of room (the
-    /// peer tolerates one window more than it granted for these).
+    /// peer: it spends the window and is never refused for lack of room; it
+    /// waits in the backlog until there is room (holding back its sender
+    /// through the receipt that follows it: see [`Conn::hold`]).
     Forwarded,
+    /// A frame for an actor that is not a letter (a flush, a fence, a stop):
+    /// it costs nothing, and keeps its place behind forwarded letters waiting
+    /// in the backlog.
+    Behind,
 }
 
 impl Conn {
@@ -184,6 +237,14 @@ impl Conn {
     /// [`Conn::ask_as`]).
     pub(crate) fn push(&self, frame: Frame) -> Result<(), SpeechError> {
         self.queue(Counted::Control, |bytes| {
+            frame::encode(&frame, bytes).map_err(wire_failure)
+        })
+    }
+
+    /// Encodes a frame for an actor that is not a letter (a fence) onto the
+    /// writer's queue, behind any forwarded letter still waiting for room.
+    pub(crate) fn push_behind(&self, frame: Frame) -> Result<(), SpeechError> {
+        self.queue(Counted::Behind, |bytes| {
             frame::encode(&frame, bytes).map_err(wire_failure)
         })
     }
@@ -230,7 +291,10 @@ impl Conn {
     /// Runs `encode` on the writer's queue, and wakes the writer if it waits. A
     /// frame over the peer's limit is taken back out, and fails alone; so is a
     /// letter the peer's window has no room for (`Denied(Busy)`), unless nothing
-    /// sent is outstanding (a letter larger than the whole window goes alone).
+    /// sent is outstanding (a letter larger than the whole window goes alone),
+    /// and a letter that would overtake forwarded ones waiting for room. A
+    /// forwarded letter with no room, and a frame for an actor behind one, wait
+    /// in the backlog.
     fn queue(
         &self,
         counted: Counted,
@@ -243,21 +307,30 @@ impl Conn {
         let start = queued.bytes.len();
         encode(&mut queued.bytes)?;
         let body = queued.bytes.len() - start - 4;
+        let cost = match counted {
+            Counted::Letter | Counted::Forwarded => frame::letter_cost(body) as i64,
+            Counted::Control | Counted::Behind => 0,
+        };
+        let clear = queued.backlog.is_empty();
         let refused = if body > self.limit as usize {
             Some(too_long(body, self.limit))
-        } else if counted == Counted::Letter {
-            let cost = frame::letter_cost(body) as i64;
-            if cost <= queued.credit || queued.credit == self.peer_window {
-                queued.credit -= cost;
-                None
-            } else {
-                Some(SpeechError::Denied(Reason::Busy))
-            }
         } else {
-            if counted == Counted::Forwarded {
-                queued.credit -= frame::letter_cost(body) as i64;
+            match counted {
+                Counted::Control => None,
+                Counted::Behind if clear => None,
+                Counted::Letter | Counted::Forwarded
+                    if clear && queued.room_for(cost, self.peer_window) =>
+                {
+                    queued.credit -= cost;
+                    None
+                }
+                Counted::Letter => Some(SpeechError::Denied(Reason::Busy)),
+                Counted::Forwarded | Counted::Behind => {
+                    let bytes = queued.bytes.split_off(start);
+                    queued.backlog.push_back(Behind::Frame { bytes, cost });
+                    return Ok(());
+                }
             }
-            None
         };
         if let Some(error) = refused {
             queued.bytes.truncate(start);
@@ -287,6 +360,36 @@ impl Conn {
         frame: impl FnOnce(u64) -> Frame,
     ) -> Result<(), SpeechError> {
         self.call_counted(Counted::Control, awaiting, frame)
+    }
+
+    /// Sends a frame for an actor that expects a reply and is not a letter (a
+    /// flush, a stop), as [`Conn::call`] does, behind any forwarded letter
+    /// still waiting for room.
+    pub(crate) fn call_behind(
+        &self,
+        awaiting: Awaiting,
+        frame: impl FnOnce(u64) -> Frame,
+    ) -> Result<(), SpeechError> {
+        self.call_counted(Counted::Behind, awaiting, frame)
+    }
+
+    /// Whether forwarded letters wait for the peer's window.
+    pub(crate) fn congested(&self) -> bool {
+        !lock(&self.out.state).backlog.is_empty()
+    }
+
+    /// Keeps `receipt` until every forwarded letter queued before it has gone
+    /// within the peer's window, and lets it go then (at once when none waits).
+    /// So a theatre forwarding letters for an actor that moved takes them from
+    /// their sender no faster than the actor's new place takes them.
+    pub(crate) fn hold(&self, receipt: Receipt) {
+        let mut queued = lock(&self.out.state);
+        if queued.backlog.is_empty() || queued.closed {
+            drop(queued);
+            drop(receipt);
+            return;
+        }
+        queued.backlog.push_back(Behind::Receipt(receipt));
     }
 
     fn call_counted(
@@ -340,6 +443,15 @@ impl Conn {
             ));
         };
         queued.credit = credit;
+        let (due, queued_any) = queued.release(self.peer_window);
+        let wake = queued_any && queued.writer_waiting;
+        let drained = queued.backlog.is_empty();
+        drop(queued);
+        if wake || (queued_any && drained) {
+            // All: a theatre saying goodbye waits for the backlog to drain.
+            self.out.ready.notify_all();
+        }
+        drop(due);
         Ok(())
     }
 
@@ -352,9 +464,9 @@ impl Conn {
     /// theatre granted (only a letter alone may be larger than the window).
     pub(crate) fn arrived(&self, cost: u64) -> Result<(), String> {
         let before = self.in_care.fetch_add(cost, Ordering::AcqRel);
-        // One window more than granted: room for letters forwarded after a move,
-        // which are never refused at the sender.
-        if before > 0 && before + cost > self.window.saturating_mul(2) {
+        // Forwarded letters wait at the sender for room as any other letter
+        // does (see `Conn::hold`): nothing may arrive past the window.
+        if before > 0 && before + cost > self.window {
             return Err(format!(
                 "the peer sent past its window of {} bytes ({} held)",
                 self.window,
@@ -405,11 +517,24 @@ impl Conn {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
-    /// Says goodbye: what is queued is written, then a `Bye`, then the writer
-    /// closes the connection. Waits at most `within` for that.
+    /// Says goodbye: what is queued is written (forwarded letters waiting for
+    /// room as the peer grants it), then a `Bye`, then the writer closes the
+    /// connection. Waits at most `within` for that.
     pub(crate) fn leave(&self, within: Duration) {
         let deadline = std::time::Instant::now() + within;
         let mut queued = lock(&self.out.state);
+        while !queued.closed && !queued.backlog.is_empty() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            queued = self
+                .out
+                .ready
+                .wait_timeout(queued, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
         if queued.closed {
             return;
         }
@@ -441,7 +566,13 @@ impl Conn {
             "stage-net: closing the connection to {}: {reason}",
             self.peer
         );
-        lock(&self.out.state).closed = true;
+        let backlog = {
+            let mut queued = lock(&self.out.state);
+            queued.closed = true;
+            std::mem::take(&mut queued.backlog)
+        };
+        // Its receipts, let go outside the lock; its calls fail below.
+        drop(backlog);
         // The writer, and a theatre waiting for its goodbye to be written.
         self.out.ready.notify_all();
         let _ = self.stream.shutdown(Shutdown::Both);
@@ -504,6 +635,7 @@ pub(crate) fn start(
             closed: false,
             leaving: false,
             credit: i64::try_from(setup.peer_window).unwrap_or(i64::MAX),
+            backlog: VecDeque::new(),
         }),
         ready: Condvar::new(),
     };

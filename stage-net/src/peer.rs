@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use stage_runtime::remote::{self, Body, Link};
+use stage_runtime::remote::{self, Body, Link, Receipt};
 use stage_runtime::{ActorId, DownReason, SpeechError};
 
 use crate::conn::{unreachable, Awaiting, Conn};
@@ -127,7 +127,7 @@ impl Peer {
         forwarded: bool,
     ) -> Result<(), SpeechError> {
         // An actor that moved, and whose new place this theatre has learnt.
-        let body = match self.routes.route(actor, tag, body) {
+        let body = match self.routes.route(actor, tag, body, forwarded) {
             Routed::Here(body) => body,
             Routed::Done(result) => return result,
         };
@@ -159,21 +159,25 @@ impl Peer {
                 args,
                 call,
             }),
-            Body::Flush { answer } => conn.call(Awaiting::Answer(answer), |call| Frame::Flush {
-                to: actor,
-                tag,
-                call,
-            }),
-            Body::Fence { token } => conn.push(Frame::Fence {
+            Body::Flush { answer } => {
+                conn.call_behind(Awaiting::Answer(answer), |call| Frame::Flush {
+                    to: actor,
+                    tag,
+                    call,
+                })
+            }
+            Body::Fence { token } => conn.push_behind(Frame::Fence {
                 to: actor,
                 tag,
                 token: token.to_wire(),
             }),
-            Body::Stop { answer } => conn.call(Awaiting::Answer(answer), |call| Frame::Stop {
-                to: actor,
-                tag,
-                call,
-            }),
+            Body::Stop { answer } => {
+                conn.call_behind(Awaiting::Answer(answer), |call| Frame::Stop {
+                    to: actor,
+                    tag,
+                    call,
+                })
+            }
             Body::Eval {
                 site,
                 check,
@@ -194,6 +198,20 @@ impl Peer {
 impl Link for Peer {
     fn send(&self, actor: ActorId, tag: u64, body: Body) -> Result<(), SpeechError> {
         self.letter(actor, tag, body, false)
+    }
+
+    fn hold(&self, actor: ActorId, receipt: Receipt) {
+        // Behind the letters it came with, wherever they went.
+        let Some(receipt) = self.routes.hold(actor, receipt) else {
+            return;
+        };
+        if let Some(conn) = self.live() {
+            conn.hold(receipt);
+        }
+    }
+
+    fn congested(&self) -> bool {
+        self.live().is_some_and(|conn| conn.congested())
     }
 
     fn forward(&self, actor: ActorId, tag: u64, body: Body) -> Result<(), SpeechError> {

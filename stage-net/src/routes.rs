@@ -12,14 +12,17 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use stage_runtime::remote::{Answer, Body, Link};
+use stage_runtime::remote::{Answer, Body, Link, Receipt};
 use stage_runtime::{ActorId, Reason, SpeechError};
 
 use crate::sync::lock;
 use crate::wire::frame::{self, DEFAULT_WINDOW};
 
 /// The most held for one actor while its sender switches (by
-/// [`frame::letter_cost`]): past it a sender is told `Denied(Busy)`.
+/// [`frame::letter_cost`]): past it, or while letters held before wait for
+/// the new place's window ([`Link::congested`]), a sender is told
+/// `Denied(Busy)`. Letters this theatre forwards are not refused: the receipts
+/// that follow them are held too, which holds back their senders.
 const MAX_HELD: u64 = DEFAULT_WINDOW;
 
 /// The routes of actors that moved, by identity.
@@ -38,11 +41,33 @@ enum Route {
     Switching {
         to: Arc<dyn Link>,
         alias: ActorId,
-        held: Vec<(u64, Body)>,
+        held: Vec<Held>,
         cost: u64,
     },
     /// To the new place, under the alias it gave the actor.
     Moved { to: Arc<dyn Link>, alias: ActorId },
+}
+
+/// What waits while a sender switches, in order.
+enum Held {
+    /// A letter.
+    Letter { tag: u64, body: Body },
+    /// The receipt of forwarded letters (see [`Link::hold`]).
+    Receipt(Receipt),
+}
+
+impl Held {
+    /// Sends it to `alias` behind `to`. A letter goes as one accepted already
+    /// ([`Link::forward`]): its sender was told so when it was held, and it
+    /// must not be refused now for lack of room.
+    fn send(self, to: &Arc<dyn Link>, alias: ActorId) {
+        match self {
+            Held::Letter { tag, body } => {
+                let _ = to.forward(alias, tag, body);
+            }
+            Held::Receipt(receipt) => to.hold(alias, receipt),
+        }
+    }
 }
 
 /// What [`Routes::route`] did with a letter.
@@ -55,28 +80,56 @@ pub(crate) enum Routed {
 
 impl Routes {
     /// Routes a letter for `actor`: as addressed, held, or to its new place.
-    pub(crate) fn route(&self, actor: ActorId, tag: u64, body: Body) -> Routed {
+    /// A `forwarded` one stays forwarded (see [`Link::forward`]).
+    pub(crate) fn route(&self, actor: ActorId, tag: u64, body: Body, forwarded: bool) -> Routed {
         if self.active.load(Ordering::Acquire) == 0 || matches!(body, Body::Flush { .. }) {
             return Routed::Here(body);
         }
         let mut table = lock(&self.table);
         match table.get_mut(&actor) {
             None => Routed::Here(body),
-            Some(Route::Switching { held, cost, .. }) => {
+            Some(Route::Switching { to, held, cost, .. }) => {
                 let letter = body_cost(&body);
-                if *cost + letter > MAX_HELD && !held.is_empty() {
+                let full = *cost + letter > MAX_HELD && !held.is_empty();
+                if !forwarded && (full || to.congested()) {
                     drop(table);
                     crate::conn::fail_body(body, SpeechError::Denied(Reason::Busy));
                     return Routed::Done(Err(SpeechError::Denied(Reason::Busy)));
                 }
                 *cost += letter;
-                held.push((tag, body));
+                held.push(Held::Letter { tag, body });
                 Routed::Done(Ok(()))
             }
             Some(Route::Moved { to, alias }) => {
                 let (to, alias) = (Arc::clone(to), *alias);
                 drop(table);
-                Routed::Done(to.send(alias, tag, body))
+                Routed::Done(if forwarded {
+                    to.forward(alias, tag, body)
+                } else {
+                    to.send(alias, tag, body)
+                })
+            }
+        }
+    }
+
+    /// Routes the receipt of letters forwarded to `actor` the way they went:
+    /// held behind them, or to the new place. `Some` when it goes as addressed.
+    pub(crate) fn hold(&self, actor: ActorId, receipt: Receipt) -> Option<Receipt> {
+        if self.active.load(Ordering::Acquire) == 0 {
+            return Some(receipt);
+        }
+        let mut table = lock(&self.table);
+        match table.get_mut(&actor) {
+            None => Some(receipt),
+            Some(Route::Switching { held, .. }) => {
+                held.push(Held::Receipt(receipt));
+                None
+            }
+            Some(Route::Moved { to, alias }) => {
+                let (to, alias) = (Arc::clone(to), *alias);
+                drop(table);
+                to.hold(alias, receipt);
+                None
             }
         }
     }
@@ -157,8 +210,8 @@ impl Routes {
             };
             // Letters sent meanwhile wait behind these (the entry still says
             // switching), and go at the next round.
-            for (tag, body) in held {
-                let _ = to.send(alias, tag, body);
+            for held in held {
+                held.send(&to, alias);
             }
         }
     }

@@ -14,7 +14,9 @@ fn a_peer_that_goes_silent_fails_pending_replies_within_the_detector_time() {
         .down_after(down_after)
         .start()
         .unwrap();
-    // A hand-made peer: shakes hands, answers one lookup, then goes silent.
+    // A hand-made peer: shakes hands, answers one lookup and each ping (so that
+    // it is alive however long the lookup takes to come), and goes silent at
+    // the first question.
     let mut peer = TcpStream::connect(a.locator().trim_start_matches("stage://")).unwrap();
     let me = Identity {
         theatre: 9,
@@ -36,6 +38,7 @@ fn a_peer_that_goes_silent_fails_pending_replies_within_the_detector_time() {
                 frame::write(&mut peer, &found).unwrap();
             }
             Ok(Frame::Ask { .. }) => return (peer, reader),
+            Ok(Frame::Ping) => frame::write(&mut peer, &Frame::Ping).unwrap(),
             Ok(_) => {}
             Err(error) => panic!("{error}"),
         }

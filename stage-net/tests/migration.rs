@@ -614,6 +614,89 @@ fn what_a_moving_actor_sends_arrives_in_order_across_its_move() {
     assert_each_once_in_order(&log, 1, 2 * LETTERS);
 }
 
+/// Whether the gate is open: the `Gate` actor's `shut` turn lasts until it is.
+static GATE_OPEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// An actor whose `shut` turn keeps it busy until the test opens the gate, so
+/// that letters pile up at its theatre; it logs the others.
+#[actor(mobile)]
+struct Gate {
+    log: Vec<(u32, u32)>,
+}
+
+#[behaviour]
+impl Gate {
+    #[on(shut)]
+    fn shut(&mut self) {
+        while !GATE_OPEN.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[on(mark)]
+    fn mark(&mut self, sender: u32, seq: u32) {
+        self.log.push((sender, seq));
+    }
+
+    #[query]
+    fn log(&self) -> Vec<(u32, u32)> {
+        self.log.clone()
+    }
+}
+
+#[test]
+fn a_flood_forwarded_to_a_busy_actor_waits_for_its_theatres_window_and_loses_nothing() {
+    let origin = theatre(&[]);
+    // The actor's new place takes at most 4 KiB of letters from each peer: about
+    // fifty of those below.
+    let target = Theatre::builder()
+        .listen("127.0.0.1:0")
+        .cookie(COOKIE)
+        .window(4 << 10)
+        .join([origin.locator().to_owned()])
+        .start()
+        .unwrap();
+    let sender = theatre(&[&origin, &target]);
+    full_mesh(&[&origin, &target, &sender]);
+    origin
+        .bind("gate", &origin.spawn(Gate { log: vec![] }))
+        .unwrap();
+    let from_sender = sender.lookup::<Gate>("gate").unwrap();
+    let gate = origin.lookup::<Gate>("gate").unwrap();
+    origin.migrate(&gate, target.locator()).wait().unwrap();
+    let at_target = target.lookup::<Gate>("gate").unwrap();
+    assert!(at_target.is_local());
+    notify!(at_target, shut()).result().unwrap();
+    // The sender's letters go through the origin's forwarder to an actor that
+    // takes none of them yet: far more than the target's window.
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let streaming = {
+        let accepted = Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            for seq in 0..LETTERS {
+                loop {
+                    match notify!(from_sender, mark(0, seq)).result() {
+                        Ok(()) => break,
+                        Err(SpeechError::Denied(Reason::Busy)) => std::thread::yield_now(),
+                        Err(other) => panic!("letter {seq}: {other}"),
+                    }
+                }
+                accepted.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    eventually("letters past the target's window accepted", || {
+        (accepted.load(Ordering::SeqCst) >= 1_000).then_some(())
+    });
+    GATE_OPEN.store(true, Ordering::SeqCst);
+    streaming.join().unwrap();
+    let log = eventually("every letter", || {
+        let log = query!(at_target, log()).wait().ok()?;
+        (log.len() >= LETTERS as usize).then_some(log)
+    });
+    assert_each_once_in_order(&log, 1, LETTERS);
+}
+
 /// Stage's chat room, for the leaving theatre's test: what one says, every
 /// member hears.
 #[actor(mobile)]

@@ -48,6 +48,23 @@ pub trait Link: Send + Sync + 'static {
         self.send(actor, type_tag, body)
     }
 
+    /// Keeps `receipt`, which came with letters for the actor `actor` that this
+    /// theatre forwarded to the peer ([`Link::forward`]), until every letter
+    /// forwarded before it has gone within the peer's window. So the sender of
+    /// forwarded letters is held back by the window of the theatre that takes
+    /// them, not only by this one's. The default lets it go at once.
+    fn hold(&self, actor: ActorId, receipt: Receipt) {
+        let _ = (actor, receipt);
+    }
+
+    /// Whether letters forwarded to the peer now would wait (for its window, see
+    /// [`Link::hold`]): a theatre that holds letters it accepted for this link
+    /// (while it learns where an actor went) takes no more until they can go.
+    /// The default says no.
+    fn congested(&self) -> bool {
+        false
+    }
+
     /// Runs `then` with the reason when the actor `actor` (of the type tagged
     /// `type_tag`) on the peer ends, or with `DownReason::Unreachable` when the
     /// peer can no longer be reached. The default registers nothing.

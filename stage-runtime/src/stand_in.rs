@@ -83,7 +83,16 @@ impl RemoteActor {
 
     /// Encodes `letter`, which the actor's old place had accepted, and hands it to
     /// the link as a forwarded letter ([`Link::forward`]).
+    /// A receipt that came with the letters is held by the link until they
+    /// have gone ([`Link::hold`]).
     pub(crate) fn forward<A: Actor>(&self, letter: Letter<A>) -> Result<(), SpeechError> {
+        let letter = match letter {
+            Letter::Receipt(receipt) => {
+                self.link.hold(self.actor, receipt);
+                return Ok(());
+            }
+            letter => letter,
+        };
         let Some(body) = Self::body(letter)? else {
             return Ok(());
         };

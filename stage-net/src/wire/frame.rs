@@ -20,8 +20,11 @@ use stage_runtime::{DownReason, Failure, Reason, SpeechError};
 /// its frame limit in its first handshake frame; version 5 moves actors
 /// ([`Frame::Migrate`], [`Frame::Migrated`], [`Frame::Flush`], [`Frame::Moved`],
 /// [`Frame::Fence`]); version 6 tells peers its load ([`Frame::Load`]) and
-/// orders a moving actor's own letters ([`Frame::Barrier`], [`Frame::Passed`]).
-pub const VERSION: u32 = 6;
+/// orders a moving actor's own letters ([`Frame::Barrier`], [`Frame::Passed`]);
+/// version 7 holds letters forwarded after a move to the receiver's window as
+/// well (an earlier theatre sent them past it, which a theatre of version 7
+/// refuses).
+pub const VERSION: u32 = 7;
 
 /// The default window: how many bytes of letters (by [`letter_cost`]) a theatre
 /// holds from one peer, not yet taken by their actors, before that peer must
