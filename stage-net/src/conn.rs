@@ -522,19 +522,8 @@ impl Conn {
     /// connection. Waits at most `within` for that.
     pub(crate) fn leave(&self, within: Duration) {
         let deadline = std::time::Instant::now() + within;
-        let mut queued = lock(&self.out.state);
-        while !queued.closed && !queued.backlog.is_empty() {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            queued = self
-                .out
-                .ready
-                .wait_timeout(queued, left)
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .0;
-        }
+        let mut queued =
+            self.wait_while(lock(&self.out.state), deadline, |q| !q.backlog.is_empty());
         if queued.closed {
             return;
         }
@@ -542,7 +531,18 @@ impl Conn {
         let _ = frame::encode(&Frame::Bye, &mut queued.bytes);
         queued.leaving = true;
         self.out.ready.notify_all();
-        while !queued.closed {
+        drop(self.wait_while(queued, deadline, |_| true));
+    }
+
+    /// Waits on the outbox until the connection closes, `waiting` turns false,
+    /// or `deadline` passes.
+    fn wait_while<'a>(
+        &self,
+        mut queued: std::sync::MutexGuard<'a, Queued>,
+        deadline: std::time::Instant,
+        waiting: impl Fn(&Queued) -> bool,
+    ) -> std::sync::MutexGuard<'a, Queued> {
+        while !queued.closed && waiting(&queued) {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
                 break;
@@ -554,6 +554,7 @@ impl Conn {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
         }
+        queued
     }
 
     /// Closes the connection: no more frames either way, every pending call fails
