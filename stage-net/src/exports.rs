@@ -94,9 +94,18 @@ impl Exports {
             return false;
         };
         // Released first, then replaced: a reader that still holds the held
-        // side delivers straight through once it is released.
+        // side delivers straight through once it is released. A later return
+        // that put its own holder in place meanwhile keeps it: its fence went
+        // in behind this one's letters and opens it in turn.
         held.release();
-        self.export_as(inbound.id(), inbound, true);
+        let ours: Arc<dyn Inbound> = held;
+        {
+            let mut table = lock(&self.table);
+            let id = inbound.id();
+            if table.get(&id).is_some_and(|now| Arc::ptr_eq(now, &ours)) {
+                table.insert(id, inbound);
+            }
+        }
         self.arrivals.fetch_add(1, Ordering::AcqRel);
         true
     }

@@ -82,7 +82,12 @@ impl Routes {
     /// Routes a letter for `actor`: as addressed, held, or to its new place.
     /// A `forwarded` one stays forwarded (see [`Link::forward`]).
     pub(crate) fn route(&self, actor: ActorId, tag: u64, body: Body, forwarded: bool) -> Routed {
-        if self.active.load(Ordering::Acquire) == 0 || matches!(body, Body::Flush { .. }) {
+        // A flush or a fence marks the way letters went so far: it goes that
+        // way too (a fence rerouted past the theatre waiting for it would keep
+        // that theatre's return shut).
+        if self.active.load(Ordering::Acquire) == 0
+            || matches!(body, Body::Flush { .. } | Body::Fence { .. })
+        {
             return Routed::Here(body);
         }
         let mut table = lock(&self.table);

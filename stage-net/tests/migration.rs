@@ -498,7 +498,10 @@ fn a_stream_to_an_actor_moving_back_and_forth_keeps_its_order() {
         let (from, to) = if moves % 2 == 0 { (&a, &b) } else { (&b, &a) };
         let here = from.lookup::<Account>("bouncing/account").unwrap();
         assert!(here.is_local(), "move {moves}");
-        from.migrate(&here, to.locator()).wait().unwrap();
+        let moved = from
+            .migrate(&here, to.locator())
+            .wait_timeout(Duration::from_secs(30));
+        assert!(moved.is_ok(), "move {moves}: {moved:?}");
         moves += 1;
     }
     streaming.join().unwrap();
@@ -692,6 +695,70 @@ fn a_flood_forwarded_to_a_busy_actor_waits_for_its_theatres_window_and_loses_not
     streaming.join().unwrap();
     let log = eventually("every letter", || {
         let log = query!(at_target, log()).wait().ok()?;
+        (log.len() >= LETTERS as usize).then_some(log)
+    });
+    assert_each_once_in_order(&log, 1, LETTERS);
+}
+
+#[test]
+#[ignore = "known defect (README, Limits): letters chasing an actor round a loop of \
+            forwarders fill both links of the loop, each waiting for the other's room"]
+fn a_stream_chasing_an_actor_that_moves_back_and_forth_keeps_flowing() {
+    // Small windows, so that the loop's two links fill within a few moves.
+    let small = |seeds: &[&Theatre]| {
+        Theatre::builder()
+            .listen("127.0.0.1:0")
+            .cookie(COOKIE)
+            .window(4 << 10)
+            .join(seeds.iter().map(|t| t.locator().to_owned()))
+            .start()
+            .unwrap()
+    };
+    let a = small(&[]);
+    let b = small(&[&a]);
+    let sender = theatre(&[&a, &b]);
+    full_mesh(&[&a, &b, &sender]);
+    a.bind("chased", &a.spawn(Gate { log: vec![] })).unwrap();
+    let chased = sender.lookup::<Gate>("chased").unwrap();
+    let streamed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let streaming = {
+        let (chased, streamed) = (chased.clone(), Arc::clone(&streamed));
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            for seq in 0..LETTERS {
+                loop {
+                    match notify!(chased, mark(0, seq)).result() {
+                        Ok(()) => break,
+                        Err(SpeechError::Denied(Reason::Busy)) => {
+                            assert!(
+                                Instant::now() < deadline,
+                                "letter {seq} not accepted within 30 s: the stream stalled"
+                            );
+                            std::thread::yield_now();
+                        }
+                        Err(other) => panic!("letter {seq}: {other}"),
+                    }
+                }
+            }
+            streamed.store(true, Ordering::SeqCst);
+        })
+    };
+    // The actor moves back and forth as fast as it can while the stream lasts.
+    let mut moves = 0;
+    while !streamed.load(Ordering::SeqCst) && !streaming.is_finished() {
+        let (from, to) = if moves % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let here = from.lookup::<Gate>("chased").unwrap();
+        let moved = from
+            .migrate(&here, to.locator())
+            .wait_timeout(Duration::from_secs(30));
+        assert!(moved.is_ok(), "move {moves}: {moved:?}");
+        moves += 1;
+    }
+    streaming.join().unwrap();
+    let log = eventually("every letter", || {
+        let log = query!(chased, log())
+            .wait_timeout(Duration::from_secs(5))
+            .ok()?;
         (log.len() >= LETTERS as usize).then_some(log)
     });
     assert_each_once_in_order(&log, 1, LETTERS);
