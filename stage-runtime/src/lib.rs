@@ -480,9 +480,13 @@ pub mod __private {
     /// The body of `#[stage_runtime::main]`.
     pub fn run_main<F: Future>(body: F) -> F::Output {
         let stage = crate::Stage::new();
+        // Threads that run no stage (a tokio task, a thread of the program's
+        // own) reach this one, not a second stage beside it.
+        stage.set_default();
         let output = stage.block_on(body);
         stage.wait_quiescent();
         stage.shutdown();
+        stage.unset_default();
         output
     }
 }

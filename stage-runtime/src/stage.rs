@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
 use crate::actor::Actor;
@@ -70,6 +70,8 @@ pub struct StageLoad {
 /// handle goes) and the theatre the stage serves, if any.
 pub(crate) struct StageCore {
     shared: Arc<Scheduler>,
+    /// What the builder was told to call it (the workers' threads are named after it).
+    name: String,
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// The theatre this stage belongs to, if any: how a local address is sent to
     /// another theatre.
@@ -186,6 +188,7 @@ impl StageBuilder {
         let (shared, threads) = Scheduler::start(self.workers, &self.name);
         let inner = Arc::new(StageCore {
             shared,
+            name: self.name,
             threads: Mutex::new(threads),
             fabric: RwLock::new(None),
             roster: crate::mobility::Roster::default(),
@@ -199,6 +202,9 @@ impl StageBuilder {
 thread_local! {
     static CURRENT: RefCell<Option<Stage>> = const { RefCell::new(None) };
 }
+
+/// The stage [`Stage::current`] falls back to on a thread that runs none.
+static DEFAULT: RwLock<Option<Stage>> = RwLock::new(None);
 
 impl Stage {
     /// A stage with one worker per core.
@@ -217,6 +223,50 @@ impl Stage {
     /// The number of worker threads.
     pub fn workers(&self) -> usize {
         self.inner.shared.workers()
+    }
+
+    /// The name given to [`StageBuilder::name`] (`stage` by default, and
+    /// `stage-default` for the process's default stage): the prefix of its
+    /// worker threads' names, and what `{:?}` shows.
+    ///
+    /// ```
+    /// let stage = stage_runtime::Stage::builder().name("orders").workers(1).build();
+    /// assert_eq!(stage.name(), "orders");
+    /// assert_eq!(format!("{stage:?}"), r#"Stage { name: "orders", workers: 1, .. }"#);
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Makes this stage the one [`Stage::current`] falls back to on a thread
+    /// that runs no stage: a thread of its own, a tokio task, a callback of
+    /// another library. The free [`spawn`], `join!` and the other free
+    /// functions then use it there, instead of starting the process's default
+    /// stage beside it. `#[stage_runtime::main]` does this with the stage it
+    /// starts. A later call replaces an earlier one; a stage shut down stops
+    /// being the default.
+    ///
+    /// ```
+    /// use stage_runtime::Stage;
+    ///
+    /// let stage = Stage::builder().name("app").build();
+    /// stage.set_default();
+    /// let seen = std::thread::spawn(|| Stage::current().name().to_owned());
+    /// assert_eq!(seen.join().unwrap(), "app");
+    /// ```
+    pub fn set_default(&self) {
+        *DEFAULT.write().unwrap_or_else(PoisonError::into_inner) = Some(self.clone());
+    }
+
+    /// Stops being the default stage, if it is (see [`Stage::set_default`]).
+    pub(crate) fn unset_default(&self) {
+        let mut default = DEFAULT.write().unwrap_or_else(PoisonError::into_inner);
+        if default
+            .as_ref()
+            .is_some_and(|stage| Arc::ptr_eq(&stage.inner, &self.inner))
+        {
+            *default = None;
+        }
     }
 
     /// How many of the workers are blocked right now in a [`Reply::wait`] (or
@@ -370,8 +420,9 @@ impl Stage {
     }
 
     /// The stage of the calling thread: the one running this actor, or the one whose
-    /// [`Stage::block_on`] is running, or else the process's default stage (started on
-    /// first use, with one worker per core).
+    /// [`Stage::block_on`] is running, or else the default stage: the one made so by
+    /// [`Stage::set_default`] (as `#[stage_runtime::main]` does), or the process's
+    /// own, named `stage-default` and started on first use with one worker per core.
     pub fn current() -> Stage {
         if let Some(stage) = CURRENT.with(|c| c.borrow().clone()) {
             return stage;
@@ -379,10 +430,21 @@ impl Stage {
         if let Some(inner) = crate::scheduler::current_owner().and_then(core_of) {
             return Stage { inner };
         }
-        static DEFAULT: OnceLock<Stage> = OnceLock::new();
-        DEFAULT
-            .get_or_init(|| Stage::builder().name("stage-default").build())
-            .clone()
+        let running = |slot: &Option<Stage>| {
+            slot.as_ref()
+                .filter(|stage| !stage.inner.shared.is_shut_down())
+                .cloned()
+        };
+        if let Some(stage) = running(&DEFAULT.read().unwrap_or_else(PoisonError::into_inner)) {
+            return stage;
+        }
+        let mut slot = DEFAULT.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(stage) = running(&slot) {
+            return stage;
+        }
+        let stage = Stage::builder().name("stage-default").build();
+        *slot = Some(stage.clone());
+        stage
     }
 }
 
@@ -395,6 +457,7 @@ impl Default for Stage {
 impl fmt::Debug for Stage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Stage")
+            .field("name", &self.name())
             .field("workers", &self.workers())
             .finish_non_exhaustive()
     }

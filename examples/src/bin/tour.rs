@@ -187,15 +187,15 @@ async fn main() -> Result<(), SpeechError> {
 
     step("query! and request!: replies are futures of Result<T, SpeechError>");
     println!(
-        "    query!(acct, balance())       -> {:?}",
+        "    query!(acct, balance())             -> {:?}",
         query!(acct, balance()).await
     );
     println!(
-        "    request!(acct, withdraw(50))  -> {:?}",
+        "    request!(acct, withdraw(50))        -> {:?}",
         request!(acct, withdraw(50)).await
     );
     println!(
-        "    request!(acct, withdraw(1e6)) -> {:?}",
+        "    request!(acct, withdraw(1_000_000)) -> {:?}",
         request!(acct, withdraw(1_000_000)).await
     );
 
