@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Weak};
 
 use stage_runtime::remote::{self, Emigrant, Fabric, FabricError, Inbound, Landing, Link};
-use stage_runtime::{ActorId, MigrationError, Stage};
+use stage_runtime::{ActorId, MigrationError, ReplySender, Stage};
 
 use crate::activation::{Activation, Factory};
 use crate::balance::Balance;
@@ -31,6 +31,9 @@ pub(crate) struct Node {
     pub(crate) migration: Arc<Migration>,
     pub(crate) balance: Arc<Balance>,
     pub(crate) stage: Stage,
+    /// Those waiting for the theatre to leave the cluster (see
+    /// [`Theatre::closed`](crate::Theatre::closed)); `None` once it has.
+    pub(crate) closing: std::sync::Mutex<Option<Vec<ReplySender<()>>>>,
     /// Owns the router; connections reach it weakly, through their sinks.
     _router: Arc<Router>,
 }
@@ -82,6 +85,7 @@ impl Node {
             migration,
             balance,
             stage: stage.clone(),
+            closing: std::sync::Mutex::new(Some(Vec::new())),
             _router: Arc::clone(&router),
         });
         let fabric: Arc<dyn Fabric> = Arc::new(NodeFabric {

@@ -372,6 +372,47 @@ impl Theatre {
             self.node.migration.evacuate(within, &started_on_demand);
         }
         self.node.members.close();
+        let waiting = crate::sync::lock(&self.node.closing).take();
+        for closed in waiting.into_iter().flatten() {
+            closed.send(());
+        }
+    }
+
+    /// A reply answered once this theatre has left the cluster (by
+    /// [`Theatre::shutdown`], called anywhere, or by the signal
+    /// [`Theatre::leave_on_terminate`] waits for), at once if it has already.
+    ///
+    /// A listening theatre is not work that keeps a program running: under
+    /// `#[stage_runtime::main]` the program ends when its body has and its stage
+    /// is quiet. A server awaits this at the end of `main`, and serves until it
+    /// is told to stop:
+    ///
+    /// ```no_run
+    /// use stage_net::Theatre;
+    ///
+    /// #[stage_runtime::main]
+    /// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     let theatre = Theatre::builder()
+    ///         .listen("0.0.0.0:7070")
+    ///         .cookie("s3cret-cookie-for-the-docs")
+    ///         .start()?;
+    ///     // Ctrl-C or SIGTERM: the mobile actors move to the other members,
+    ///     // names following, then the process ends.
+    ///     theatre.leave_on_terminate()?;
+    ///     // ... spawn and bind the service's actors ...
+    ///     theatre.closed().await?; // until then
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// `.wait()` on it blocks a plain thread the same way.
+    pub fn closed(&self) -> Reply<()> {
+        let (reply, closed) = Reply::pair();
+        match crate::sync::lock(&self.node.closing).as_mut() {
+            Some(waiting) => waiting.push(closed),
+            None => closed.send(()),
+        }
+        reply
     }
 
     /// Leaves the cluster without disruption when the process is asked to stop
