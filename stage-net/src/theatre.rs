@@ -234,6 +234,12 @@ impl TheatreBuilder {
     /// [`NetError::NoCookie`] without a cookie; [`NetError::StageTaken`] for a stage
     /// that serves another theatre; the listener's I/O error; when seeds were given
     /// and none of them could be joined, the last seed's error.
+    ///
+    /// # Blocking
+    ///
+    /// It blocks the calling thread while it joins the seeds (a handshake with
+    /// each, and for an unreachable one up to the operating system's connect
+    /// timeout). From async code, await [`TheatreBuilder::start_async`].
     pub fn start(self) -> Result<Theatre, NetError> {
         let cookie = self.cookie.ok_or(NetError::NoCookie)?;
         if cookie.len() < MIN_COOKIE {
@@ -286,6 +292,30 @@ impl TheatreBuilder {
             }
             _ => Ok(theatre),
         }
+    }
+}
+
+impl TheatreBuilder {
+    /// [`TheatreBuilder::start`] for async code: the joining runs on a thread of
+    /// a pool for blocking work (the `blocking` crate's), so the executor's
+    /// thread is not held.
+    ///
+    /// ```
+    /// # stage_runtime::block_on(async {
+    /// let theatre = stage_net::Theatre::builder()
+    ///     .cookie("s3cret-cookie-for-the-docs")
+    ///     .start_async()
+    ///     .await?;
+    /// assert!(theatre.locator().starts_with("stage://"));
+    /// # Ok::<(), stage_net::NetError>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`TheatreBuilder::start`].
+    pub async fn start_async(self) -> Result<Theatre, NetError> {
+        blocking::unblock(move || self.start()).await
     }
 }
 
@@ -477,12 +507,29 @@ impl Theatre {
     ///
     /// [`NetError::NameTaken`] if `name` is bound here already;
     /// [`NetError::NotLocal`] for the address of an actor on another theatre.
+    ///
+    /// # Blocking
+    ///
+    /// It tells the name's home theatre and waits for its answer (at most the
+    /// failure detector's time, `down_after`). From async code, await
+    /// [`Theatre::bind_async`].
     pub fn bind<A: Actor>(&self, name: &str, addr: &Addr<A>) -> Result<(), NetError> {
         let inbound = remote::export(addr).ok_or(NetError::NotLocal)?;
         let exports = &self.node.exports;
         self.node
             .directory
             .bind(name, inbound, |inbound| exports.export(Arc::clone(inbound)))
+    }
+
+    /// [`Theatre::bind`] for async code: the wait runs on a thread of a pool for
+    /// blocking work, so the executor's thread is not held.
+    ///
+    /// # Errors
+    ///
+    /// As [`Theatre::bind`].
+    pub async fn bind_async<A: Actor>(&self, name: &str, addr: &Addr<A>) -> Result<(), NetError> {
+        let (theatre, name, addr) = (self.clone(), name.to_owned(), addr.clone());
+        blocking::unblock(move || theatre.bind(&name, &addr)).await
     }
 
     /// An address of the actor by universal name `name`, started on demand: the
@@ -510,8 +557,20 @@ impl Theatre {
     /// it returns, the name's home no longer lists it (unless the home could not be
     /// reached within `down_after`).
     /// Addresses already looked up keep working while the actor lives.
+    ///
+    /// # Blocking
+    ///
+    /// It waits for the home's answer (at most `down_after`). From async code,
+    /// await [`Theatre::unbind_async`].
     pub fn unbind(&self, name: &str) -> bool {
         self.node.directory.unbind(name)
+    }
+
+    /// [`Theatre::unbind`] for async code: the wait runs on a thread of a pool
+    /// for blocking work, so the executor's thread is not held.
+    pub async fn unbind_async(&self, name: &str) -> bool {
+        let (theatre, name) = (self.clone(), name.to_owned());
+        blocking::unblock(move || theatre.unbind(&name)).await
     }
 
     /// The actor bound to `name`, here or on a connected theatre, as an address of
@@ -522,6 +581,13 @@ impl Theatre {
     /// [`NetError::WrongType`] when the name is bound to an actor of another type;
     /// [`NetError::NotFound`] when no theatre answers that it is bound there within
     /// the failure detector's time.
+    ///
+    /// # Blocking
+    ///
+    /// A name not bound here is asked of the other theatres, and the calling
+    /// thread waits for the answer: for a name bound nowhere, the whole failure
+    /// detector's time (`down_after`, 2 s by default). From async code, await
+    /// [`Theatre::lookup_async`].
     pub fn lookup<A: Actor>(&self, name: &str) -> Result<Addr<A>, NetError> {
         let node = &self.node;
         let here = node.directory.bound_here(name);
@@ -536,6 +602,40 @@ impl Theatre {
             return Err(NetError::NotFound(name.to_owned()));
         };
         self.remote_named(name, &peer, bound)
+    }
+
+    /// [`Theatre::lookup`] for async code: the question runs on a thread of a
+    /// pool for blocking work, so the executor's thread is not held.
+    ///
+    /// ```
+    /// use stage_net::{NetError, Theatre};
+    /// use stage_runtime::prelude::*;
+    ///
+    /// #[actor]
+    /// struct Clock;
+    ///
+    /// #[behaviour]
+    /// impl Clock {
+    ///     #[query]
+    ///     fn now(&self) -> u64 { 12 }
+    /// }
+    ///
+    /// # stage_runtime::block_on(async {
+    /// let theatre = Theatre::builder().cookie("s3cret-cookie-for-the-docs").start_async().await?;
+    /// theatre.bind_async("clock", &theatre.spawn(Clock)).await?;
+    /// let clock = theatre.lookup_async::<Clock>("clock").await?;
+    /// assert_eq!(query!(clock, now()).await, Ok(12));
+    /// # theatre.shutdown();
+    /// # Ok::<(), NetError>(())
+    /// # }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Theatre::lookup`].
+    pub async fn lookup_async<A: Actor>(&self, name: &str) -> Result<Addr<A>, NetError> {
+        let (theatre, name) = (self.clone(), name.to_owned());
+        blocking::unblock(move || theatre.lookup::<A>(&name)).await
     }
 
     /// The address of `bound`, found on `peer` under `name`, as an `A`.
