@@ -165,6 +165,30 @@ impl Boss {
     }
 }
 
+/// One of two actors that ask each other and wait for the answer: the wait that
+/// would close the cycle fails at once.
+#[actor]
+struct Partner {
+    other: Option<Addr<Partner>>,
+}
+
+#[behaviour]
+impl Partner {
+    #[request]
+    fn meet(&mut self, other: Addr<Partner>) {
+        self.other = Some(other);
+    }
+
+    /// Asks the partner to ask back, `hops` times round, awaiting each answer.
+    #[request]
+    async fn ask(&mut self, hops: u32) -> Result<u32, SpeechError> {
+        match (&self.other, hops) {
+            (Some(other), 1..) => request!(other, ask(hops - 1)).await?,
+            _ => Ok(0),
+        }
+    }
+}
+
 fn step(title: &str) {
     println!("\n== {title}");
 }
@@ -293,6 +317,19 @@ async fn main() -> Result<(), SpeechError> {
     println!(
         "    job(true)   -> {:?} (a fresh worker)",
         request!(worker, job(true)).await
+    );
+
+    step("deadlock detection: an await that would close a cycle of waiting actors fails at once");
+    let (ann, bob) = (
+        spawn(Partner { other: None }),
+        spawn(Partner { other: None }),
+    );
+    request!(ann, meet(bob.clone())).await?;
+    request!(bob, meet(ann.clone())).await?;
+    println!("    ann awaits bob, who awaits ann, who would await bob:");
+    println!(
+        "    request!(ann, ask(2)) -> {:?}",
+        request!(ann, ask(2)).await
     );
 
     step("lifecycle: ctx.stop() ends an actor; speaking to it afterwards is an error value");
