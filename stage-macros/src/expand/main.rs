@@ -23,7 +23,29 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     if !args.is_empty() {
         errors.spanned(&args, "`#[stage_runtime::main]` takes no arguments");
     }
-    if function.sig.asyncness.is_none() {
+    // Another runtime's `main` attribute: below this one it is still on the
+    // function; above it, it has already turned the `async fn` into a plain one
+    // that starts that runtime.
+    let other_main = function.attrs.iter().find(|attr| {
+        let path = attr.path();
+        path.segments.len() > 1
+            && path
+                .segments
+                .last()
+                .is_some_and(|last| last.ident == "main")
+            && path
+                .segments
+                .first()
+                .is_some_and(|first| first.ident != "stage_runtime")
+    });
+    if let Some(attr) = other_main {
+        errors.spanned(attr, &two_runtimes(attr.path()));
+    } else if function.sig.asyncness.is_none() && starts_tokio(&function.block) {
+        errors.spanned(
+            function.sig.fn_token,
+            &two_runtimes(&syn::parse_quote!(tokio::main)),
+        );
+    } else if function.sig.asyncness.is_none() {
         errors.spanned(
             function.sig.fn_token,
             "`#[stage_runtime::main]` runs an `async fn`: write `async fn main()`",
@@ -51,4 +73,34 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         #rt::run_main(async move #body)
     });
     quote!(#function)
+}
+
+/// The error for `#[stage_runtime::main]` together with another runtime's `main`.
+fn two_runtimes(other: &syn::Path) -> String {
+    let other = quote!(#other).to_string().replace(' ', "");
+    format!(
+        "`#[{other}]` and `#[stage_runtime::main]` each make `main` start a runtime: keep one. \
+         Replies are futures that any executor can await, so under `#[{other}]` spawn \
+         actors on a `Stage` you build (`Stage::new()`, and `stage.set_default()` for the \
+         free `spawn`)"
+    )
+}
+
+/// Whether a plain `fn`'s body starts a tokio runtime: what `#[tokio::main]`,
+/// expanded first, leaves of an `async fn main`.
+fn starts_tokio(body: &syn::Block) -> bool {
+    let tokens: Vec<String> = quote!(#body).into_iter().flat_map(flatten).collect();
+    tokens
+        .windows(4)
+        .any(|w| w[0] == "tokio" && w[1] == ":" && w[2] == ":" && w[3] == "runtime")
+}
+
+/// Every token of `tree`, groups opened, as text.
+fn flatten(tree: proc_macro2::TokenTree) -> Vec<String> {
+    match tree {
+        proc_macro2::TokenTree::Group(group) => {
+            group.stream().into_iter().flat_map(flatten).collect()
+        }
+        other => vec![other.to_string()],
+    }
 }

@@ -1,0 +1,3 @@
+#[tokio::main]
+#[stage_runtime::main]
+async fn main() {}

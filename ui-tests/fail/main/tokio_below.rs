@@ -1,0 +1,3 @@
+#[stage_runtime::main]
+#[tokio::main]
+async fn main() {}
