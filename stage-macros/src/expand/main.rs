@@ -39,11 +39,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 .is_some_and(|first| first.ident != "stage_runtime")
     });
     if let Some(attr) = other_main {
-        errors.spanned(attr, &two_runtimes(attr.path()));
+        errors.spanned(attr, two_runtimes(attr.path()));
     } else if function.sig.asyncness.is_none() && starts_tokio(&function.block) {
         errors.spanned(
             function.sig.fn_token,
-            &two_runtimes(&syn::parse_quote!(tokio::main)),
+            two_runtimes(&syn::parse_quote!(tokio::main)),
         );
     } else if function.sig.asyncness.is_none() {
         errors.spanned(
