@@ -63,6 +63,18 @@ fn eventually<T>(what: &str, mut query: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// Move number `moves` of the actor bound to `name`, back and forth between
+/// the two theatres: from the first to the second when `moves` is even.
+fn bounce<A: stage_runtime::Movable>((a, b): (&Theatre, &Theatre), name: &str, moves: u32) {
+    let (from, to) = if moves % 2 == 0 { (a, b) } else { (b, a) };
+    let here = from.lookup::<A>(name).unwrap();
+    assert!(here.is_local(), "move {moves}");
+    let moved = from
+        .migrate(&here, to.locator())
+        .wait_timeout(Duration::from_secs(30));
+    assert!(moved.is_ok(), "move {moves}: {moved:?}");
+}
+
 #[test]
 fn a_stream_from_three_senders_is_delivered_once_and_in_order_across_moves() {
     let origin = theatre(&[]);
@@ -495,13 +507,7 @@ fn a_stream_to_an_actor_moving_back_and_forth_keeps_its_order() {
     let streaming = std::thread::spawn(move || stream(&from_c, 0, 4 * LETTERS));
     let mut moves = 0;
     while !streaming.is_finished() || moves < 4 {
-        let (from, to) = if moves % 2 == 0 { (&a, &b) } else { (&b, &a) };
-        let here = from.lookup::<Account>("bouncing/account").unwrap();
-        assert!(here.is_local(), "move {moves}");
-        let moved = from
-            .migrate(&here, to.locator())
-            .wait_timeout(Duration::from_secs(30));
-        assert!(moved.is_ok(), "move {moves}: {moved:?}");
+        bounce::<Account>((&a, &b), "bouncing/account", moves);
         moves += 1;
     }
     streaming.join().unwrap();
@@ -746,12 +752,7 @@ fn a_stream_chasing_an_actor_that_moves_back_and_forth_keeps_flowing() {
     // The actor moves back and forth as fast as it can while the stream lasts.
     let mut moves = 0;
     while !streamed.load(Ordering::SeqCst) && !streaming.is_finished() {
-        let (from, to) = if moves % 2 == 0 { (&a, &b) } else { (&b, &a) };
-        let here = from.lookup::<Gate>("chased").unwrap();
-        let moved = from
-            .migrate(&here, to.locator())
-            .wait_timeout(Duration::from_secs(30));
-        assert!(moved.is_ok(), "move {moves}: {moved:?}");
+        bounce::<Gate>((&a, &b), "chased", moves);
         moves += 1;
     }
     streaming.join().unwrap();
