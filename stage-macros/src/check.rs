@@ -104,6 +104,17 @@ fn owned_params(errors: &Errors, h: &Handler) {
     }
     let mut borrowed = Borrowed::default();
     for param in &h.params {
+        if is_context(&param.ty) {
+            errors.spanned(
+                &param.ty,
+                format!(
+                    "the context comes right after `self`: write `fn {}({}, ctx: &mut Ctx<Self>, ..)`",
+                    h.name,
+                    suggested_receiver(&h.kind)
+                ),
+            );
+            continue;
+        }
         borrowed.visit_type(&param.ty);
     }
     for span in borrowed.found {
@@ -331,4 +342,18 @@ mod tests {
         }));
         assert_eq!(m.len(), 4, "{m:?}");
     }
+}
+
+/// Whether `ty` is a reference to the context (`&mut Ctx<Self>`, `&Ctx<Self>`).
+fn is_context(ty: &Type) -> bool {
+    let Type::Reference(reference) = ty else {
+        return false;
+    };
+    let Type::Path(path) = &*reference.elem else {
+        return false;
+    };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == "Ctx")
 }
