@@ -291,6 +291,20 @@ fn event_type(h: &Handler) -> String {
         .join(", ")
 }
 
+/// Whether `ty` is a reference to the context (`&mut Ctx<Self>`, `&Ctx<Self>`).
+fn is_context(ty: &Type) -> bool {
+    let Type::Reference(reference) = ty else {
+        return false;
+    };
+    let Type::Path(path) = &*reference.elem else {
+        return false;
+    };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == "Ctx")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,18 +356,4 @@ mod tests {
         }));
         assert_eq!(m.len(), 4, "{m:?}");
     }
-}
-
-/// Whether `ty` is a reference to the context (`&mut Ctx<Self>`, `&Ctx<Self>`).
-fn is_context(ty: &Type) -> bool {
-    let Type::Reference(reference) = ty else {
-        return false;
-    };
-    let Type::Path(path) = &*reference.elem else {
-        return false;
-    };
-    path.path
-        .segments
-        .last()
-        .is_some_and(|last| last.ident == "Ctx")
 }
