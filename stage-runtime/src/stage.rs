@@ -244,7 +244,8 @@ impl Stage {
     /// functions then use it there, instead of starting the process's default
     /// stage beside it. `#[stage_runtime::main]` does this with the stage it
     /// starts. A later call replaces an earlier one; a stage shut down stops
-    /// being the default.
+    /// being the default. Being the default keeps a stage running when the
+    /// program's own handles to it are gone: end it with [`Stage::shutdown`].
     ///
     /// ```
     /// use stage_runtime::Stage;
