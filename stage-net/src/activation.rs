@@ -297,8 +297,9 @@ impl NamedLink {
                         fail_body(body, self.other_type());
                         continue;
                     }
-                    // A failed send has answered its caller.
-                    let _ = self.send_to(&resolved, tag, body);
+                    // Accepted when held: never refused for room now. A
+                    // failed send has answered its caller.
+                    let _ = self.send_to(&resolved, tag, (body, true));
                 }
                 *state = Resolution::Ready(resolved, resolved_tag);
             }
@@ -311,8 +312,16 @@ impl NamedLink {
         }
     }
 
-    fn send_to(&self, located: &Located, tag: u64, body: Body) -> Result<(), SpeechError> {
+    /// Sends `body` to where the name was found: as a letter this theatre
+    /// had `accepted` already ([`Link::forward`]), or as a new one.
+    fn send_to(
+        &self,
+        located: &Located,
+        tag: u64,
+        (body, accepted): (Body, bool),
+    ) -> Result<(), SpeechError> {
         let inbound = match located {
+            Located::There(peer, actor) if accepted => return peer.forward(*actor, tag, body),
             Located::There(peer, actor) => return peer.send(*actor, tag, body),
             Located::Here(inbound) => inbound,
         };
@@ -323,13 +332,18 @@ impl NamedLink {
             fail_body(body, unreachable());
             return Err(unreachable());
         };
-        deliver_here(fabric, &stage, &**inbound, body)
+        deliver_here(fabric, &stage, &**inbound, (body, accepted))
     }
 }
 
 /// Delivers `body` to a local actor (`inbound`), as if it had arrived from a
 /// peer: addresses inside the message, and inside its answer, belong to this
 /// theatre (`fabric`, with its `stage`).
+///
+/// A letter this theatre had `accepted` already (held while its sender
+/// switched, or while a name was resolved) is never refused for lack of room:
+/// an event goes in as a run of one ([`Inbound::deliver_events`]), which a
+/// full mailbox takes, and which a forwarder passes on as accepted.
 ///
 /// # Errors
 ///
@@ -338,10 +352,18 @@ pub(crate) fn deliver_here(
     fabric: Arc<dyn Fabric>,
     stage: &Stage,
     inbound: &dyn Inbound,
-    body: Body,
+    (body, accepted): (Body, bool),
 ) -> Result<(), SpeechError> {
     let respond_to = |answer| respond_to(answer, Arc::clone(&fabric), stage.clone());
     remote::decoding_for(Arc::clone(&fabric), stage, || match body {
+        Body::Message {
+            variant,
+            args,
+            answer: None,
+        } if accepted => inbound.deliver_events(
+            &mut std::iter::once((variant, &args[..])),
+            Receipt::default(),
+        ),
         Body::Message {
             variant,
             args,
@@ -418,7 +440,7 @@ impl Link for NamedLink {
             }
         };
         drop(state);
-        let sent = self.send_to(&resolved, tag, body);
+        let sent = self.send_to(&resolved, tag, (body, false));
         if sent == Err(unreachable()) {
             // The home is gone: the next letter asks the name's (new) home again.
             let mut state = lock(&self.state);

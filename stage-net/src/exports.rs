@@ -12,9 +12,31 @@ use stage_runtime::{ActorId, DownReason};
 use crate::held::Held;
 use crate::sync::lock;
 
-/// A return waiting for its fence: the actor's inbound side, and the holder of
-/// the letters addressed to it meanwhile.
-type Gate = (Arc<dyn Inbound>, Arc<Held>);
+/// A return waiting for its fence.
+struct Gate {
+    /// The actor's inbound side.
+    inbound: Arc<dyn Inbound>,
+    /// The holder of the letters addressed to it meanwhile.
+    held: Arc<Held>,
+    /// What waits for the gate to open: the actor's next move.
+    then: Vec<Box<dyn FnOnce() + Send>>,
+}
+
+thread_local! {
+    /// How many [`Delivering`] holds this thread has: only the first locks.
+    static DELIVERING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// A hold on [`Exports::delivering`].
+pub(crate) struct Delivering<'a> {
+    _guard: Option<std::sync::RwLockReadGuard<'a, ()>>,
+}
+
+impl Drop for Delivering<'_> {
+    fn drop(&mut self) {
+        DELIVERING.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
 
 /// The table of exported actors.
 #[derive(Default)]
@@ -49,12 +71,19 @@ impl Exports {
     /// (what the cell it left forwards comes there), and under its identity.
     /// If a forwarder it left on an earlier stay here held the identity, letters
     /// sent the old way round may still be on their way back: letters to the
-    /// identity are held ([`Held`]) until [`Exports::open`], and the forwarder
-    /// gets `fence`, to send through it (while no reader can hand it a letter).
+    /// identity, and to the aliases of its earlier stays here, are held
+    /// ([`Held`], giving back the credit of up to `budget` bytes at once) until
+    /// [`Exports::open`], and the forwarder gets `fence`, to send through it
+    /// (while no reader can hand it a letter).
+    ///
+    /// Every entry of the actor here leads to it from now on, not to the
+    /// forwarder of the stay it was made for: a letter that comes here finds
+    /// the actor, or the one forwarder of its last departure. So no letter
+    /// goes round a loop of forwarders, each stay's pointing at the next.
     pub(crate) fn settle(
         self: &Arc<Self>,
         inbound: Arc<dyn Inbound>,
-        alias: ActorId,
+        (alias, budget): (ActorId, u64),
         fence: impl FnOnce(&Arc<dyn Inbound>),
     ) {
         let _switching = self
@@ -62,12 +91,18 @@ impl Exports {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.export_as(alias, Arc::clone(&inbound), true);
-        let left = self.get(inbound.id());
-        match left {
+        let id = inbound.id();
+        match self.get(id) {
             Some(forwarder) => {
-                let held = Held::new(Arc::clone(&inbound));
-                lock(&self.gates).insert(alias, (Arc::clone(&inbound), Arc::clone(&held)));
-                self.export_as(inbound.id(), held, true);
+                let held = Held::new(Arc::clone(&inbound), budget);
+                let gate = Gate {
+                    inbound: Arc::clone(&inbound),
+                    held: Arc::clone(&held),
+                    then: Vec::new(),
+                };
+                lock(&self.gates).insert(alias, gate);
+                let held: Arc<dyn Inbound> = held;
+                self.lead_to(id, alias, &held, |_| true);
                 // Readers that kept the forwarder look again.
                 self.arrivals.fetch_add(1, Ordering::AcqRel);
                 fence(&forwarder);
@@ -79,35 +114,92 @@ impl Exports {
         }
     }
 
+    /// Points every entry of the actor `id` (but `alias`) that `which` picks
+    /// at `to`.
+    fn lead_to(
+        &self,
+        id: ActorId,
+        alias: ActorId,
+        to: &Arc<dyn Inbound>,
+        which: impl Fn(&Arc<dyn Inbound>) -> bool,
+    ) {
+        let mut table = lock(&self.table);
+        for (key, entry) in table.iter_mut() {
+            if *key != alias && entry.id() == id && which(entry) {
+                *entry = Arc::clone(to);
+            }
+        }
+    }
+
     /// Held while letters found here are handed to their actor (see
-    /// `switching`).
-    pub(crate) fn delivering(&self) -> std::sync::RwLockReadGuard<'_, ()> {
-        self.switching
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// `switching`). Taken once per thread: a letter handed to a forwarder may
+    /// be routed back here ([`crate::routes`]) on the same thread, and a
+    /// second shared hold would wait behind an arrival waiting for the first.
+    pub(crate) fn delivering(&self) -> Delivering<'_> {
+        let nested = DELIVERING.with(|depth| {
+            depth.set(depth.get() + 1);
+            depth.get() > 1
+        });
+        let guard = (!nested).then(|| {
+            self.switching
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
+        Delivering { _guard: guard }
     }
 
     /// The fence of the return under `alias` has come round: the actor takes
     /// its identity back from the forwarder. `false` if no return waited for it.
     pub(crate) fn open(self: &Arc<Self>, alias: ActorId) -> bool {
-        let Some((inbound, held)) = lock(&self.gates).remove(&alias) else {
+        let Some(Gate {
+            inbound,
+            held,
+            then,
+        }) = lock(&self.gates).remove(&alias)
+        else {
             return false;
         };
         // Released first, then replaced: a reader that still holds the held
         // side delivers straight through once it is released. A later return
-        // that put its own holder in place meanwhile keeps it: its fence went
-        // in behind this one's letters and opens it in turn.
+        // that put its own holder in place meanwhile keeps its entries: its
+        // fence went in behind this one's letters and opens it in turn.
         held.release();
         let ours: Arc<dyn Inbound> = held;
-        {
-            let mut table = lock(&self.table);
-            let id = inbound.id();
-            if table.get(&id).is_some_and(|now| Arc::ptr_eq(now, &ours)) {
-                table.insert(id, inbound);
+        self.lead_to(inbound.id(), alias, &inbound, |entry| {
+            Arc::ptr_eq(entry, &ours)
+        });
+        self.arrivals.fetch_add(1, Ordering::AcqRel);
+        for then in then {
+            then();
+        }
+        true
+    }
+
+    /// Whether the return of `actor` here still waits for its fence.
+    ///
+    /// An actor leaves a theatre only through an open gate. One that left
+    /// while its fence was out would send the next arrival's fence into
+    /// letters that wait for this one, and this one may wait behind that
+    /// arrival's gate: two gates, each holding the other's fence, would never
+    /// open. Nor can the move wait for the fence: the actor, parked for its
+    /// move, would keep the credit of the letters the fence comes behind.
+    pub(crate) fn gated(&self, actor: ActorId) -> bool {
+        lock(&self.gates)
+            .values()
+            .any(|gate| gate.inbound.id() == actor)
+    }
+
+    /// Runs `then` once the return of `actor` here is no longer waiting for
+    /// its fence: now, if it is not.
+    pub(crate) fn when_open(&self, actor: ActorId, then: Box<dyn FnOnce() + Send>) {
+        let mut gates = lock(&self.gates);
+        match gates.values_mut().find(|gate| gate.inbound.id() == actor) {
+            Some(gate) => gate.then.push(then),
+            None => {
+                drop(gates);
+                then();
             }
         }
-        self.arrivals.fetch_add(1, Ordering::AcqRel);
-        true
     }
 
     /// Every actor exported here that still runs here, once each.

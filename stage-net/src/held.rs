@@ -2,6 +2,12 @@
 //! forwarder: they wait until the fence sent the old way round has come back
 //! (see `migration.rs`), so that none overtakes a letter sent earlier the old
 //! way.
+//!
+//! A held letter gives its credit back at once, up to a budget (the theatre's
+//! window): the fence comes back over a link that carries letters for the
+//! actor too, and a gate that kept their room while it waited for its fence
+//! could keep the room the fence needs. Past the budget, letters keep their
+//! receipts, so that a flood meeting a gate is slowed as anywhere else.
 
 use std::sync::{Arc, Mutex};
 
@@ -9,14 +15,40 @@ use stage_runtime::remote::{Delivery, Inbound, Receipt, Respond};
 use stage_runtime::{ActorId, DownReason, SpeechError};
 
 use crate::sync::lock;
+use crate::wire::frame;
 
 /// An actor that came back to a theatre where it had left a forwarder, while
 /// the fence sent the old way round has not come back: letters addressed to it
-/// here wait (in order, with their receipts, so that the window bounds them)
-/// until every letter sent the old way has arrived, then go in behind them.
+/// here wait (in order) until every letter sent the old way has arrived, then
+/// go in behind them.
 pub(crate) struct Held {
     inner: Arc<dyn Inbound>,
-    waiting: Mutex<Option<Vec<(Waiting, Receipt)>>>,
+    /// The letters waiting; `None` once the gate is open.
+    waiting: Mutex<Option<Queue>>,
+}
+
+/// The letters waiting, in order, each with its receipt (an empty one once its
+/// credit has gone back), and the bytes whose credit went back.
+#[derive(Default)]
+struct Queue {
+    letters: Vec<(Waiting, Receipt)>,
+    freed: u64,
+    budget: u64,
+}
+
+impl Queue {
+    /// Holds `letter`: its credit goes back now if the budget has room for
+    /// `cost` bytes more.
+    fn hold(&mut self, letter: Waiting, receipt: Receipt, cost: u64) {
+        let receipt = if self.freed + cost <= self.budget {
+            self.freed += cost;
+            drop(receipt);
+            Receipt::default()
+        } else {
+            receipt
+        };
+        self.letters.push((letter, receipt));
+    }
 }
 
 /// A letter held: an owned copy of what arrived.
@@ -45,10 +77,15 @@ enum Waiting {
 }
 
 impl Held {
-    pub(crate) fn new(inner: Arc<dyn Inbound>) -> Arc<Held> {
+    /// Holds letters for `inner`, giving back the credit of up to `budget`
+    /// bytes of them at once.
+    pub(crate) fn new(inner: Arc<dyn Inbound>, budget: u64) -> Arc<Held> {
         Arc::new(Held {
             inner,
-            waiting: Mutex::new(Some(Vec::new())),
+            waiting: Mutex::new(Some(Queue {
+                budget,
+                ..Queue::default()
+            })),
         })
     }
 
@@ -56,7 +93,8 @@ impl Held {
     /// go straight on.
     pub(crate) fn release(&self) {
         let mut waiting = lock(&self.waiting);
-        for (letter, receipt) in waiting.take().unwrap_or_default() {
+        let letters = waiting.take().map(|queue| queue.letters);
+        for (letter, receipt) in letters.unwrap_or_default() {
             let _ = match letter {
                 Waiting::Message {
                     variant,
@@ -119,6 +157,7 @@ impl Inbound for Held {
             drop(waiting);
             return self.inner.deliver(delivery, receipt);
         };
+        let cost = letter_cost(&delivery);
         let letter = match delivery {
             Delivery::Message {
                 variant,
@@ -144,7 +183,7 @@ impl Inbound for Held {
             Delivery::Fence { token } => Waiting::Fence { token },
             Delivery::Flush { respond } => Waiting::Flush { respond },
         };
-        queue.push((letter, receipt));
+        queue.hold(letter, receipt, cost);
         Ok(())
     }
 
@@ -158,10 +197,14 @@ impl Inbound for Held {
             drop(waiting);
             return self.inner.deliver_events(events, receipt);
         };
-        let events = events
+        let events: Vec<(u16, Vec<u8>)> = events
             .map(|(variant, args)| (variant, args.to_vec()))
             .collect();
-        queue.push((Waiting::Events(events), receipt));
+        let cost = events
+            .iter()
+            .map(|(_, args)| frame::letter_cost(args.len()))
+            .sum();
+        queue.hold(Waiting::Events(events), receipt, cost);
         Ok(())
     }
 
@@ -176,4 +219,14 @@ impl Inbound for Held {
     fn as_any(&self) -> &dyn std::any::Any {
         self.inner.as_any()
     }
+}
+
+/// What `delivery` counts for against the budget, as a letter does against a
+/// window.
+fn letter_cost(delivery: &Delivery<'_>) -> u64 {
+    frame::letter_cost(match delivery {
+        Delivery::Message { args, .. } => args.len(),
+        Delivery::Eval { captures, .. } => captures.len(),
+        _ => 0,
+    })
 }

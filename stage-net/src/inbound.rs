@@ -23,6 +23,9 @@ pub(crate) struct Arrivals {
     run: EventRun,
     /// Where the run's receipt comes from: the connection the events came on.
     receipts: Option<Arc<dyn Receipts>>,
+    /// Whether the run's events were forwarded by the peer: a run is of one
+    /// kind (see [`Receipt::forwarded`]).
+    forwarded: bool,
     /// Actors that have moved whose new place this connection's peer has been
     /// told of (see `routes.rs`): told once each.
     told: Vec<ActorId>,
@@ -34,16 +37,17 @@ const MAX_TOLD: usize = 256;
 
 /// Where the receipt of letters delivered comes from (see [`Conn::receipt`]).
 pub(crate) trait Receipts: Send + Sync {
-    /// The receipt for letters costing `cost` in all.
-    fn receipt(&self, cost: u64) -> Receipt;
+    /// The receipt for letters costing `cost` in all, which the peer
+    /// `forwarded` or sent directly (see [`Receipt::forwarded`]).
+    fn receipt(&self, cost: u64, forwarded: bool) -> Receipt;
     /// Sends `frame` back to the peer.
     fn tell(&self, frame: Frame);
 }
 
 impl Receipts for std::sync::Weak<Conn> {
-    fn receipt(&self, cost: u64) -> Receipt {
+    fn receipt(&self, cost: u64, forwarded: bool) -> Receipt {
         self.upgrade()
-            .map_or_else(Receipt::default, |conn| conn.receipt(cost))
+            .map_or_else(Receipt::default, |conn| conn.receipt(cost, forwarded))
     }
 
     fn tell(&self, frame: Frame) {
@@ -55,20 +59,22 @@ impl Receipts for std::sync::Weak<Conn> {
 
 impl Arrivals {
     /// Takes an event that costs `cost` against the window of the connection it
-    /// came on, which `receipts` gives receipts for. It joins the run if it is for
-    /// the same actor; otherwise the run goes first. An error closes the
+    /// came on, which `receipts` gives receipts for, and that the peer
+    /// `forwarded` or not. It joins the run if it is for the same actor and of
+    /// the same kind; otherwise the run goes first. An error closes the
     /// connection.
     pub(crate) fn event(
         &mut self,
         exports: &Exports,
         receipts: impl FnOnce() -> Arc<dyn Receipts>,
-        event: TellRef<'_>,
+        (event, forwarded): (TellRef<'_>, bool),
         cost: u64,
     ) -> Result<(), String> {
         let mut delivered = Ok(());
-        if !self.run.takes(&event) {
+        if !self.run.takes(&event) || (self.forwarded != forwarded && !self.run.is_empty()) {
             delivered = self.flush(exports);
         }
+        self.forwarded = forwarded;
         if self.receipts.is_none() {
             self.receipts = Some(receipts());
         }
@@ -87,7 +93,9 @@ impl Arrivals {
     /// Queues the run of events for its actor. An error closes the connection.
     pub(crate) fn flush(&mut self, exports: &Exports) -> Result<(), String> {
         let receipt = match &self.receipts {
-            Some(receipts) if !self.run.is_empty() => receipts.receipt(self.run.cost),
+            Some(receipts) if !self.run.is_empty() => {
+                receipts.receipt(self.run.cost, self.forwarded)
+            }
             _ => Receipt::default(),
         };
         let tag = self.run.tag;
@@ -425,7 +433,7 @@ mod tests {
     }
 
     impl Receipts for Counted {
-        fn receipt(&self, cost: u64) -> Receipt {
+        fn receipt(&self, cost: u64, _forwarded: bool) -> Receipt {
             self.issued.fetch_add(cost, Ordering::SeqCst);
             let back = Arc::clone(&self.back);
             Receipt::new(move || {
@@ -455,7 +463,7 @@ mod tests {
         let mut arrivals = Arrivals::default();
         for i in 0..5u8 {
             arrivals
-                .event(&exports, receipts, event(7, 3, 1, &[i]), 65)
+                .event(&exports, receipts, (event(7, 3, 1, &[i]), false), 65)
                 .unwrap();
         }
         assert!(
@@ -479,10 +487,10 @@ mod tests {
         exports.export(Arc::clone(&other) as Arc<dyn Inbound>);
         let mut arrivals = Arrivals::default();
         arrivals
-            .event(&exports, receipts, event(7, 3, 1, b"a"), 65)
+            .event(&exports, receipts, (event(7, 3, 1, b"a"), false), 65)
             .unwrap();
         arrivals
-            .event(&exports, receipts, event(8, 3, 2, b"b"), 65)
+            .event(&exports, receipts, (event(8, 3, 2, b"b"), false), 65)
             .unwrap();
         assert_eq!(*first.got.lock().unwrap(), vec![vec![(1, b"a".to_vec())]]);
         assert!(other.got.lock().unwrap().is_empty());
@@ -495,7 +503,7 @@ mod tests {
         let (exports, recorder) = exported(7, 3);
         let mut arrivals = Arrivals::default();
         arrivals
-            .event(&exports, receipts, event(99, 3, 1, b"x"), 65)
+            .event(&exports, receipts, (event(99, 3, 1, b"x"), false), 65)
             .unwrap();
         assert_eq!(arrivals.flush(&exports), Ok(()));
         assert!(recorder.got.lock().unwrap().is_empty());
@@ -509,7 +517,7 @@ mod tests {
         for (to, cost) in [(7, 65), (7, 70), (99, 80), (7, 90)] {
             let counted = Arc::clone(&counted);
             arrivals
-                .event(&exports, || counted, event(to, 3, 1, b"x"), cost)
+                .event(&exports, || counted, (event(to, 3, 1, b"x"), false), cost)
                 .unwrap();
         }
         arrivals.flush(&exports).unwrap();
@@ -524,7 +532,7 @@ mod tests {
         let (exports, recorder) = exported(7, 3);
         let mut arrivals = Arrivals::default();
         arrivals
-            .event(&exports, receipts, event(7, 4, 1, b"x"), 65)
+            .event(&exports, receipts, (event(7, 4, 1, b"x"), false), 65)
             .unwrap();
         let error = arrivals.flush(&exports).unwrap_err();
         assert!(error.contains("another type"), "{error}");

@@ -33,7 +33,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use stage_runtime::remote::{self, Arrival, Body, Delivery, Emigrant, Landing, Link, Receipt};
+use stage_runtime::remote::{
+    self, Arrival, Body, Delivery, Emigrant, Inbound, Landing, Link, Receipt,
+};
 use stage_runtime::{ActorId, Failure, MigrationError, SpeechError, Stage};
 
 use crate::conn::Awaiting;
@@ -79,9 +81,18 @@ impl Migration {
     /// Carries `emigrants` to the theatre at `to`; `then` hears how it ended. A
     /// theatre not met yet is met first, on a thread of its own (the caller is an
     /// actor's turn, which must not wait for a handshake).
+    ///
+    /// An actor whose return here still waits for its fence stays, `Busy` (see
+    /// [`Exports::gated`]).
     pub(crate) fn carry(self: &Arc<Self>, to: &str, emigrants: Vec<Emigrant>, then: Then) {
         if let Err(error) = crate::locator::parse(to) {
             then(Err(MigrationError::Unreachable(error.to_string().into())));
+            return;
+        }
+        if emigrants.iter().any(|e| self.exports.gated(e.actor)) {
+            // Just back here, and letters sent the old way round are still
+            // coming: it stays (and keeps taking them) until they have come.
+            then(Err(MigrationError::Busy));
             return;
         }
         if let Some(peer) = self.members.peer_at(to).filter(|p| p.live().is_some()) {
@@ -211,8 +222,9 @@ impl Migration {
             // here when it returns (see `Exports::settle`). A forwarder that
             // cannot pass it on has nothing on its way.
             let mut unfenced = false;
+            let budget = self.members.settings.window;
             self.exports
-                .settle(Arc::clone(&inbound), alias, |forwarder| {
+                .settle(Arc::clone(&inbound), (alias, budget), |forwarder| {
                     let fence = Delivery::Fence { token: alias };
                     unfenced = forwarder.deliver(fence, Receipt::default()).is_err();
                 });
@@ -293,7 +305,10 @@ impl Migration {
         if peers.is_empty() {
             return;
         }
-        let (done, outcomes) = std::sync::mpsc::channel();
+        // Each goes once its gate here is open (see `Exports::gated`); the
+        // outcome is `None` for an actor that does not move.
+        type Outcome = (Arc<dyn Inbound>, Option<Result<(), SpeechError>>);
+        let (done, outcomes) = std::sync::mpsc::channel::<Outcome>();
         let mut moving = 0;
         for (inbound, peer) in self
             .exports
@@ -303,19 +318,26 @@ impl Migration {
             .zip(peers.iter().cycle())
         {
             let done = done.clone();
-            let going = Arc::clone(&inbound);
-            let then = Box::new(move |outcome| {
-                let _ = done.send((going, outcome));
+            let locator = peer.locator.clone();
+            moving += 1;
+            let id = inbound.id();
+            let go = Box::new(move || {
+                let going = Arc::clone(&inbound);
+                let told = done.clone();
+                let then = Box::new(move |outcome| {
+                    let _ = told.send((going, Some(outcome)));
+                });
+                if !inbound.evacuate(&locator, then) {
+                    let _ = done.send((inbound, None));
+                }
             });
-            if inbound.evacuate(&peer.locator, then) {
-                moving += 1;
-            }
+            self.exports.when_open(id, go);
         }
         for _ in 0..moving {
             let left = deadline.saturating_duration_since(Instant::now());
             match outcomes.recv_timeout(left) {
-                Ok((_, Ok(()))) => {}
-                Ok((inbound, Err(error))) => log::warn!(
+                Ok((_, None | Some(Ok(())))) => {}
+                Ok((inbound, Some(Err(error)))) => log::warn!(
                     "stage-net: a `{}` could not move away before this theatre left: {error}",
                     inbound.type_name()
                 ),
@@ -411,12 +433,11 @@ struct Here {
 
 impl Link for Here {
     fn send(&self, actor: ActorId, _tag: u64, body: Body) -> Result<(), SpeechError> {
-        let dead = SpeechError::Failed(Failure::Dead);
-        let (Some(inbound), Some(fabric)) = (self.exports.get(actor), self.members.fabric()) else {
-            crate::conn::fail_body(body, dead.clone());
-            return Err(dead);
-        };
-        crate::activation::deliver_here(fabric, &self.stage, &*inbound, body)
+        self.deliver(actor, (body, false))
+    }
+
+    fn forward(&self, actor: ActorId, _tag: u64, body: Body) -> Result<(), SpeechError> {
+        self.deliver(actor, (body, true))
     }
 
     fn locator(&self) -> &str {
@@ -425,5 +446,23 @@ impl Link for Here {
 
     fn theatre(&self) -> u64 {
         self.members.id()
+    }
+}
+
+impl Here {
+    /// Hands `body` to the actor exported here as `actor`: as a letter this
+    /// theatre had accepted already, or as a new one (see
+    /// [`crate::activation::deliver_here`]).
+    fn deliver(&self, actor: ActorId, (body, accepted): (Body, bool)) -> Result<(), SpeechError> {
+        let dead = SpeechError::Failed(Failure::Dead);
+        // From finding the actor here to handing it the letter, as a reader
+        // does: an arrival that takes an entry back from a forwarder does not
+        // come between (see `Exports::delivering`).
+        let _delivering = self.exports.delivering();
+        let (Some(inbound), Some(fabric)) = (self.exports.get(actor), self.members.fabric()) else {
+            crate::conn::fail_body(body, dead.clone());
+            return Err(dead);
+        };
+        crate::activation::deliver_here(fabric, &self.stage, &*inbound, (body, accepted))
     }
 }

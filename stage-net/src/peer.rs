@@ -201,6 +201,11 @@ impl Link for Peer {
     }
 
     fn hold(&self, actor: ActorId, receipt: Receipt) {
+        // Only the receipt of letters sent here directly waits (see
+        // `Conn::hold`).
+        if receipt.is_forwarded() {
+            return;
+        }
         // Behind the letters it came with, wherever they went.
         let Some(receipt) = self.routes.hold(actor, receipt) else {
             return;

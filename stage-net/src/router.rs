@@ -39,6 +39,8 @@ pub(crate) struct Route {
     arrivals: Arrivals,
     /// Letters delivered, by actor, while the balancer learns traffic.
     tally: Tally,
+    /// The next letter was forwarded ([`Frame::Forwarded`] came before it).
+    forwarded: bool,
 }
 
 impl Route {
@@ -48,6 +50,7 @@ impl Route {
             peer,
             arrivals: Arrivals::default(),
             tally: Tally::default(),
+            forwarded: false,
         }
     }
 
@@ -71,20 +74,28 @@ impl Sink for Route {
         let cost = frame::letter_cost(body.len());
         // Events, the bulk of the traffic, are read in place.
         if let Some(event) = frame::tell_in(body) {
+            let forwarded = std::mem::take(&mut self.forwarded);
             conn.arrived(cost)?;
             self.tally(&router, event.to);
             let receipts = || Arc::new(Arc::downgrade(conn)) as Arc<dyn Receipts>;
-            return self.arrivals.event(&router.exports, receipts, event, cost);
+            return self
+                .arrivals
+                .event(&router.exports, receipts, (event, forwarded), cost);
         }
         self.arrivals.flush(&router.exports)?;
         let frame = frame::decode(body).map_err(|error| error.to_string())?;
+        if matches!(frame, Frame::Forwarded) {
+            self.forwarded = true;
+            return Ok(());
+        }
+        let forwarded = std::mem::take(&mut self.forwarded);
         // A letter is in this theatre's care from now; a question's receipt goes
         // with it (an event's goes with its run).
         let receipt = match frame {
             Frame::Ask { to, .. } | Frame::Eval { to, .. } => {
                 conn.arrived(cost)?;
                 self.tally(&router, to);
-                conn.receipt(cost)
+                conn.receipt(cost, forwarded)
             }
             Frame::Tell { to, .. } => {
                 conn.arrived(cost)?;
@@ -99,7 +110,7 @@ impl Sink for Route {
             &self.peer,
             &router,
             &mut self.arrivals,
-            (cost, receipt),
+            (cost, receipt, forwarded),
         )
     }
 
@@ -124,7 +135,7 @@ fn route(
     peer: &Arc<Peer>,
     router: &Arc<Router>,
     arrivals: &mut Arrivals,
-    (cost, receipt): (u64, Receipt),
+    (cost, receipt, forwarded): (u64, Receipt, bool),
 ) -> Result<(), String> {
     let exports = &router.exports;
     let push = |frame: Frame| conn.push(frame).map_err(|e| e.to_string());
@@ -142,7 +153,7 @@ fn route(
                 args: &args,
             };
             let receipts = || Arc::new(Arc::downgrade(conn)) as Arc<dyn Receipts>;
-            arrivals.event(exports, receipts, event, cost)?;
+            arrivals.event(exports, receipts, (event, forwarded), cost)?;
             arrivals.flush(exports)?;
         }
         Frame::Ask {
@@ -325,7 +336,8 @@ fn route(
             Some(Awaiting::Barrier(then)) => then(true),
             other => return Err(mismatch(other, "a barrier's answer", call)),
         },
-        Frame::Ping => {}
+        // Taken by the reader before a letter (see `Route::frame`).
+        Frame::Ping | Frame::Forwarded => {}
         Frame::Credit { bytes } => conn.credit(bytes)?,
         Frame::Bye => {
             peer.leave();

@@ -672,7 +672,10 @@ impl Theatre {
     /// The reply answers once the actor runs at the target. It fails with
     /// `Failed(Migration(..))` when the actor could not move (the target cannot be
     /// reached, or refuses it; the actor is on another theatre): the actor then
-    /// carries on here, with its state and its letters.
+    /// carries on here, with its state and its letters. An actor that has just
+    /// come back to this theatre, while letters sent to it the old way round
+    /// are still on their way here, stays: `Failed(Migration(Busy))`, which
+    /// passes within a round trip to the theatre it came from; ask again.
     ///
     /// # Examples
     ///

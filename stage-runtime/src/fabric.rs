@@ -235,23 +235,52 @@ pub enum Delivery<'a> {
 /// assert!(back.load(Ordering::SeqCst));
 /// ```
 #[derive(Default)]
-pub struct Receipt(Option<Box<dyn FnOnce() + Send>>);
+pub struct Receipt {
+    back: Option<Box<dyn FnOnce() + Send>>,
+    forwarded: bool,
+}
 
 impl Receipt {
     /// A receipt that runs `back` when dropped.
     pub fn new(back: impl FnOnce() + Send + 'static) -> Self {
-        Receipt(Some(Box::new(back)))
+        Receipt {
+            back: Some(Box::new(back)),
+            forwarded: false,
+        }
+    }
+
+    /// A receipt, as [`Receipt::new`], for letters that a peer forwarded (they
+    /// were sent to an actor that had moved on from it): a network layer keeps
+    /// such a receipt while it forwards the letters further, and lets the
+    /// receipt of letters sent to it directly go once they are on their way.
+    ///
+    /// ```
+    /// use stage_runtime::remote::Receipt;
+    ///
+    /// assert!(Receipt::forwarded(|| {}).is_forwarded());
+    /// assert!(!Receipt::new(|| {}).is_forwarded());
+    /// ```
+    pub fn forwarded(back: impl FnOnce() + Send + 'static) -> Self {
+        Receipt {
+            back: Some(Box::new(back)),
+            forwarded: true,
+        }
+    }
+
+    /// Whether it came with letters a peer forwarded ([`Receipt::forwarded`]).
+    pub fn is_forwarded(&self) -> bool {
+        self.forwarded
     }
 
     /// Whether dropping it does anything.
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_none()
+        self.back.is_none()
     }
 }
 
 impl Drop for Receipt {
     fn drop(&mut self) {
-        if let Some(back) = self.0.take() {
+        if let Some(back) = self.back.take() {
             back();
         }
     }

@@ -508,7 +508,9 @@ pub enum MigrationError {
     },
     /// The state could not be serialised.
     Snapshot(std::sync::Arc<str>),
-    /// The actor is moving already, or stopping.
+    /// The actor is moving already, or stopping, or (on a theatre of
+    /// `stage-net`) has just come back to a theatre it had left, while letters
+    /// sent to it there the old way round are still on their way: ask again.
     Busy,
 }
 

@@ -23,8 +23,8 @@ use stage_runtime::{DownReason, Failure, Reason, SpeechError};
 /// orders a moving actor's own letters ([`Frame::Barrier`], [`Frame::Passed`]);
 /// version 7 holds letters forwarded after a move to the receiver's window as
 /// well (an earlier theatre sent them past it, which a theatre of version 7
-/// refuses).
-pub const VERSION: u32 = 7;
+/// refuses); version 8 marks forwarded letters ([`Frame::Forwarded`]).
+pub const VERSION: u32 = 8;
 
 /// The default window: how many bytes of letters (by [`letter_cost`]) a theatre
 /// holds from one peer, not yet taken by their actors, before that peer must
@@ -377,6 +377,11 @@ pub enum Frame {
         /// The return it ends: the alias of the actor's arrival.
         token: WireId,
     },
+    /// The letter frame that comes next on this connection was forwarded:
+    /// sent to an actor that had moved on from the sender. Its receipt is
+    /// kept while it is forwarded further; one sent directly gives its credit
+    /// back once it is on its way (see `Conn::hold`).
+    Forwarded,
 }
 
 /// How an actor ended, as an `Ended` frame carries it.
