@@ -23,18 +23,25 @@ struct Gate {
 }
 
 thread_local! {
-    /// How many [`Delivering`] holds this thread has: only the first locks.
-    static DELIVERING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// The tables this thread holds [`Exports::delivering`] on, by address,
+    /// once per hold: only the first hold on each locks.
+    static DELIVERING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A hold on [`Exports::delivering`].
 pub(crate) struct Delivering<'a> {
+    table: usize,
     _guard: Option<std::sync::RwLockReadGuard<'a, ()>>,
 }
 
 impl Drop for Delivering<'_> {
     fn drop(&mut self) {
-        DELIVERING.with(|depth| depth.set(depth.get().saturating_sub(1)));
+        DELIVERING.with(|held| {
+            let mut held = held.borrow_mut();
+            if let Some(at) = held.iter().rposition(|table| *table == self.table) {
+                held.swap_remove(at);
+            }
+        });
     }
 }
 
@@ -136,16 +143,22 @@ impl Exports {
     /// be routed back here ([`crate::routes`]) on the same thread, and a
     /// second shared hold would wait behind an arrival waiting for the first.
     pub(crate) fn delivering(&self) -> Delivering<'_> {
-        let nested = DELIVERING.with(|depth| {
-            depth.set(depth.get() + 1);
-            depth.get() > 1
+        let table = std::ptr::from_ref(self) as usize;
+        let nested = DELIVERING.with(|held| {
+            let mut held = held.borrow_mut();
+            let nested = held.contains(&table);
+            held.push(table);
+            nested
         });
         let guard = (!nested).then(|| {
             self.switching
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         });
-        Delivering { _guard: guard }
+        Delivering {
+            table,
+            _guard: guard,
+        }
     }
 
     /// The fence of the return under `alias` has come round: the actor takes
