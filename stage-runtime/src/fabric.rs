@@ -235,24 +235,50 @@ pub enum Delivery<'a> {
 /// assert!(back.load(Ordering::SeqCst));
 /// ```
 #[derive(Default)]
-pub struct Receipt {
-    back: Option<Box<dyn FnOnce() + Send>>,
+pub struct Receipt(Option<Box<dyn Back>>);
+
+// A receipt is two words, as before it could say it was forwarded: a letter
+// in a mailbox carries one, and a larger one made every letter larger.
+const _: () = assert!(std::mem::size_of::<Receipt>() == 2 * std::mem::size_of::<usize>());
+
+/// What a [`Receipt`] runs when dropped, and whether its letters were
+/// forwarded (one box: a receipt stays two words, as a letter in a mailbox
+/// carries one).
+trait Back: Send {
+    fn run(self: Box<Self>);
+    fn forwarded(&self) -> bool;
+}
+
+/// A closure as a [`Back`].
+struct Closure<F> {
+    back: F,
     forwarded: bool,
+}
+
+impl<F: FnOnce() + Send> Back for Closure<F> {
+    fn run(self: Box<Self>) {
+        (self.back)();
+    }
+
+    fn forwarded(&self) -> bool {
+        self.forwarded
+    }
 }
 
 impl Receipt {
     /// A receipt that runs `back` when dropped.
     pub fn new(back: impl FnOnce() + Send + 'static) -> Self {
-        Receipt {
-            back: Some(Box::new(back)),
+        Receipt(Some(Box::new(Closure {
+            back,
             forwarded: false,
-        }
+        })))
     }
 
     /// A receipt, as [`Receipt::new`], for letters that a peer forwarded (they
     /// were sent to an actor that had moved on from it): a network layer keeps
-    /// such a receipt while it forwards the letters further, and lets the
-    /// receipt of letters sent to it directly go once they are on their way.
+    /// the receipt of letters sent to it directly while it forwards them, and
+    /// lets the receipt of letters that were forwarded to it go once they are
+    /// on their way again.
     ///
     /// ```
     /// use stage_runtime::remote::Receipt;
@@ -261,27 +287,27 @@ impl Receipt {
     /// assert!(!Receipt::new(|| {}).is_forwarded());
     /// ```
     pub fn forwarded(back: impl FnOnce() + Send + 'static) -> Self {
-        Receipt {
-            back: Some(Box::new(back)),
+        Receipt(Some(Box::new(Closure {
+            back,
             forwarded: true,
-        }
+        })))
     }
 
     /// Whether it came with letters a peer forwarded ([`Receipt::forwarded`]).
     pub fn is_forwarded(&self) -> bool {
-        self.forwarded
+        self.0.as_ref().is_some_and(|back| back.forwarded())
     }
 
     /// Whether dropping it does anything.
     pub(crate) fn is_empty(&self) -> bool {
-        self.back.is_none()
+        self.0.is_none()
     }
 }
 
 impl Drop for Receipt {
     fn drop(&mut self) {
-        if let Some(back) = self.back.take() {
-            back();
+        if let Some(back) = self.0.take() {
+            back.run();
         }
     }
 }
