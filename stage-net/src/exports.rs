@@ -79,9 +79,8 @@ impl Exports {
     /// If a forwarder it left on an earlier stay here held the identity, letters
     /// sent the old way round may still be on their way back: letters to the
     /// identity, and to the aliases of its earlier stays here, are held
-    /// ([`Held`], giving back the credit of up to `budget` bytes at once) until
-    /// [`Exports::open`], and the forwarder gets `fence`, to send through it
-    /// (while no reader can hand it a letter).
+    /// ([`Held`]) until [`Exports::open`], and the forwarder gets `fence`, to
+    /// send through it (while no reader can hand it a letter).
     ///
     /// Every entry of the actor here leads to it from now on, not to the
     /// forwarder of the stay it was made for: a letter that comes here finds
@@ -90,7 +89,7 @@ impl Exports {
     pub(crate) fn settle(
         self: &Arc<Self>,
         inbound: Arc<dyn Inbound>,
-        (alias, budget): (ActorId, u64),
+        alias: ActorId,
         fence: impl FnOnce(&Arc<dyn Inbound>),
     ) {
         let _switching = self
@@ -101,7 +100,7 @@ impl Exports {
         let id = inbound.id();
         match self.get(id) {
             Some(forwarder) => {
-                let held = Held::new(Arc::clone(&inbound), budget);
+                let held = Held::new(Arc::clone(&inbound));
                 let gate = Gate {
                     inbound: Arc::clone(&inbound),
                     held: Arc::clone(&held),
@@ -164,23 +163,27 @@ impl Exports {
     /// The fence of the return under `alias` has come round: the actor takes
     /// its identity back from the forwarder. `false` if no return waited for it.
     pub(crate) fn open(self: &Arc<Self>, alias: ActorId) -> bool {
-        let Some(Gate {
-            inbound,
-            held,
-            then,
-        }) = lock(&self.gates).remove(&alias)
-        else {
-            return false;
+        let (inbound, held) = {
+            let gates = lock(&self.gates);
+            let Some(gate) = gates.get(&alias) else {
+                return false;
+            };
+            (Arc::clone(&gate.inbound), Arc::clone(&gate.held))
         };
         // Released first, then replaced: a reader that still holds the held
-        // side delivers straight through once it is released. A later return
-        // that put its own holder in place meanwhile keeps its entries: its
-        // fence went in behind this one's letters and opens it in turn.
+        // side delivers straight through once it is released. Only then does
+        // the gate go: until it has, the actor does not leave (see
+        // [`Exports::gated`]), so what waited goes into its mailbox here, not
+        // after it into a forwarder.
         held.release();
         let ours: Arc<dyn Inbound> = held;
         self.lead_to(inbound.id(), alias, &inbound, |entry| {
             Arc::ptr_eq(entry, &ours)
         });
+        let then = lock(&self.gates)
+            .remove(&alias)
+            .map(|gate| gate.then)
+            .unwrap_or_default();
         self.arrivals.fetch_add(1, Ordering::AcqRel);
         for then in then {
             then();

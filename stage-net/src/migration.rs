@@ -222,9 +222,8 @@ impl Migration {
             // here when it returns (see `Exports::settle`). A forwarder that
             // cannot pass it on has nothing on its way.
             let mut unfenced = false;
-            let budget = self.members.settings.window;
             self.exports
-                .settle(Arc::clone(&inbound), (alias, budget), |forwarder| {
+                .settle(Arc::clone(&inbound), alias, |forwarder| {
                     let fence = Delivery::Fence { token: alias };
                     unfenced = forwarder.deliver(fence, Receipt::default()).is_err();
                 });

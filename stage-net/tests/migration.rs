@@ -66,7 +66,14 @@ fn eventually<T>(what: &str, mut query: impl FnMut() -> Option<T>) -> T {
 /// Move number `moves` of the actor bound to `name`, back and forth between
 /// the two theatres: from the first to the second when `moves` is even.
 fn bounce<A: stage_runtime::Movable>((a, b): (&Theatre, &Theatre), name: &str, moves: u32) {
-    let (from, to) = if moves % 2 == 0 { (a, b) } else { (b, a) };
+    hop::<A>(&[a, b], name, moves);
+}
+
+/// Move number `moves` of the actor bound to `name`, round `ring`: from its
+/// `moves`-th theatre to the next.
+fn hop<A: stage_runtime::Movable>(ring: &[&Theatre], name: &str, moves: u32) {
+    let at = moves as usize % ring.len();
+    let (from, to) = (ring[at], ring[(at + 1) % ring.len()]);
     let here = from.lookup::<A>(name).unwrap();
     assert!(here.is_local(), "move {moves}");
     // Just back, the actor stays until the letters sent the old way have
@@ -719,15 +726,29 @@ fn a_flood_forwarded_to_a_busy_actor_waits_for_its_theatres_window_and_loses_not
     assert_each_once_in_order(&log, 1, LETTERS);
 }
 
-/// Two streams, one from a third theatre and one from a theatre the actor
-/// keeps coming back to, while the actor moves back and forth as fast as it
-/// can. Each return leaves letters on their way the old way round, and each
-/// forwarder they meet leads to the actor's last place, not round the history
-/// of its moves: before, letters went round a loop of forwarders until both
-/// links of the loop were full, each waiting for the other's room.
+/// Two streams, one from a theatre the actor never visits and one from a
+/// theatre it keeps coming back to, while the actor moves back and forth as
+/// fast as it can. Each return leaves letters on their way the old way round,
+/// and each forwarder they meet leads to the actor's last place, not round the
+/// history of its moves: before, letters went round a loop of forwarders until
+/// both links of the loop were full, each waiting for the other's room.
 #[test]
 fn a_stream_chasing_an_actor_that_moves_back_and_forth_keeps_flowing() {
-    // Small windows, so that a loop's two links would fill within a few moves.
+    chase(2);
+}
+
+/// As above, round three theatres: letters that missed the actor follow it
+/// through a third place and may come back to where they started.
+#[test]
+fn a_stream_chasing_an_actor_round_three_theatres_keeps_flowing() {
+    chase(3);
+}
+
+/// Streams `LETTERS` letters from a theatre outside `stops` and as many from
+/// the first of the `stops`, while the actor hops round the `stops` (4 KiB
+/// windows, so that any link waiting for another's room would fill within a
+/// few moves); every letter arrives once, in order per sender.
+fn chase(stops: usize) {
     let small = |seeds: &[&Theatre]| {
         Theatre::builder()
             .listen("127.0.0.1:0")
@@ -737,17 +758,25 @@ fn a_stream_chasing_an_actor_that_moves_back_and_forth_keeps_flowing() {
             .start()
             .unwrap()
     };
-    let a = small(&[]);
-    let b = small(&[&a]);
-    let sender = theatre(&[&a, &b]);
-    full_mesh(&[&a, &b, &sender]);
-    a.bind("chased", &a.spawn(Gate { log: vec![] })).unwrap();
-    let chased = sender.lookup::<Gate>("chased").unwrap();
+    let mut ring: Vec<Theatre> = Vec::new();
+    for _ in 0..stops {
+        let seeds: Vec<&Theatre> = ring.iter().collect();
+        let stop = small(&seeds);
+        ring.push(stop);
+    }
+    let ring: Vec<&Theatre> = ring.iter().collect();
+    let outside = theatre(&ring);
+    let everyone: Vec<&Theatre> = ring.iter().copied().chain([&outside]).collect();
+    full_mesh(&everyone);
+    ring[0]
+        .bind("chased", &ring[0].spawn(Gate { log: vec![] }))
+        .unwrap();
+    let chased = outside.lookup::<Gate>("chased").unwrap();
     let moves = Arc::new(std::sync::atomic::AtomicU32::new(0));
     // Every `PACE` letters, each stream waits for two more moves, so that the
     // moves and the letters interleave however the threads are scheduled.
     const PACE: u32 = 500;
-    let streams: Vec<_> = [chased.clone(), b.lookup::<Gate>("chased").unwrap()]
+    let streams: Vec<_> = [chased.clone(), ring[1].lookup::<Gate>("chased").unwrap()]
         .into_iter()
         .enumerate()
         .map(|(sender, to)| {
@@ -781,7 +810,7 @@ fn a_stream_chasing_an_actor_that_moves_back_and_forth_keeps_flowing() {
         })
         .collect();
     while streams.iter().any(|s| !s.is_finished()) {
-        bounce::<Gate>((&a, &b), "chased", moves.load(Ordering::SeqCst));
+        hop::<Gate>(&ring, "chased", moves.load(Ordering::SeqCst));
         moves.fetch_add(1, Ordering::SeqCst);
     }
     for stream in streams {
