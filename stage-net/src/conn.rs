@@ -391,9 +391,10 @@ impl Conn {
     /// So a theatre forwarding letters for an actor that moved takes them from
     /// their sender no faster than the actor's new place takes them.
     ///
-    /// Only the receipt of letters sent to this theatre directly is kept: the
-    /// receipt of letters a peer forwarded here ([`Receipt::is_forwarded`])
-    /// goes back once they are on their way again. So the room a forwarder
+    /// Only the receipt of letters sent to this theatre directly comes here
+    /// (`Peer::hold` lets the others go): the receipt of letters a peer
+    /// forwarded here ([`Receipt::is_forwarded`]) goes back once they are on
+    /// their way again. So the room a forwarder
     /// grants never waits for another forwarder's: a letter chasing an actor
     /// that moves back and forth crosses the same links again and again, and
     /// had each hop kept the room of the hop before, two links could each wait
@@ -401,9 +402,6 @@ impl Conn {
     /// theatre until its sender has been sent to the new place (`Moved`, at
     /// the first such letter).
     pub(crate) fn hold(&self, receipt: Receipt) {
-        if receipt.is_forwarded() {
-            return;
-        }
         let mut queued = lock(&self.out.state);
         if queued.backlog.is_empty() || queued.closed {
             drop(queued);
