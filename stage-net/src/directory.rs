@@ -393,6 +393,7 @@ impl Listener for Directory {
                 lock(&self.filed).retain(|_, entry| entry.theatre != theatre);
                 lock(&self.hints).retain(|_, hint| hint.theatre != theatre);
             }
+            Change::Ended(_) => return,
         }
         self.respread();
     }

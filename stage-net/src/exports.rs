@@ -10,6 +10,7 @@ use stage_runtime::remote::Inbound;
 use stage_runtime::{ActorId, DownReason};
 
 use crate::held::Held;
+use crate::membership::{Change, Listener};
 use crate::sync::lock;
 
 /// A return waiting for its fence.
@@ -20,6 +21,11 @@ struct Gate {
     held: Arc<Held>,
     /// What waits for the gate to open: the actor's next move.
     then: Vec<Box<dyn FnOnce() + Send>>,
+    /// The theatres the fence is known to cross: the first on its way (where
+    /// the forwarder leads) and the last (where the actor came from). If the
+    /// connection to either ends, the fence may be lost with it, and the gate
+    /// opens without it (see [`Exports::changed`]).
+    through: [u64; 2],
 }
 
 thread_local! {
@@ -80,7 +86,8 @@ impl Exports {
     /// sent the old way round may still be on their way back: letters to the
     /// identity, and to the aliases of its earlier stays here, are held
     /// ([`Held`]) until [`Exports::open`], and the forwarder gets `fence`, to
-    /// send through it (while no reader can hand it a letter).
+    /// send through it (while no reader can hand it a letter). `from` is the
+    /// theatre the actor came from.
     ///
     /// Every entry of the actor here leads to it from now on, not to the
     /// forwarder of the stay it was made for: a letter that comes here finds
@@ -89,7 +96,7 @@ impl Exports {
     pub(crate) fn settle(
         self: &Arc<Self>,
         inbound: Arc<dyn Inbound>,
-        alias: ActorId,
+        (alias, from): (ActorId, u64),
         fence: impl FnOnce(&Arc<dyn Inbound>),
     ) {
         let _switching = self
@@ -101,10 +108,12 @@ impl Exports {
         match self.get(id) {
             Some(forwarder) => {
                 let held = Held::new(Arc::clone(&inbound));
+                let first = forwarder.moved_to().map_or(from, |(theatre, ..)| theatre);
                 let gate = Gate {
                     inbound: Arc::clone(&inbound),
                     held: Arc::clone(&held),
                     then: Vec::new(),
+                    through: [first, from],
                 };
                 lock(&self.gates).insert(alias, gate);
                 let held: Arc<dyn Inbound> = held;
@@ -162,7 +171,7 @@ impl Exports {
 
     /// The fence of the return under `alias` has come round: the actor takes
     /// its identity back from the forwarder. `false` if no return waited for it.
-    pub(crate) fn open(self: &Arc<Self>, alias: ActorId) -> bool {
+    pub(crate) fn open(&self, alias: ActorId) -> bool {
         let (inbound, held) = {
             let gates = lock(&self.gates);
             let Some(gate) = gates.get(&alias) else {
@@ -189,6 +198,27 @@ impl Exports {
             then();
         }
         true
+    }
+
+    /// Opens, without their fence, the gates whose fence may have been lost
+    /// with the connection to `theatre`, which has ended: the letters the fence
+    /// came behind on that connection have been lost with it too, so nothing
+    /// is left for the held letters to wait for. Left shut, the gates would
+    /// hold their letters, and their actors, forever.
+    fn open_through(&self, theatre: u64) {
+        let lost: Vec<ActorId> = lock(&self.gates)
+            .iter()
+            .filter(|(_, gate)| gate.through.contains(&theatre))
+            .map(|(alias, _)| *alias)
+            .collect();
+        for alias in lost {
+            if self.open(alias) {
+                log::warn!(
+                    "stage-net: opened the gate of {alias}: its fence went by theatre \
+                     {theatre:x}, whose connection ended"
+                );
+            }
+        }
     }
 
     /// Whether the return of `actor` here still waits for its fence.
@@ -302,5 +332,15 @@ impl Exports {
                 lock(&exports.watched).remove(&id);
             }
         }));
+    }
+}
+
+impl Listener for Exports {
+    /// A connection to a theatre has ended: the gates whose fence went by it
+    /// open (see [`Exports::open_through`]).
+    fn changed(&self, change: Change) {
+        if let Change::Ended(theatre) = change {
+            self.open_through(theatre);
+        }
     }
 }

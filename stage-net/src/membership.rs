@@ -194,6 +194,9 @@ pub(crate) enum Change {
     Joined(u64),
     /// The last connection to this theatre went, and none replaced it.
     Left(u64),
+    /// A connection to this theatre ended, whether or not another replaced
+    /// it: what was on its way over it is lost. (Announced before `Left`.)
+    Ended(u64),
 }
 
 /// A service that hears of changes of members.
@@ -606,6 +609,7 @@ impl Ends for PeerEnds {
 
     fn ended(&self) {
         if let Some(members) = self.members.upgrade() {
+            members.announce(Change::Ended(self.peer.theatre));
             members.peer_lost(&self.peer);
             members.forget(&self.peer, false);
         }

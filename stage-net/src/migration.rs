@@ -223,7 +223,7 @@ impl Migration {
             // cannot pass it on has nothing on its way.
             let mut unfenced = false;
             self.exports
-                .settle(Arc::clone(&inbound), alias, |forwarder| {
+                .settle(Arc::clone(&inbound), (alias, peer.theatre), |forwarder| {
                     let fence = Delivery::Fence { token: alias };
                     unfenced = forwarder.deliver(fence, Receipt::default()).is_err();
                 });

@@ -101,6 +101,8 @@ impl Node {
         });
         let listener_of_members: Weak<dyn Listener> = Arc::downgrade(&directory) as _;
         members.listen(listener_of_members);
+        let gates: Weak<dyn Listener> = Arc::downgrade(&node.exports) as _;
+        members.listen(gates);
         if !remote::attach(&stage, fabric) {
             return Err(NetError::StageTaken);
         }
