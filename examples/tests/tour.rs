@@ -19,6 +19,7 @@ fn the_tour_runs_every_step_and_ends_well() {
         "== query! and request!",
         "== supervision:",
         "== deadlock detection:",
+        "== drivers:",
         "== theatres:",
         "== migration:",
         "== quiescence:",
@@ -26,6 +27,14 @@ fn the_tour_runs_every_step_and_ends_well() {
         assert!(said.contains(step), "no step `{step}`; said:\n{said}");
     }
     assert!(said.contains("Deadlock(Cycle("), "said:\n{said}");
+    assert!(
+        said.contains(r#"read())  -> Ok(["actors everywhere"])"#),
+        "said:\n{said}"
+    );
+    assert!(
+        said.contains("the reader woke, tick Ok(1)"),
+        "said:\n{said}"
+    );
     assert!(!said.contains("could not run here"), "said:\n{said}");
     assert!(!said.contains("'s thread panicked"), "said:\n{said}");
 }

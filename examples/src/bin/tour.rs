@@ -3,7 +3,9 @@
 //! Each step prints what it does and what came back.
 
 use stage_examples::fibonacci::Fibonacci;
+use stage_runtime::drivers::{Tick, Timer, Topic};
 use stage_runtime::prelude::*;
+use std::time::Duration;
 
 /// A bank account, as in DESIGN.md section 2.
 #[actor]
@@ -189,6 +191,40 @@ impl Partner {
     }
 }
 
+/// Reads the news a topic publishes, and answers a waiting reply when its
+/// timer fires.
+#[actor]
+struct Reader {
+    read: Vec<String>,
+    woken: Option<ReplySender<u64>>,
+}
+
+#[behaviour]
+impl Reader {
+    #[on(news)]
+    fn news(&mut self, story: String) {
+        self.read.push(story);
+    }
+
+    #[on(wake)]
+    fn wake(&mut self, tick: Tick) {
+        if let Some(woken) = self.woken.take() {
+            woken.send(tick.count);
+        }
+    }
+
+    /// The reply that the next tick answers.
+    #[request]
+    fn wait_for_tick(&mut self, woken: ReplySender<u64>) {
+        self.woken = Some(woken);
+    }
+
+    #[query]
+    fn read(&self) -> Vec<String> {
+        self.read.clone()
+    }
+}
+
 fn step(title: &str) {
     println!("\n== {title}");
 }
@@ -332,6 +368,33 @@ async fn main() -> Result<(), SpeechError> {
         request!(ann, ask(2)).await
     );
 
+    step("drivers: a Timer notifies an actor later; a Topic publishes to every subscriber");
+    let timer = spawn(Timer::new());
+    let topic = spawn(Topic::<String>::new());
+    let reader = spawn(Reader {
+        read: vec![],
+        woken: None,
+    });
+    request!(topic, subscribe(recipient!(reader, news))).await?;
+    notify!(topic, publish("actors everywhere".to_string()));
+    println!(
+        "    request!(topic, subscribe(recipient!(reader, news))); notify!(topic, publish(..))"
+    );
+    // Answered after the publish before it (one sender's letters keep their
+    // order), which has put the story in the reader's mailbox by then.
+    let subscribers = query!(topic, subscribers()).await?;
+    println!("    query!(topic, subscribers()) -> {subscribers}");
+    println!(
+        "    query!(reader, read())  -> {:?}",
+        query!(reader, read()).await
+    );
+    let (tick, woken) = Reply::pair();
+    request!(reader, wait_for_tick(woken)).await?;
+    let later = Duration::from_millis(20);
+    request!(timer, after(later, recipient!(reader, wake))).await?;
+    println!("    request!(timer, after(20 ms, recipient!(reader, wake)))");
+    println!("    the reader woke, tick {:?}", tick.await);
+
     step("lifecycle: ctx.stop() ends an actor; speaking to it afterwards is an error value");
     println!(
         "    request!(acct, close())  -> {:?}",
@@ -343,9 +406,16 @@ async fn main() -> Result<(), SpeechError> {
     );
 
     step("theatres: three stages on loopback, an account on each of two, a teller on the third");
-    println!(
-        "    checking <- getBalance() @ savings <- transfer(token), with addresses found by name"
-    );
+    for line in [
+        "let branch = Theatre::builder().cookie(cookie).join([seed]).start()?;",
+        "branch.bind(\"bank/savings\", &branch.spawn(Account { balance: 1_000 }))?;",
+        "let savings = teller.lookup::<Account>(\"bank/savings\")?;   // on another theatre",
+        "query!(checking, balance()).then(move |token| request!(savings, transfer(token)))",
+        "    // checking <- getBalance() @ savings <- transfer(token): the same macros",
+        "(the code: examples/src/net_bank.rs)",
+    ] {
+        println!("    {line}");
+    }
     // The theatres' replies are waited for on a thread of their own, off this stage.
     if let Some((checking, savings)) = off_stage("the bank", || {
         stage_examples::net_bank::run(|line| println!("    {line}"))
