@@ -33,13 +33,15 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     check::behaviour(&errors, &behaviour);
     let generated = match (&behaviour.self_ident, errors.is_empty()) {
         (Some(actor), true) => Some(generate(&behaviour, actor)),
-        (Some(actor), false) => Some(fallback(actor)),
-        (None, _) => None,
+        (Some(actor), false) if !behaviour.generic => Some(fallback(actor)),
+        _ => None,
     };
     let error = errors.finish().err().map(to_compile_errors);
     // The impl block, without our attributes, is emitted even when there are errors,
-    // so that its methods keep type-checking and the IDE keeps working.
-    let impl_block = &behaviour.item;
+    // so that its methods keep type-checking and the IDE keeps working; but not
+    // for a generic actor, whose handlers' `Ctx<Self>` would each add "has no
+    // behaviour" to the one real mistake.
+    let impl_block = (!behaviour.generic).then_some(&behaviour.item);
     quote! {
         #impl_block
         #generated

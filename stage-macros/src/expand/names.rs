@@ -94,6 +94,15 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
         also("channels", &channel_names, "notify"),
     );
 
+    // The label sits on the misspelt name, above rustc's own lines about the
+    // trait: it names what exists at once.
+    let label = |what: &str, names: &[String]| {
+        if names.is_empty() {
+            format!("`{actor}` has no {what}")
+        } else {
+            format!("not one of the {what} of `{actor}`: {}", listed(names))
+        }
+    };
     let [notify, events, query, request] = names();
     let rt = rt();
     let notify_impls = rules.iter().map(|h| {
@@ -174,7 +183,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
         &notify,
         "__SpeakNotify",
         format!("`{actor}` has no channel by this name"),
-        format!("not a channel of `{actor}`"),
+        label("channels", &channel_names),
         channel_note.clone(),
         notify_impls.collect(),
     );
@@ -182,7 +191,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
         &events,
         "__SpeakEvents",
         format!("`{actor}` has no channel by this name"),
-        format!("not a channel of `{actor}`"),
+        label("channels", &channel_names),
         channel_note,
         event_impls.collect(),
     );
@@ -190,7 +199,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
         &query,
         "__SpeakQuery",
         format!("`{actor}` has no query by this name"),
-        format!("not a query of `{actor}`"),
+        label("queries", &query_names),
         query_note,
         query_impls.collect(),
     );
@@ -198,7 +207,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
         &request,
         "__SpeakRequest",
         format!("`{actor}` has no request by this name"),
-        format!("not a request of `{actor}`"),
+        label("requests", &request_names),
         request_note,
         request_impls.collect(),
     );

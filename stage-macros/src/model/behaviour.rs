@@ -28,6 +28,10 @@ pub(crate) struct Behaviour {
     /// The type the block is for, when it is a plain name.
     pub(crate) self_ident: Option<Ident>,
     pub(crate) handlers: Vec<Handler>,
+    /// The block is for a generic type, or has generic parameters: refused,
+    /// and nothing is generated for it (an `Actor` impl without the type's
+    /// arguments would only add rustc's "missing generics" to the error).
+    pub(crate) generic: bool,
 }
 
 #[derive(Clone)]
@@ -108,14 +112,15 @@ pub(crate) struct Handler {
 
 impl Behaviour {
     pub(crate) fn parse(errors: &Errors, mut item: ItemImpl) -> Behaviour {
+        const GENERIC: &str =
+            "generic actors are not supported: write the behaviour for a concrete actor type";
+        let mut generic = false;
         let self_ident = match &*item.self_ty {
             Type::Path(path) if path.qself.is_none() && path.path.segments.len() == 1 => {
                 let segment = &path.path.segments[0];
                 if !segment.arguments.is_empty() {
-                    errors.spanned(
-                        &segment.arguments,
-                        "generic actors are not supported: write the behaviour for a concrete actor type",
-                    );
+                    errors.spanned(&segment.arguments, GENERIC);
+                    generic = true;
                 }
                 Some(segment.ident.clone())
             }
@@ -133,11 +138,9 @@ impl Behaviour {
                 "`#[behaviour]` goes on an inherent `impl` block, not a trait impl: write `impl YourActor { .. }`",
             );
         }
-        if !item.generics.params.is_empty() {
-            errors.spanned(
-                &item.generics.params,
-                "generic actors are not supported: write the behaviour for a concrete actor type",
-            );
+        if !item.generics.params.is_empty() && !generic {
+            errors.spanned(&item.generics.params, GENERIC);
+            generic = true;
         }
         let mut handlers = Vec::new();
         for impl_item in &mut item.items {
@@ -151,6 +154,7 @@ impl Behaviour {
             item,
             self_ident,
             handlers,
+            generic,
         }
     }
 }
