@@ -241,7 +241,11 @@ impl Scheduler {
     }
 
     /// Starts `workers` threads and returns the shared state and their handles.
-    pub(crate) fn start(workers: usize, name: &str) -> (Arc<Scheduler>, Vec<JoinHandle<()>>) {
+    pub(crate) fn start(
+        workers: usize,
+        name: &str,
+        around: Option<Around>,
+    ) -> (Arc<Scheduler>, Vec<JoinHandle<()>>) {
         let workers = workers.max(1);
         let shared = Arc::new(Scheduler {
             injector: Injector::new(),
@@ -271,9 +275,20 @@ impl Scheduler {
         let mut handles = Vec::with_capacity(workers);
         for (index, deque) in deques.into_iter().enumerate() {
             let shared = Arc::clone(&shared);
+            let around = around.clone();
             let spawned = thread::Builder::new()
                 .name(format!("{name}-{index}"))
-                .spawn(move || worker_main(index, shared, deque));
+                .spawn(move || match around {
+                    Some(around) => {
+                        let mut work = Some((shared, deque));
+                        around(&mut || {
+                            if let Some((shared, deque)) = work.take() {
+                                worker_main(index, shared, deque);
+                            }
+                        });
+                    }
+                    None => worker_main(index, shared, deque),
+                });
             match spawned {
                 Ok(handle) => handles.push(handle),
                 // Out of threads: the stage runs on the workers it could start.
@@ -542,6 +557,11 @@ impl Drop for ResetWorker {
         WORKER.with(|cell| cell.set(std::ptr::null()));
     }
 }
+
+/// What each worker thread runs inside: it calls the worker's loop it is given
+/// once, in a context of its own (a tokio runtime's, entered for the thread's
+/// whole life).
+pub(crate) type Around = Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
 
 fn worker_main(index: usize, shared: Arc<Scheduler>, deque: Deque<Task>) {
     let local = WorkerLocal {

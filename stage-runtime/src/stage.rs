@@ -160,10 +160,21 @@ fn core_of(owner: Arc<dyn std::any::Any + Send + Sync>) -> Option<Arc<StageCore>
 /// let stage = Stage::builder().workers(1).name("single").build();
 /// assert_eq!(stage.workers(), 1);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StageBuilder {
     workers: usize,
     name: String,
+    around: Option<crate::scheduler::Around>,
+}
+
+impl fmt::Debug for StageBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StageBuilder")
+            .field("workers", &self.workers)
+            .field("name", &self.name)
+            .field("in_a_context", &self.around.is_some())
+            .finish()
+    }
 }
 
 impl StageBuilder {
@@ -179,13 +190,56 @@ impl StageBuilder {
         self
     }
 
+    /// Runs the stage's handlers inside a tokio runtime's context: each worker
+    /// thread enters `handle` for its whole life, so that tokio's timers,
+    /// sockets and the clients built on them (`tokio::time::sleep`,
+    /// `tokio::net`, reqwest, tonic..) work in `async` handlers. Without it,
+    /// they panic there with "there is no reactor running".
+    ///
+    /// The runtime must be one that drives its own timers and I/O: a
+    /// multi-threaded one (`#[tokio::main]`'s default) always does; a
+    /// current-thread one only while its thread is inside `block_on`. The
+    /// handlers still run on the stage's workers, not on tokio's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// #[actor]
+    /// struct Napper;
+    ///
+    /// #[behaviour]
+    /// impl Napper {
+    ///     #[request]
+    ///     async fn nap(&mut self, ms: u64) -> u64 {
+    ///         tokio::time::sleep(Duration::from_millis(ms)).await;
+    ///         ms
+    ///     }
+    /// }
+    ///
+    /// let tokio = tokio::runtime::Runtime::new().unwrap();
+    /// let stage = Stage::builder().tokio(tokio.handle().clone()).build();
+    /// let napper = stage.spawn(Napper);
+    /// assert_eq!(request!(napper, nap(5)).wait(), Ok(5));
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn tokio(mut self, handle: tokio::runtime::Handle) -> Self {
+        self.around = Some(Arc::new(move |work: &mut dyn FnMut()| {
+            let _inside = handle.enter();
+            work();
+        }));
+        self
+    }
+
     /// Starts the workers.
     ///
     /// # Panics
     ///
     /// When the operating system refuses to start even one thread.
     pub fn build(self) -> Stage {
-        let (shared, threads) = Scheduler::start(self.workers, &self.name);
+        let (shared, threads) = Scheduler::start(self.workers, &self.name, self.around);
         let inner = Arc::new(StageCore {
             shared,
             name: self.name,
@@ -217,6 +271,7 @@ impl Stage {
         StageBuilder {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             name: "stage".to_string(),
+            around: None,
         }
     }
 
