@@ -113,7 +113,7 @@ impl fmt::Debug for Keyboard {
 impl Keyboard {
     /// Sends every line from now on to `to`; starts reading at the first subscriber.
     #[request]
-    fn subscribe(&mut self, ctx: &mut Ctx<Self>, to: Recipient<String>) {
+    pub fn subscribe(&mut self, ctx: &mut Ctx<Self>, to: Recipient<String>) {
         if !self.subscribers.contains(&to) {
             self.subscribers.push(to);
         }
@@ -122,7 +122,7 @@ impl Keyboard {
 
     /// Stops sending lines to `actor` (all its channels); `true` if it was subscribed.
     #[request]
-    fn unsubscribe(&mut self, actor: ActorId) -> bool {
+    pub fn unsubscribe(&mut self, actor: ActorId) -> bool {
         let before = self.subscribers.len();
         self.subscribers.retain(|to| to.actor() != actor);
         self.subscribers.len() != before

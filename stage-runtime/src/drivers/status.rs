@@ -45,7 +45,7 @@ impl fmt::Debug for TheatreStatus {
 impl TheatreStatus {
     /// The status now.
     #[query]
-    fn status(&self, ctx: &mut Ctx<Self>) -> Status {
+    pub fn status(&self, ctx: &mut Ctx<Self>) -> Status {
         let stage = ctx.stage();
         Status {
             load_average: load_average(),

@@ -93,25 +93,25 @@ impl fmt::Debug for Stdout {
 impl Stdout {
     /// Prints `text` as it is.
     #[on(print)]
-    fn on_print(&mut self, text: String) {
+    pub fn on_print(&mut self, text: String) {
         self.write(&text, false);
     }
 
     /// Prints `text` and a newline.
     #[on(println)]
-    fn on_println(&mut self, text: String) {
+    pub fn on_println(&mut self, text: String) {
         self.write(&text, true);
     }
 
     /// Prints `text`; the reply comes once it is written.
     #[request]
-    fn print(&mut self, text: String) {
+    pub fn print(&mut self, text: String) {
         self.write(&text, false);
     }
 
     /// Prints `text` and a newline; the reply comes once it is written.
     #[request]
-    fn println(&mut self, text: String) {
+    pub fn println(&mut self, text: String) {
         self.write(&text, true);
     }
 }

@@ -156,19 +156,19 @@ impl fmt::Debug for Timer {
 impl Timer {
     /// Notifies `to` once, after `delay`.
     #[request]
-    fn after(&mut self, ctx: &mut Ctx<Self>, delay: Duration, to: Recipient<Tick>) -> TimerId {
+    pub fn after(&mut self, ctx: &mut Ctx<Self>, delay: Duration, to: Recipient<Tick>) -> TimerId {
         self.arm(ctx, to, delay, false)
     }
 
     /// Notifies `to` every `period`, until cancelled.
     #[request]
-    fn every(&mut self, ctx: &mut Ctx<Self>, period: Duration, to: Recipient<Tick>) -> TimerId {
+    pub fn every(&mut self, ctx: &mut Ctx<Self>, period: Duration, to: Recipient<Tick>) -> TimerId {
         self.arm(ctx, to, period.max(Duration::from_micros(1)), true)
     }
 
     /// Cancels `timer`: `true` if it will never fire again.
     #[request]
-    fn cancel(&mut self, timer: TimerId) -> bool {
+    pub fn cancel(&mut self, timer: TimerId) -> bool {
         match self.live.remove(&timer) {
             Some(armed) => {
                 armed.cancelled.store(true, Ordering::Release);
@@ -180,7 +180,7 @@ impl Timer {
 
     /// How many timers are armed.
     #[query]
-    fn armed(&self) -> usize {
+    pub fn armed(&self) -> usize {
         self.live.len()
     }
 }

@@ -72,7 +72,12 @@ impl<T> fmt::Debug for Topic<T> {
 }
 
 impl<T: Clone + Send + 'static> Topic<T> {
-    fn publish(&mut self, event: T) {
+    /// Sends `event` to every subscriber, on the channel each chose; a
+    /// subscriber that has stopped is dropped.
+    ///
+    /// **Message:** an event on the channel `publish` of `Topic`:
+    /// `notify!(topic, publish(event))`.
+    pub fn publish(&mut self, event: T) {
         let Some((last, others)) = self.subscribers.split_last() else {
             return;
         };
@@ -88,6 +93,37 @@ impl<T: Clone + Send + 'static> Topic<T> {
         if !gone.is_empty() {
             self.subscribers.retain(|to| !gone.contains(&to.actor()));
         }
+    }
+}
+
+impl<T> Topic<T> {
+    /// Adds `to`, once: subscribing the same actor and channel again changes
+    /// nothing.
+    ///
+    /// **Message:** a request of `Topic`: `request!(topic, subscribe(to))`,
+    /// answered with `Reply<()>`.
+    pub fn subscribe(&mut self, to: Recipient<T>) {
+        if !self.subscribers.contains(&to) {
+            self.subscribers.push(to);
+        }
+    }
+
+    /// Removes every subscription of `actor`; `true` if it had one.
+    ///
+    /// **Message:** a request of `Topic`: `request!(topic, unsubscribe(actor))`,
+    /// answered with `Reply<bool>`.
+    pub fn unsubscribe(&mut self, actor: ActorId) -> bool {
+        let before = self.subscribers.len();
+        self.subscribers.retain(|to| to.actor() != actor);
+        self.subscribers.len() != before
+    }
+
+    /// How many subscriptions the topic has.
+    ///
+    /// **Message:** a query of `Topic`: `query!(topic, subscribers())`,
+    /// answered with `Reply<usize>`.
+    pub fn subscribers(&self) -> usize {
+        self.subscribers.len()
     }
 }
 
@@ -190,17 +226,11 @@ impl<T: Clone + Send + 'static> Actor for Topic<T> {
         match msg {
             TopicMessage::Publish(event) => self.publish(event),
             TopicMessage::Subscribe(to, reply) => {
-                if !self.subscribers.contains(&to) {
-                    self.subscribers.push(to);
-                }
+                self.subscribe(to);
                 reply.send(());
             }
-            TopicMessage::Unsubscribe(actor, reply) => {
-                let before = self.subscribers.len();
-                self.subscribers.retain(|to| to.actor() != actor);
-                reply.send(self.subscribers.len() != before);
-            }
-            TopicMessage::Subscribers(reply) => reply.send(self.subscribers.len()),
+            TopicMessage::Unsubscribe(actor, reply) => reply.send(self.unsubscribe(actor)),
+            TopicMessage::Subscribers(reply) => reply.send(self.subscribers()),
         }
         None
     }
