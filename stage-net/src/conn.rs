@@ -724,6 +724,7 @@ fn write_loop(
     heartbeat: Duration,
 ) {
     let mut taken = Vec::with_capacity(WRITE_BATCH);
+    let wire = crate::observe::Wire::new(&conn.peer);
     loop {
         // Under load more frames follow at once: look again a few times, giving up
         // the core in between, before sleeping (a sleeping writer costs each sender
@@ -761,6 +762,7 @@ fn write_loop(
                 return;
             }
             std::mem::swap(&mut queued.bytes, &mut taken);
+            wire.backlog(queued.backlog.len());
         }
         if let Err(error) = stream.write_all(&taken) {
             if conn.close(&format!("write failed: {error}")) {
@@ -768,6 +770,7 @@ fn write_loop(
             }
             return;
         }
+        wire.written(taken.len());
         taken.clear();
         // A burst of large frames leaves no large buffer behind.
         if taken.capacity() > 16 * WRITE_BATCH {
@@ -787,6 +790,7 @@ fn read_loop(
 ) {
     let mut reader = BufReader::with_capacity(64 << 10, stream);
     let mut body = Vec::new();
+    let wire = crate::observe::Wire::new(&conn.peer);
     // Whether the connection broke (rather than the peer breaking the protocol):
     // then this theatre tries to rejoin.
     let mut broke = false;
@@ -798,7 +802,7 @@ fn read_loop(
             }
         }
         match frame::read_body(&mut reader, limit, &mut body) {
-            Ok(()) => {}
+            Ok(()) => wire.read(body.len() + 4),
             Err(error) => {
                 // What arrived whole before the failure is delivered.
                 let _ = sink.flush();

@@ -16,6 +16,7 @@
 // held.rs        letters held for an actor that came back, until its fence returns
 // balance.rs     load balancing: probes, reports, strategies, the balancer thread
 // traffic.rs     who talks with whom across theatres, for the traffic strategy
+// observe.rs     what the `metrics` facade is told (feature `metrics`)
 // wire.rs        what crosses the wire
 // wire/frame.rs  the frame format
 // handshake.rs   proving the cookie
@@ -72,6 +73,7 @@ mod locator;
 mod membership;
 mod migration;
 mod node;
+mod observe;
 mod peer;
 mod router;
 mod routes;

@@ -508,6 +508,7 @@ impl Membership {
             Some(tls) => match tls.accept(socket, deadline) {
                 Ok(stream) => stream,
                 Err(error) => {
+                    crate::observe::handshake_refused("tls");
                     log::warn!("stage-net: refused a connection: {error}");
                     return;
                 }
@@ -536,7 +537,10 @@ impl Membership {
                     log::warn!("stage-net: could not take a connection: {error}");
                 }
             }
-            Err(error) => log::warn!("stage-net: refused a connection: {error}"),
+            Err(error) => {
+                crate::observe::handshake_refused("handshake");
+                log::warn!("stage-net: refused a connection: {error}");
+            }
         }
     }
 
@@ -630,6 +634,7 @@ pub(crate) fn accept_loop(listener: &TcpListener, members: &Weak<Membership>) {
             Ok(stream) => {
                 let from = stream.peer_addr().map(|address| address.ip()).ok();
                 if let Some(left) = from.and_then(|from| members.penalties.refused_for(from)) {
+                    crate::observe::handshake_refused("penalised");
                     log::warn!(
                         "stage-net: refused a connection from {from:?} for {left:?} more: \
                          its proofs of the cookie failed"
@@ -637,6 +642,7 @@ pub(crate) fn accept_loop(listener: &TcpListener, members: &Weak<Membership>) {
                     continue;
                 }
                 if let Err(why) = members.handshakes.take(from) {
+                    crate::observe::handshake_refused("slots");
                     log::warn!("stage-net: refused a connection: {why}");
                     continue;
                 }

@@ -93,9 +93,16 @@ impl<A: Actor> Addr<A> {
     /// stand-in cell.)
     #[inline]
     fn deliver(&self, letter: Letter<A>) -> Result<(), SpeechError> {
+        let described = crate::observe::describe(&letter);
         match self.cell.send(letter) {
-            Ok(()) => Ok(()),
-            Err((letter, error)) => Err(refuse(letter, error)),
+            Ok(()) => {
+                crate::observe::sent(std::any::type_name::<A>(), described);
+                Ok(())
+            }
+            Err((letter, error)) => {
+                crate::observe::refused(std::any::type_name::<A>(), described, &error);
+                Err(refuse(letter, error))
+            }
         }
     }
 

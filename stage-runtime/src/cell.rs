@@ -195,6 +195,7 @@ impl<A: Actor> ActorCell<A> {
         // The birth counts as one unit of work until it has run.
         stage.add_work(1);
         stage.actor_born();
+        crate::observe::started(std::any::type_name::<A>());
         stage.schedule(Task::Actor(Arc::clone(&cell) as Arc<dyn Runnable>));
         cell
     }
@@ -342,6 +343,7 @@ impl<A: Actor> ActorCell<A> {
     fn ended(&self, reason: DownReason) {
         if self.watchers.end(self.id, reason) && self.stand_in.is_none() && self.moved().is_none() {
             self.stage.actor_ended();
+            crate::observe::stopped(std::any::type_name::<A>(), reason);
         }
     }
 
@@ -863,6 +865,7 @@ impl<A: Actor> ActorCell<A> {
                 Some(DownReason::Escalated)
             }
             Decision::Restart => {
+                crate::observe::restarted(std::any::type_name::<A>());
                 let fresh = catch_unwind(AssertUnwindSafe(|| (supervisor.factory)()));
                 let Ok(fresh) = fresh else {
                     supervisor.escalate(self.id);
@@ -916,6 +919,10 @@ impl<A: Actor> ActorCell<A> {
                 return Ok(());
             }
         }
+        let _turn = crate::observe::turn(
+            std::any::type_name::<A>(),
+            crate::observe::describe(&letter),
+        );
         let ran = catch_unwind(AssertUnwindSafe(|| match letter {
             Letter::Speech(msg) => erase(actor.__dispatch(ctx, msg)),
             Letter::Star(call) | Letter::Own(call) => {
@@ -939,6 +946,7 @@ impl<A: Actor> ActorCell<A> {
                 Ok(())
             }
             Err(_) => {
+                crate::observe::panicked(std::any::type_name::<A>());
                 self.stage.add_work(-1);
                 Err(())
             }
@@ -957,7 +965,10 @@ impl<A: Actor> ActorCell<A> {
         // it was given to drops it once it has woken the actor.
         let waker = Waker::from(Arc::clone(self));
         let mut cx = Context::from_waker(&waker);
-        let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        let polled = {
+            let _resume = crate::observe::resume(std::any::type_name::<A>());
+            catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
+        };
         match polled {
             Ok(Poll::Pending) => Polled::Waiting,
             Ok(Poll::Ready(())) => {
@@ -966,6 +977,7 @@ impl<A: Actor> ActorCell<A> {
                 Polled::Done
             }
             Err(_) => {
+                crate::observe::panicked(std::any::type_name::<A>());
                 books.pending = None;
                 self.stage.add_work(-1);
                 Polled::Panicked

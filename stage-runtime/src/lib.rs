@@ -34,6 +34,7 @@
 // inbound.rs         a local actor as peers reach it
 // remote.rs          the seam's items for `stage-net` and generated code, in one place
 // mobility.rs        moving: snapshot, restore, cliques, `#[arrived]`
+// observe.rs         what `tracing` and `metrics` are told (features of those names)
 
 //! Stage for Rust: an actor language embedded in Rust.
 //!
@@ -106,6 +107,7 @@ mod letter;
 #[allow(unsafe_code)]
 mod mailbox;
 mod mobility;
+mod observe;
 mod recipient;
 #[doc(hidden)]
 pub mod remote;

@@ -361,6 +361,26 @@ impl Stage {
         }
     }
 
+    /// Sets this stage's gauges in the `metrics` facade from [`Stage::load`]:
+    /// `stage_letters_waiting` (letters in its mailboxes or being handled) and
+    /// `stage_actors`, labelled `stage` with its name. The counters (letters
+    /// sent, handled, refused; actors started and stopped; panics; restarts)
+    /// are kept as they happen; a gauge is set only when this is called: from
+    /// a `Timer`, or before each scrape of the exporter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::Stage;
+    ///
+    /// let stage = Stage::builder().name("orders").build();
+    /// stage.record_metrics(); // with no recorder installed, nothing is kept
+    /// ```
+    #[cfg(feature = "metrics")]
+    pub fn record_metrics(&self) {
+        crate::observe::stage_load(self.name(), &self.load());
+    }
+
     /// Creates an actor on this stage. Its `#[birth]` hook runs before any message.
     pub fn spawn<A: Actor>(&self, actor: A) -> Addr<A> {
         Addr::from_cell(ActorCell::spawn(&self.inner.shared, actor, None))
