@@ -361,12 +361,14 @@ impl Stage {
         }
     }
 
-    /// Sets this stage's gauges in the `metrics` facade from [`Stage::load`]:
-    /// `stage_letters_waiting` (letters in its mailboxes or being handled) and
-    /// `stage_actors`, labelled `stage` with its name. The counters (letters
-    /// sent, handled, refused; actors started and stopped; panics; restarts)
-    /// are kept as they happen; a gauge is set only when this is called: from
-    /// a `Timer`, or before each scrape of the exporter.
+    /// Hands this stage's counts to the `metrics` facade, from
+    /// [`Stage::load`] and labelled `stage` with its name: the counter
+    /// `stage_letters_done_total` (letters handled and futures completed) and
+    /// the gauges `stage_letters_waiting` (letters in its mailboxes or being
+    /// handled) and `stage_actors`. They change only when this is called: from
+    /// a `Timer`, or before each scrape of the exporter. (The rare events,
+    /// letters refused, actors started and stopped, panics and restarts, are
+    /// counted as they happen.)
     ///
     /// # Examples
     ///

@@ -264,7 +264,7 @@ fn migrate_stream(messages: u64) -> Report {
     };
     let mut moves = 0u64;
     while streaming.load(std::sync::atomic::Ordering::SeqCst) {
-        let (from, to) = if moves % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let (from, to) = if moves.is_multiple_of(2) { (&a, &b) } else { (&b, &a) };
         move_once("luggage", from, to);
         moves += 1;
     }
