@@ -439,7 +439,12 @@ impl Theatre {
     pub fn closed(&self) -> Reply<()> {
         let (reply, closed) = Reply::pair();
         match crate::sync::lock(&self.node.closing).as_mut() {
-            Some(waiting) => waiting.push(closed),
+            Some(waiting) => {
+                // Waits given up (a reply dropped after a timeout, or by a
+                // `select!`) go, so that asking in a loop keeps one each.
+                waiting.retain(|sender| !sender.is_abandoned());
+                waiting.push(closed);
+            }
             None => closed.send(()),
         }
         reply
@@ -715,5 +720,32 @@ impl Theatre {
     #[doc(hidden)]
     pub fn questions_asked(&self) -> u64 {
         self.node.directory.questions_asked()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_given_up_on_closed_do_not_pile_up() {
+        let theatre = Theatre::builder()
+            .listen("127.0.0.1:0")
+            .cookie("closed-waiters")
+            .start()
+            .unwrap();
+        for _ in 0..1_000 {
+            assert!(theatre
+                .closed()
+                .wait_timeout(Duration::from_micros(1))
+                .is_err());
+        }
+        let kept = crate::sync::lock(&theatre.node.closing)
+            .as_ref()
+            .map_or(0, Vec::len);
+        assert!(kept <= 1, "{kept} waiters kept for one live wait at most");
+        let waiting = theatre.closed();
+        theatre.shutdown();
+        assert_eq!(waiting.wait_timeout(Duration::from_secs(30)), Ok(()));
     }
 }

@@ -501,6 +501,26 @@ impl<T> ReplySender<T> {
         self.complete(Err(error));
     }
 
+    /// Whether the reply this answers has been dropped: nobody will read the
+    /// answer. Something that keeps senders for later (waiters on an event)
+    /// can let go of these.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use stage_runtime::Reply;
+    ///
+    /// let (reply, sender) = Reply::<u32>::pair();
+    /// assert!(!sender.is_abandoned());
+    /// drop(reply);
+    /// assert!(sender.is_abandoned());
+    /// ```
+    pub fn is_abandoned(&self) -> bool {
+        self.slot
+            .as_ref()
+            .is_none_or(|slot| Arc::strong_count(slot) == 1)
+    }
+
     pub(crate) fn complete(mut self, answer: Result<T, SpeechError>) {
         if let Some(slot) = self.slot.take() {
             slot.complete(answer);
