@@ -45,3 +45,23 @@ fn a_server_under_main_serves_until_its_theatre_is_shut_down() {
     assert_eq!(main.join().unwrap(), Ok(()));
     client.shutdown();
 }
+
+/// The async forms leave the executor's thread free while the blocking call
+/// waits: on a one-thread executor, a start whose seed never answers its
+/// handshake (up to 5 s) yields at once to the future raced against it. A
+/// blocking form would hold the thread until the handshake gave up, and win.
+#[test]
+fn an_async_start_waiting_on_a_silent_seed_does_not_hold_the_executor() {
+    // Takes connections into its backlog and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let seed = format!("stage://{}", silent.local_addr().unwrap());
+    let starting = Theatre::builder().cookie(COOKIE).join([seed]).start_async();
+    let first = futures_lite::future::block_on(futures_lite::future::or(
+        async {
+            let _ = starting.await;
+            "the start"
+        },
+        async { "the other future" },
+    ));
+    assert_eq!(first, "the other future");
+}
