@@ -20,6 +20,7 @@
 
 use crate::error::NetError;
 use crate::theatre::{Theatre, TheatreBuilder};
+#[cfg(feature = "tls")]
 use crate::tls::TlsConfig;
 
 /// What the command line says.
@@ -37,7 +38,9 @@ pub struct Options {
     /// `--name name`: this theatre's name, for the program to use.
     pub name: Option<String>,
     /// TLS from `--tls-cert chain.pem --tls-key key.pem --tls-ca authority.pem`
-    /// (all three, or none: plain TCP).
+    /// (all three, or none: plain TCP). Behind the `tls` feature; a build
+    /// without it refuses the flags.
+    #[cfg(feature = "tls")]
     pub tls: Option<TlsConfig>,
     /// Every other argument, in order, for the program.
     pub rest: Vec<String>,
@@ -177,6 +180,7 @@ impl Options {
         if cookie.is_empty() {
             return Err(usage("the cluster cookie is empty"));
         }
+        #[cfg(feature = "tls")]
         let tls = match (tls_cert, tls_key, tls_ca) {
             (Some(cert), Some(key), Some(ca)) => Some(TlsConfig::from_pem_files(cert, key, ca)?),
             (None, None, None) => None,
@@ -186,11 +190,18 @@ impl Options {
                 ))
             }
         };
+        #[cfg(not(feature = "tls"))]
+        if tls_cert.is_some() || tls_key.is_some() || tls_ca.is_some() {
+            return Err(usage(
+                "this program was built without TLS (stage-net's `tls` feature)",
+            ));
+        }
         Ok(Options {
             listen: listen.unwrap_or_else(|| "127.0.0.1:0".to_owned()),
             join,
             cookie,
             name,
+            #[cfg(feature = "tls")]
             tls,
             rest,
         })
@@ -211,10 +222,11 @@ impl Options {
             .listen(self.listen.clone())
             .cookie(&self.cookie)
             .join(self.join.iter().cloned());
-        match &self.tls {
-            Some(tls) => builder.tls(tls.clone()),
-            None => builder,
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            return builder.tls(tls.clone());
         }
+        builder
     }
 }
 
@@ -256,7 +268,12 @@ mod tests {
         assert!(said(&["--cookie", "a", "--cookie-file", "f"]).contains("not more"));
         assert!(said(&["--cookie-file", "f", "--new-cookie-file", "g"]).contains("not more"));
         assert!(said(&["--cookie", ""]).contains("empty"));
-        assert!(said(&["--cookie", "k", "--tls-cert", "c.pem"]).contains("all three"));
+        let partial_tls = said(&["--cookie", "k", "--tls-cert", "c.pem"]);
+        if cfg!(feature = "tls") {
+            assert!(partial_tls.contains("all three"));
+        } else {
+            assert!(partial_tls.contains("without TLS"));
+        }
         assert!(matches!(
             parse(&["--cookie-file", "/nonexistent/stage-cookie"]),
             Err(NetError::Io(_))

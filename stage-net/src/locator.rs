@@ -17,6 +17,7 @@ pub(crate) fn parse(locator: &str) -> Result<String, NetError> {
 }
 
 /// The host part of `host:port` (an IPv6 address without its brackets).
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 pub(crate) fn host_of(address: &str) -> &str {
     let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
     host.trim_start_matches('[').trim_end_matches(']')

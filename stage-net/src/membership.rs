@@ -24,7 +24,9 @@ use crate::locator;
 use crate::peer::Peer;
 use crate::routes::Routes;
 use crate::sync::{lock, read, write};
-use crate::tls::{TlsConfig, Transport};
+#[cfg(feature = "tls")]
+use crate::tls::TlsConfig;
+use crate::tls::Transport;
 use crate::traffic::Traffic;
 use crate::wire::frame::{self, Frame};
 
@@ -184,6 +186,7 @@ pub(crate) struct Settings {
     /// How long to keep dialling a peer whose connection broke.
     pub(crate) rejoin_for: Duration,
     /// TLS under the handshake, if configured.
+    #[cfg(feature = "tls")]
     pub(crate) tls: Option<TlsConfig>,
 }
 
@@ -409,10 +412,13 @@ impl Membership {
         let address = locator::parse(locator)?;
         let socket = locator::dial(&address, HANDSHAKE_TIMEOUT)?;
         let deadline = Deadline::after(HANDSHAKE_TIMEOUT);
+        #[cfg(feature = "tls")]
         let mut stream = match &self.settings.tls {
             Some(tls) => tls.connect(locator::host_of(&address), socket, deadline)?,
             None => Transport::Plain(socket),
         };
+        #[cfg(not(feature = "tls"))]
+        let mut stream = Transport::Plain(socket);
         let socket = stream.socket().try_clone()?;
         let met = handshake::connect(
             &mut Timed::new(&mut stream, socket, deadline),
@@ -504,6 +510,7 @@ impl Membership {
     /// its bytes.
     fn accept(&self, socket: TcpStream) {
         let deadline = Deadline::after(HANDSHAKE_TIMEOUT);
+        #[cfg(feature = "tls")]
         let mut stream = match &self.settings.tls {
             Some(tls) => match tls.accept(socket, deadline) {
                 Ok(stream) => stream,
@@ -515,6 +522,8 @@ impl Membership {
             },
             None => Transport::Plain(socket),
         };
+        #[cfg(not(feature = "tls"))]
+        let mut stream = Transport::Plain(socket);
         let socket = match stream.socket().try_clone() {
             Ok(socket) => socket,
             Err(error) => return log::warn!("stage-net: refused a connection: {error}"),
@@ -728,6 +737,7 @@ mod tests {
             window: 1 << 20,
             down_after: Duration::from_secs(2),
             rejoin_for: Duration::ZERO,
+            #[cfg(feature = "tls")]
             tls: None,
         }
     }

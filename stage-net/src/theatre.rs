@@ -17,6 +17,7 @@ use crate::locator;
 use crate::membership::Settings;
 use crate::node::Node;
 use crate::peer::Peer;
+#[cfg(feature = "tls")]
 use crate::tls::TlsConfig;
 use crate::wire::frame::{Bound, DEFAULT_FRAME_LIMIT, DEFAULT_WINDOW};
 
@@ -84,6 +85,7 @@ pub struct TheatreBuilder {
     window: u64,
     down_after: Duration,
     rejoin_for: Duration,
+    #[cfg(feature = "tls")]
     tls: Option<TlsConfig>,
     stage: Option<Stage>,
     factories: HashMap<u64, Factory>,
@@ -98,7 +100,7 @@ impl std::fmt::Debug for TheatreBuilder {
             .field("frame_limit", &self.frame_limit)
             .field("window", &self.window)
             .field("down_after", &self.down_after)
-            .field("tls", &self.tls.is_some())
+            .field("tls", &self.tls_configured())
             .field("balancer", &self.balancer)
             .finish_non_exhaustive()
     }
@@ -189,10 +191,23 @@ impl TheatreBuilder {
         self
     }
 
+    /// Whether TLS is configured (see [`TheatreBuilder::tls`]).
+    #[cfg(feature = "tls")]
+    fn tls_configured(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Whether TLS is configured: never, in a build without it.
+    #[cfg(not(feature = "tls"))]
+    fn tls_configured(&self) -> bool {
+        false
+    }
+
     /// Runs every connection over TLS with this identity and authority (default:
-    /// plain TCP). Every theatre of the cluster must use TLS, with certificates the
+    /// plain TCP). Behind the `tls` feature, on by default. Every theatre of the cluster must use TLS, with certificates the
     /// same authority signed; the certificate of each must name the host of its
     /// locator. The cookie handshake still runs, inside TLS.
+    #[cfg(feature = "tls")]
     pub fn tls(mut self, config: TlsConfig) -> Self {
         self.tls = Some(config);
         self
@@ -262,6 +277,7 @@ impl TheatreBuilder {
             window: self.window,
             down_after: self.down_after,
             rejoin_for: self.rejoin_for,
+            #[cfg(feature = "tls")]
             tls: self.tls,
         };
         let stage = self.stage.unwrap_or_default();
@@ -331,6 +347,7 @@ impl Theatre {
             window: DEFAULT_WINDOW,
             down_after: Duration::from_secs(2),
             rejoin_for: Duration::from_secs(60),
+            #[cfg(feature = "tls")]
             tls: None,
             stage: None,
             factories: HashMap::new(),

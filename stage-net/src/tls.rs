@@ -8,16 +8,27 @@
 //! I/O; only the writer thread writes to the socket, so TLS records leave in the
 //! order they were made.
 
+//!
+//! Behind the `tls` feature, on by default: without it, `TlsConfig` and
+//! `TheatreBuilder::tls` are not there, and connections are plain TCP.
+
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+#[cfg(feature = "tls")]
 use std::path::Path;
+#[cfg(feature = "tls")]
 use std::sync::{Arc, Mutex};
 
+#[cfg(feature = "tls")]
 use rustls::pki_types::pem::PemObject;
+#[cfg(feature = "tls")]
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+#[cfg(feature = "tls")]
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
+#[cfg(feature = "tls")]
 use crate::deadline::Deadline;
+#[cfg(feature = "tls")]
 use crate::error::NetError;
 
 /// A theatre's TLS identity and the authority it trusts.
@@ -31,22 +42,26 @@ use crate::error::NetError;
 /// let theatre = Theatre::builder().cookie("s3cret").tls(tls).start()?;
 /// # Ok::<(), stage_net::NetError>(())
 /// ```
+#[cfg(feature = "tls")]
 #[derive(Clone)]
 pub struct TlsConfig {
     server: Arc<ServerConfig>,
     client: Arc<ClientConfig>,
 }
 
+#[cfg(feature = "tls")]
 impl std::fmt::Debug for TlsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsConfig").finish_non_exhaustive()
     }
 }
 
+#[cfg(feature = "tls")]
 fn tls_error(what: &str, error: impl std::fmt::Display) -> NetError {
     NetError::Tls(format!("{what}: {error}"))
 }
 
+#[cfg(feature = "tls")]
 impl TlsConfig {
     /// From PEM files: this theatre's certificate chain, its private key, and the
     /// certificates of the authority that signs every member's certificate.
@@ -159,10 +174,12 @@ impl TlsConfig {
 /// A connection's byte stream: plain TCP, or TLS over it.
 pub(crate) enum Transport {
     Plain(TcpStream),
+    #[cfg(feature = "tls")]
     Tls(TlsStream),
 }
 
 impl Transport {
+    #[cfg(feature = "tls")]
     fn tls(socket: TcpStream, session: rustls::Connection) -> Transport {
         Transport::Tls(TlsStream {
             socket,
@@ -176,6 +193,7 @@ impl Transport {
     pub(crate) fn socket(&self) -> &TcpStream {
         match self {
             Transport::Plain(socket) => socket,
+            #[cfg(feature = "tls")]
             Transport::Tls(tls) => &tls.socket,
         }
     }
@@ -187,6 +205,7 @@ impl Transport {
                 let writer = socket.try_clone()?;
                 Ok((Box::new(socket), Box::new(writer)))
             }
+            #[cfg(feature = "tls")]
             Transport::Tls(tls) => {
                 let writer = TlsStream {
                     socket: tls.socket.try_clone()?,
@@ -204,6 +223,7 @@ impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(socket) => socket.read(buf),
+            #[cfg(feature = "tls")]
             Transport::Tls(tls) => tls.read(buf),
         }
     }
@@ -213,6 +233,7 @@ impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(socket) => socket.write(buf),
+            #[cfg(feature = "tls")]
             Transport::Tls(tls) => tls.write(buf),
         }
     }
@@ -220,6 +241,7 @@ impl Write for Transport {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Transport::Plain(socket) => socket.flush(),
+            #[cfg(feature = "tls")]
             Transport::Tls(tls) => tls.flush(),
         }
     }
@@ -227,6 +249,7 @@ impl Write for Transport {
 
 /// One end of a TLS session over a socket; the reading and the writing halves
 /// share the session.
+#[cfg(feature = "tls")]
 pub(crate) struct TlsStream {
     socket: TcpStream,
     session: Arc<Mutex<rustls::Connection>>,
@@ -235,6 +258,7 @@ pub(crate) struct TlsStream {
     at: usize,
 }
 
+#[cfg(feature = "tls")]
 impl Read for TlsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut raw = [0u8; 16 << 10];
@@ -274,6 +298,7 @@ impl Read for TlsStream {
     }
 }
 
+#[cfg(feature = "tls")]
 impl Write for TlsStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut records = Vec::with_capacity(buf.len() + buf.len() / 64 + 64);
