@@ -5,6 +5,7 @@
 //! partial run (`--quick`, `--systems`, `--workloads`) writes `RESULTS-partial.md` and
 //! `results-partial.csv` instead, so that it never overwrites the full results.
 
+mod charts;
 mod common;
 mod report;
 mod systems;

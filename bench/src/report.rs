@@ -141,7 +141,7 @@ fn higher_is_better(figure: &str) -> bool {
     figure.contains("/s")
 }
 
-fn fmt(x: f64) -> String {
+pub(crate) fn fmt(x: f64) -> String {
     if x >= 100.0 {
         group(x.round() as u64)
     } else if x >= 10.0 {
@@ -175,7 +175,44 @@ pub fn write(
 ) -> std::io::Result<()> {
     std::fs::write(csv_path, csv(runs))?;
     let dir = md.parent().unwrap_or(Path::new("."));
-    std::fs::write(md, markdown(dir, command, quick, runs, failures, took))
+    let chart = md.with_extension("svg");
+    let drawn = crate::charts::draw(&panels(&Table::new(runs)), &chart);
+    let chart_name = match drawn {
+        Ok(()) => chart.file_name().map(|n| n.to_string_lossy().into_owned()),
+        Err(why) => {
+            eprintln!("the chart was not drawn: {why}");
+            None
+        }
+    };
+    std::fs::write(
+        md,
+        markdown(dir, command, quick, runs, failures, took, chart_name),
+    )
+}
+
+/// The headline chart's panels: the workloads that more than one system ran.
+fn panels(table: &Table) -> Vec<crate::charts::Panel> {
+    let systems: Vec<&str> = SYSTEMS.to_vec();
+    table
+        .cells
+        .iter()
+        .filter_map(|cell| {
+            let figure = table.headline(cell)?;
+            let bars: Vec<(String, f64)> = systems
+                .iter()
+                .filter_map(|s| Some((s.to_string(), table.stat(s, cell, &figure)?.median)))
+                .filter(|(_, median)| *median > 0.0)
+                .collect();
+            (bars.len() > 1 && bars.iter().any(|(s, _)| s == "stage")).then(|| {
+                crate::charts::Panel {
+                    title: label(cell),
+                    higher_is_better: higher_is_better(&figure),
+                    figure,
+                    bars,
+                }
+            })
+        })
+        .collect()
 }
 
 fn csv(runs: &[Run]) -> String {
@@ -212,6 +249,7 @@ fn markdown(
     runs: &[Run],
     failures: &[String],
     took: Duration,
+    chart: Option<String>,
 ) -> String {
     let table = Table::new(runs);
     let systems: Vec<&str> = SYSTEMS
@@ -240,6 +278,12 @@ fn markdown(
         .collect();
 
     let _ = writeln!(md, "## Headline figures\n");
+    if let Some(chart) = chart {
+        let _ = writeln!(
+            md,
+            "![Each workload, each system: bars as long as the speed relative to the fastest, labelled with the median]({chart})\n"
+        );
+    }
     header(
         &mut md,
         &["workload", "figure"],
