@@ -202,6 +202,11 @@ pub(crate) struct Conn {
     in_care: AtomicU64,
     /// Of those taken, how much is not yet credited back to the peer.
     taken: AtomicU64,
+    /// Bytes written to the peer and read from it (for reports).
+    bytes_out: AtomicU64,
+    bytes_in: AtomicU64,
+    /// When the connection was made.
+    opened: std::time::Instant,
 }
 
 /// Whether a frame counts against the peer's window: the letters (`Tell`, `Ask`,
@@ -222,7 +227,30 @@ enum Counted {
     Behind,
 }
 
+/// A connection's counts, for a report.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnCounts {
+    pub(crate) bytes_out: u64,
+    pub(crate) bytes_in: u64,
+    /// Frames forwarded to the peer waiting for room in its window.
+    pub(crate) backlog: usize,
+    /// Bytes of letters from the peer not yet taken by their actors.
+    pub(crate) in_care: u64,
+    pub(crate) open_for: Duration,
+}
+
 impl Conn {
+    /// Its counts now.
+    pub(crate) fn counts(&self) -> ConnCounts {
+        ConnCounts {
+            bytes_out: self.bytes_out.load(Ordering::Relaxed),
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            backlog: lock(&self.out.state).backlog.len(),
+            in_care: self.in_care.load(Ordering::Relaxed),
+            open_for: self.opened.elapsed(),
+        }
+    }
+
     pub(crate) fn is_alive(&self) -> bool {
         self.alive.load(Ordering::SeqCst)
     }
@@ -688,6 +716,9 @@ pub(crate) fn start(
         window: setup.window,
         in_care: AtomicU64::new(0),
         taken: AtomicU64::new(0),
+        bytes_out: AtomicU64::new(0),
+        bytes_in: AtomicU64::new(0),
+        opened: std::time::Instant::now(),
     });
     let (reader, writer) = stream.split()?;
     let heartbeat = setup.down_after / 4;
@@ -771,6 +802,8 @@ fn write_loop(
             return;
         }
         wire.written(taken.len());
+        conn.bytes_out
+            .fetch_add(taken.len() as u64, Ordering::Relaxed);
         taken.clear();
         // A burst of large frames leaves no large buffer behind.
         if taken.capacity() > 16 * WRITE_BATCH {
@@ -802,7 +835,11 @@ fn read_loop(
             }
         }
         match frame::read_body(&mut reader, limit, &mut body) {
-            Ok(()) => wire.read(body.len() + 4),
+            Ok(()) => {
+                wire.read(body.len() + 4);
+                conn.bytes_in
+                    .fetch_add(body.len() as u64 + 4, Ordering::Relaxed);
+            }
             Err(error) => {
                 // What arrived whole before the failure is delivered.
                 let _ = sink.flush();

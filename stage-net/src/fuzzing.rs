@@ -60,6 +60,7 @@ pub fn handshakes(data: &[u8]) {
         cookie: b"fuzz",
         window: 1 << 20,
         frame_limit: 1 << 20,
+        observer: false,
     };
     let _ = handshake::accept(&mut Scripted { input: data }, &me);
     let _ = handshake::connect(&mut Scripted { input: data }, &me);

@@ -105,6 +105,10 @@ pub struct Identity<'a> {
     pub window: u64,
     /// The largest frame body it takes (`TheatreBuilder::frame_limit`).
     pub frame_limit: u32,
+    /// This side only observes (the live console, [`Observer`](crate::observer::Observer)):
+    /// the accepting theatre answers its questions about itself and does not
+    /// take it as a member.
+    pub observer: bool,
 }
 
 /// Who the peer turned out to be.
@@ -121,6 +125,8 @@ pub struct Peer {
     pub window: u64,
     /// The largest frame body it takes.
     pub frame_limit: u32,
+    /// It only observes: it is not a member (see [`Identity::observer`]).
+    pub observer: bool,
 }
 
 /// A fresh random challenge.
@@ -213,6 +219,7 @@ pub fn connect(
             nonce: n_c.clone(),
             window: me.window,
             frame_limit: me.frame_limit,
+            observer: me.observer,
         },
     )?;
     stream.flush()?;
@@ -254,6 +261,7 @@ pub fn connect(
         members,
         window,
         frame_limit,
+        observer: false,
     })
 }
 
@@ -290,7 +298,7 @@ pub fn accept(
     stream: &mut (impl Read + Write),
     me: &Identity<'_>,
 ) -> Result<Accepted, HandshakeError> {
-    let (id_c, locator, n_c, (window, frame_limit)) =
+    let (id_c, locator, n_c, (window, frame_limit, observer)) =
         match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
             Frame::Hello {
                 version,
@@ -299,9 +307,10 @@ pub fn accept(
                 nonce,
                 window,
                 frame_limit,
+                observer,
             } => {
                 check(stream, version, &nonce)?;
-                (theatre, locator, nonce, (window, frame_limit))
+                (theatre, locator, nonce, (window, frame_limit, observer))
             }
             _ => return Err(refuse(stream, HandshakeError::Unexpected("a hello"))),
         };
@@ -334,6 +343,7 @@ pub fn accept(
             members: Vec::new(),
             window,
             frame_limit,
+            observer,
         },
         proof: proof(me.cookie, b"S", &n_c, &n_s, id_c, me.theatre),
     })

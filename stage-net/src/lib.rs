@@ -17,8 +17,10 @@
 // balance.rs     load balancing: probes, reports, strategies, the balancer thread
 // traffic.rs     who talks with whom across theatres, for the traffic strategy
 // observe.rs     what the `metrics` facade is told (feature `metrics`)
+// observer.rs    what a theatre reports of itself, and the observer that asks
 // wire.rs        what crosses the wire
 // wire/frame.rs  the frame format
+// wire/report.rs what a theatre reports of itself to an observer
 // handshake.rs   proving the cookie
 // deadline.rs    a time limit on a whole handshake, not on each read
 // tls.rs         TLS under the handshake
@@ -74,6 +76,7 @@ mod membership;
 mod migration;
 mod node;
 mod observe;
+pub mod observer;
 mod peer;
 mod router;
 mod routes;

@@ -220,6 +220,9 @@ pub(crate) struct Wiring {
     pub(crate) stage: Stage,
     /// A fresh sink (the router) for each connection to `peer`.
     pub(crate) sink: SinkMaker,
+    /// Takes an observer whose handshake passed, with the welcome to send it
+    /// (see `observer.rs`).
+    pub(crate) observer: Box<dyn Fn(Transport, Frame) + Send + Sync>,
 }
 
 /// The members of the cluster this theatre knows, and how to reach them.
@@ -231,6 +234,8 @@ pub(crate) struct Membership {
     handshakes: Handshakes,
     /// Addresses refused for a while after failing proofs.
     penalties: Penalties,
+    /// Observers being served (see `observer.rs`).
+    pub(crate) observers: std::sync::atomic::AtomicUsize,
     wiring: OnceLock<Wiring>,
     listeners: RwLock<Vec<Weak<dyn Listener>>>,
     /// Where letters go for actors that moved (shared by the peers).
@@ -249,6 +254,7 @@ impl Membership {
             closed: AtomicBool::new(false),
             handshakes: Handshakes::default(),
             penalties: Penalties::default(),
+            observers: std::sync::atomic::AtomicUsize::new(0),
             wiring: OnceLock::new(),
             listeners: RwLock::new(Vec::new()),
             routes: Arc::default(),
@@ -403,6 +409,7 @@ impl Membership {
             cookie: &self.settings.cookie,
             window: self.settings.window,
             frame_limit: self.settings.frame_limit,
+            observer: false,
         }
     }
 
@@ -539,6 +546,12 @@ impl Membership {
             _ => {}
         }
         match shaken {
+            Ok(accepted) if accepted.peer.observer => {
+                let welcome = accepted.welcome(self.members());
+                if let Some(wiring) = self.wiring.get() {
+                    (wiring.observer)(stream, welcome);
+                }
+            }
             Ok(accepted) => {
                 let welcome = accepted.welcome(self.members());
                 let met = accepted.peer;

@@ -98,6 +98,14 @@ impl Node {
             fabric: Arc::clone(&fabric),
             stage: stage.clone(),
             sink: Box::new(move |peer| Box::new(Route::new(routes.clone(), Arc::clone(peer)))),
+            observer: Box::new({
+                let members = Arc::downgrade(&members);
+                move |stream, welcome| {
+                    if let Some(members) = members.upgrade() {
+                        crate::observer::admit(&members, stream, welcome);
+                    }
+                }
+            }),
         });
         let listener_of_members: Weak<dyn Listener> = Arc::downgrade(&directory) as _;
         members.listen(listener_of_members);

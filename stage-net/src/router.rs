@@ -348,6 +348,9 @@ fn route(
         | Frame::Response { .. }
         | Frame::Welcome { .. }
         | Frame::Refused { .. } => return Err("a handshake frame after the handshake".into()),
+        Frame::Report { .. } | Frame::Reported { .. } => {
+            return Err("an observer's frame from a member".into())
+        }
     }
     Ok(())
 }

@@ -360,6 +360,24 @@ impl Theatre {
         self.node.members.locator()
     }
 
+    /// What this theatre says of itself to an observer (the live console):
+    /// its stage's counts, its actors by type, its busiest actors, its links.
+    /// See [`observer`](crate::observer) for reading it from outside.
+    ///
+    /// ```
+    /// let theatre = stage_net::Theatre::builder()
+    ///     .cookie("s3cret-cookie-for-the-docs")
+    ///     .start()?;
+    /// let report = theatre.report();
+    /// assert_eq!(report.theatre, theatre.id());
+    /// assert!(report.links.is_empty());
+    /// # theatre.shutdown();
+    /// # Ok::<(), stage_net::NetError>(())
+    /// ```
+    pub fn report(&self) -> crate::observer::Report {
+        crate::observer::report(&self.node.members)
+    }
+
     /// This theatre's identity (random, fresh at each start).
     pub fn id(&self) -> u64 {
         self.node.members.id()

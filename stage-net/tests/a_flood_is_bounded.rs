@@ -194,6 +194,7 @@ fn a_peer_that_sends_past_its_window_is_disconnected() {
         cookie: COOKIE.as_bytes(),
         window: 1 << 20,
         frame_limit: 1 << 20,
+        observer: false,
     };
     let mut peer = raw(&theatre);
     handshake::connect(&mut peer, &me).unwrap();

@@ -24,6 +24,7 @@ fn a_peer_that_goes_silent_fails_pending_replies_within_the_detector_time() {
         cookie: COOKIE.as_bytes(),
         window: 1 << 20,
         frame_limit: 1 << 20,
+        observer: false,
     };
     handshake::connect(&mut peer, &me).unwrap();
     let mut reader = peer.try_clone().unwrap();

@@ -58,6 +58,7 @@ fn write_the_seed_corpus() {
             nonce: vec![1; 32],
             window: 1 << 20,
             frame_limit: 1 << 20,
+            observer: false,
         },
         Frame::Challenge {
             version: VERSION,

@@ -439,6 +439,7 @@ fn a_forged_state_is_refused_and_starts_nothing() {
         cookie: COOKIE.as_bytes(),
         window: 1 << 20,
         frame_limit: 1 << 20,
+        observer: false,
     };
     let mut stream = raw(&target);
     handshake::connect(&mut stream, &me).unwrap();

@@ -132,6 +132,7 @@ fn fake_target(dies: DiesAt) -> (String, std::thread::JoinHandle<Vec<String>>) {
             cookie: COOKIE.as_bytes(),
             window: DEFAULT_WINDOW,
             frame_limit: DEFAULT_FRAME_LIMIT,
+            observer: false,
         };
         let accepted = handshake::accept(&mut stream, &identity).expect("the origin proves");
         frame::write(&mut stream, &accepted.welcome(Vec::new())).expect("welcome");

@@ -145,6 +145,7 @@ fn events_that_arrive_together_are_queued_together_in_order_and_a_bad_one_alone_
         cookie: COOKIE.as_bytes(),
         window: 1 << 20,
         frame_limit: 1 << 20,
+        observer: false,
     };
     let mut peer = raw(&a);
     handshake::connect(&mut peer, &me).unwrap();

@@ -29,6 +29,7 @@ fn a_wrong_cookie_is_refused_and_nothing_is_delivered() {
         cookie: b"wrong",
         window: 1 << 20,
         frame_limit: 1 << 20,
+        observer: false,
     };
     assert!(handshake::connect(&mut stream, &me).is_err());
     let _ = frame::write(
@@ -53,6 +54,7 @@ fn a_replayed_handshake_is_refused() {
         cookie: COOKIE.as_bytes(),
         window: 1 << 20,
         frame_limit: 1 << 20,
+        observer: false,
     };
     // A genuine handshake, recorded.
     let mut recorder = Recorder {
@@ -96,6 +98,7 @@ fn bad_input_on_a_connection_closes_only_that_connection() {
         cookie: COOKIE.as_bytes(),
         window: 1 << 20,
         frame_limit: 1 << 20,
+        observer: false,
     };
     let mut big = raw(&a);
     handshake::connect(&mut big, &me).unwrap();
@@ -129,6 +132,7 @@ fn a_peer_of_another_protocol_version_is_refused_with_a_clear_error() {
         nonce: vec![0; 32],
         window: 1 << 20,
         frame_limit: 1 << 20,
+        observer: false,
     };
     frame::write(&mut newer, &hello).unwrap();
     let frames = until_closed(&mut newer);
@@ -267,6 +271,7 @@ fn hostile_letters_are_refused_and_touch_no_actor() {
         cookie: COOKIE.as_bytes(),
         window: 1 << 20,
         frame_limit: 1 << 20,
+        observer: false,
     };
     let tag = stage_runtime::remote::type_tag::<Account>();
     let ask = |to, tag, call| Frame::Ask {

@@ -71,6 +71,7 @@ fn a_stranger_is_refused_before_it_is_given_any_proof() {
         nonce: n_c.clone(),
         window: 1 << 20,
         frame_limit: 1 << 20,
+        observer: false,
     };
     frame::write(&mut stranger, &hello).unwrap();
     let challenge = frame::read(&mut stranger, 1 << 16).unwrap();
@@ -114,6 +115,7 @@ fn guesses_from_one_address_are_slowed_and_other_addresses_are_heard() {
         cookie: b"a wrong guess at the cookie.....",
         window: 1 << 20,
         frame_limit: 1 << 20,
+        observer: false,
     };
     let mut unheard = None;
     for attempt in 1..=16 {

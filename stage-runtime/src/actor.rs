@@ -31,6 +31,13 @@ pub trait Declared: Sized + Send + 'static {
     #[doc(hidden)]
     type Mobility;
 
+    /// The type's place in a stage's census (`#[actor]` gives each type its
+    /// own; a hand-written type is counted with the other types).
+    #[doc(hidden)]
+    fn __kind() -> &'static crate::census::Kind {
+        &crate::census::UNNAMED
+    }
+
     /// The state, serialised for a move (`#[actor(mobile)]` implements it).
     #[doc(hidden)]
     fn __snapshot(&self) -> Result<Vec<u8>, crate::speech::MigrationError> {

@@ -32,6 +32,7 @@ use std::time::Instant;
 
 use crate::actor::Actor;
 use crate::addr::Addr;
+use crate::census;
 use crate::ctx::Ctx;
 use crate::fabric::Emigrant;
 use crate::id::ActorId;
@@ -195,9 +196,24 @@ impl<A: Actor> ActorCell<A> {
         // The birth counts as one unit of work until it has run.
         stage.add_work(1);
         stage.actor_born();
+        Self::count(stage, 1);
         crate::observe::started(std::any::type_name::<A>());
         stage.schedule(Task::Actor(Arc::clone(&cell) as Arc<dyn Runnable>));
         cell
+    }
+
+    /// The actor type's place in its stage's census.
+    #[inline]
+    fn kind() -> usize {
+        A::__kind().index(std::any::type_name::<A>())
+    }
+
+    /// One actor of this type more (`1`) or fewer (`-1`) on `stage`.
+    #[inline]
+    fn count(stage: &Scheduler, change: isize) {
+        if let Some(census) = census::of(stage) {
+            census.count(Self::kind(), change);
+        }
     }
 
     /// A promise: an address whose letters wait until `reply` answers, then go, in
@@ -343,6 +359,7 @@ impl<A: Actor> ActorCell<A> {
     fn ended(&self, reason: DownReason) {
         if self.watchers.end(self.id, reason) && self.stand_in.is_none() && self.moved().is_none() {
             self.stage.actor_ended();
+            Self::count(&self.stage, -1);
             crate::observe::stopped(std::any::type_name::<A>(), reason);
         }
     }
@@ -542,6 +559,9 @@ impl<A: Actor> ActorCell<A> {
         match outcome {
             TurnEnd::Drained => self.go_idle(),
             TurnEnd::BudgetSpent => {
+                if let (None, Some(census)) = (&self.stand_in, census::of(&self.stage)) {
+                    census.busy(self.id, Self::kind());
+                }
                 self.status.store(SCHEDULED, Ordering::Release);
                 self.stage
                     .schedule_back(Task::Actor(Arc::clone(self) as Arc<dyn Runnable>));
@@ -803,6 +823,7 @@ impl<A: Actor> ActorCell<A> {
         let state = unsafe { self.state() };
         drop(state.actor.take());
         self.stage.actor_ended();
+        Self::count(&self.stage, -1);
         if let Some(reply) = reply {
             reply.send(());
         }

@@ -35,6 +35,7 @@
 // remote.rs          the seam's items for `stage-net` and generated code, in one place
 // mobility.rs        moving: snapshot, restore, cliques, `#[arrived]`
 // observe.rs         what `tracing` and `metrics` are told (features of those names)
+// census.rs          live actors by type and the busiest mailboxes (`Stage::census`)
 
 //! Stage for Rust: an actor language embedded in Rust.
 //!
@@ -97,6 +98,7 @@ mod actor;
 mod addr;
 #[allow(unsafe_code)]
 mod cell;
+mod census;
 mod ctx;
 mod deadlock;
 pub mod drivers;
@@ -128,6 +130,7 @@ mod wire;
 
 pub use actor::{Actor, Movable};
 pub use addr::Addr;
+pub use census::{BusyActor, Census, TypeCount, OTHER_TYPES};
 pub use ctx::Ctx;
 pub use id::ActorId;
 pub use recipient::Recipient;
@@ -337,6 +340,7 @@ pub mod __private {
         Actor, Declared, Local, Mobile, MobileKind, Movable, Portable, Waiting, Wire,
     };
     pub use crate::addr::Addr;
+    pub use crate::census::Kind;
     pub use crate::ctx::Ctx;
     pub use crate::mobility::{restore, snapshot, MigrationError, MobileType};
     pub use crate::remote;

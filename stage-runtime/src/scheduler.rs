@@ -119,6 +119,10 @@ pub(crate) struct Scheduler {
     shutdown: AtomicBool,
     /// Actors spawned and not yet ended.
     live_actors: AtomicUsize,
+    /// What the stage keeps beside its workers (its census), carried here
+    /// without the scheduler knowing what it is, so that an actor's cell finds
+    /// it through the scheduler it already holds.
+    beside: Box<dyn Any + Send + Sync>,
     /// Workers blocked in a `Reply::wait` inside a handler.
     blocked: AtomicUsize,
     started: std::time::Instant,
@@ -245,6 +249,7 @@ impl Scheduler {
         workers: usize,
         name: &str,
         around: Option<Around>,
+        beside: Box<dyn Any + Send + Sync>,
     ) -> (Arc<Scheduler>, Vec<JoinHandle<()>>) {
         let workers = workers.max(1);
         let shared = Arc::new(Scheduler {
@@ -262,6 +267,7 @@ impl Scheduler {
             external_done: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             live_actors: AtomicUsize::new(0),
+            beside,
             blocked: AtomicUsize::new(0),
             started: std::time::Instant::now(),
             owner: OnceLock::new(),
@@ -547,6 +553,12 @@ impl Scheduler {
 
     pub(crate) fn actor_ended(&self) {
         self.live_actors.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// What the stage keeps beside its workers, if it is a `T`.
+    #[inline]
+    pub(crate) fn beside<T: Any>(&self) -> Option<&T> {
+        self.beside.downcast_ref()
     }
 }
 

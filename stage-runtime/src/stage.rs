@@ -239,7 +239,12 @@ impl StageBuilder {
     ///
     /// When the operating system refuses to start even one thread.
     pub fn build(self) -> Stage {
-        let (shared, threads) = Scheduler::start(self.workers, &self.name, self.around);
+        let (shared, threads) = Scheduler::start(
+            self.workers,
+            &self.name,
+            self.around,
+            Box::new(crate::census::Counts::new()),
+        );
         let inner = Arc::new(StageCore {
             shared,
             name: self.name,
@@ -359,6 +364,32 @@ impl Stage {
             uptime: shared.uptime(),
             actors: shared.actors(),
         }
+    }
+
+    /// The stage's census: how many actors of each type are alive, and the
+    /// actors whose mailboxes ran ahead of them (turns that ended with letters
+    /// still waiting). What the live console shows of each theatre.
+    ///
+    /// ```
+    /// use stage_runtime::prelude::*;
+    ///
+    /// #[actor]
+    /// struct Idle;
+    ///
+    /// #[behaviour]
+    /// impl Idle {}
+    ///
+    /// let stage = Stage::builder().workers(1).build();
+    /// let _idle = [stage.spawn(Idle), stage.spawn(Idle)];
+    /// stage.wait_quiescent();
+    /// let census = stage.census();
+    /// let idle = census.types.iter().find(|t| t.name.ends_with("Idle")).unwrap();
+    /// assert_eq!(idle.live, 2);
+    /// ```
+    pub fn census(&self) -> crate::census::Census {
+        crate::census::of(&self.inner.shared)
+            .map(crate::census::Counts::read)
+            .unwrap_or_default()
     }
 
     /// Hands this stage's counts to the `metrics` facade, from

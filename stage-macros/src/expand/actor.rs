@@ -77,6 +77,10 @@ fn declare(actor: &Actor) -> TokenStream {
             const MAILBOX: #rt::Option<usize> = #mailbox;
             type Mobility = #mobility;
             #balance
+            fn __kind() -> &'static #rt::Kind {
+                static KIND: #rt::Kind = #rt::Kind::new();
+                &KIND
+            }
             #snapshot
         }
         #register

@@ -23,8 +23,10 @@ use stage_runtime::{DownReason, Failure, Reason, SpeechError};
 /// orders a moving actor's own letters ([`Frame::Barrier`], [`Frame::Passed`]);
 /// version 7 holds letters forwarded after a move to the receiver's window as
 /// well (an earlier theatre sent them past it, which a theatre of version 7
-/// refuses); version 8 marks forwarded letters ([`Frame::Forwarded`]).
-pub const VERSION: u32 = 8;
+/// refuses); version 8 marks forwarded letters ([`Frame::Forwarded`]);
+/// version 9 lets an observer in ([`Frame::Hello`]'s `observer`,
+/// [`Frame::Report`], [`Frame::Reported`]).
+pub const VERSION: u32 = 9;
 
 /// The default window: how many bytes of letters (by [`letter_cost`]) a theatre
 /// holds from one peer, not yet taken by their actors, before that peer must
@@ -109,6 +111,9 @@ pub enum Frame {
         /// The largest frame body the sender takes: the receiver refuses a longer
         /// letter at its own end, where it fails alone.
         frame_limit: u32,
+        /// The sender only observes (the live console): the receiver answers
+        /// its [`Frame::Report`]s and does not take it as a member.
+        observer: bool,
     },
     /// Handshake, second step (the accepting side): who it is and its own
     /// challenge. No proof yet: the side that connected proves first.
@@ -382,6 +387,18 @@ pub enum Frame {
     /// kept while it is forwarded further; one sent directly gives its credit
     /// back once it is on its way (see `Conn::hold`).
     Forwarded,
+    /// An observer asks the theatre for its report.
+    Report {
+        /// The observer's number for the reply.
+        call: u64,
+    },
+    /// The reply to a `Report`.
+    Reported {
+        /// The number the observer gave.
+        call: u64,
+        /// What the theatre says of itself.
+        report: Box<crate::wire::report::Report>,
+    },
 }
 
 /// How an actor ended, as an `Ended` frame carries it.

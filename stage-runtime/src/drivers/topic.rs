@@ -135,6 +135,12 @@ fn is_gone(sent: &Sent) -> bool {
 impl<T: Clone + Send + 'static> Declared for Topic<T> {
     const MAILBOX: Option<usize> = None;
     type Mobility = crate::actor::Local;
+
+    fn __kind() -> &'static crate::census::Kind {
+        static KIND: crate::census::Kind =
+            crate::census::Kind::named("stage_runtime::drivers::Topic");
+        &KIND
+    }
 }
 
 #[doc(hidden)]
