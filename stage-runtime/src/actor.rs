@@ -235,6 +235,11 @@ pub trait Actor: Declared {
     type __Query<'a>;
     #[doc(hidden)]
     type __Request<'a>;
+    /// A struct with a field per handler name (channels, queries, requests):
+    /// a speech macro names the field in code that never runs, so that a
+    /// misspelt name gets rustc's "a field with a similar name exists".
+    #[doc(hidden)]
+    type __Names;
     #[doc(hidden)]
     const __HAS_PERMIT: bool = false;
     /// Whether the actor has a `#[down]` hook (else nobody registers to tell it).

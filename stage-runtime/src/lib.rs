@@ -379,11 +379,27 @@ pub mod __private {
         }
     }
 
-    /// One character of a handler's name, as a type: names are tuples of these, so
-    /// that a speech macro can look a handler up by name (see `stage-macros`'
-    /// `expand/names.rs`).
+    /// A handler's name as a type, by its hash ([`name_hash`]): a speech macro
+    /// looks a handler up by name through it (see `stage-macros`'
+    /// `expand/names.rs`). A number, not the name's characters, so that an
+    /// error about a misspelt name stays one short line.
     #[derive(Debug)]
-    pub struct NameChar<const X: char>;
+    pub struct Name<const HASH: u128>;
+
+    /// The 128-bit FNV-1a hash of `name`, for [`Name`].
+    pub const fn name_hash(name: &str) -> u128 {
+        const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
+        const PRIME: u128 = 0x0000000001000000000000000000013B;
+        let bytes = name.as_bytes();
+        let mut hash = OFFSET;
+        let mut i = 0;
+        while i < bytes.len() {
+            hash ^= bytes[i] as u128;
+            hash = hash.wrapping_mul(PRIME);
+            i += 1;
+        }
+        hash
+    }
 
     /// What a speech action can be addressed to: an `Addr`, or a reference to one.
     #[diagnostic::on_unimplemented(
@@ -467,6 +483,14 @@ pub mod __private {
     #[inline]
     pub fn request<T: Target + ?Sized>(to: &T) -> <T::Actor as Actor>::__Request<'_> {
         <T::Actor as Actor>::__request(to.addr())
+    }
+
+    /// The handler names of the actor `to` addresses, for a speech macro's
+    /// check of a name in code that never runs (see `Actor::__Names`).
+    /// Never called: a call panics.
+    #[inline]
+    pub fn names<T: Target + ?Sized>(_to: &T) -> <T::Actor as Actor>::__Names {
+        unreachable!("only named in code that never runs")
     }
 
     /// The body of `join!`.

@@ -66,6 +66,7 @@ fn fallback(actor: &syn::Ident) -> TokenStream {
                 type __Events<'__a> = #rt::Unavailable<'__a>;
                 type __Query<'__a> = #rt::Unavailable<'__a>;
                 type __Request<'__a> = #rt::Unavailable<'__a>;
+                type __Names = #rt::Unavailable<'static>;
                 fn __notify(_: &#rt::Addr<Self>) -> #rt::Unavailable<'_> { #rt::Unavailable::new() }
                 fn __events(_: &#rt::Addr<Self>) -> #rt::Unavailable<'_> { #rt::Unavailable::new() }
                 fn __query(_: &#rt::Addr<Self>) -> #rt::Unavailable<'_> { #rt::Unavailable::new() }

@@ -13,6 +13,29 @@ use crate::expand::proxies::names;
 use crate::expand::{answer_type, concrete, hidden, message, rt};
 use crate::model::behaviour::{Behaviour, Handler, Kind};
 
+/// The struct with a field per handler name (see `Actor::__Names`): its name,
+/// and its definition.
+fn handler_names(b: &Behaviour, actor: &Ident) -> (Ident, TokenStream) {
+    let name = quote::format_ident!("{}Handlers", actor);
+    let mut fields: Vec<Ident> = Vec::new();
+    for h in &b.handlers {
+        let field = match &h.kind {
+            Kind::Rule { channel, .. } => channel,
+            Kind::Query | Kind::Request => &h.name,
+            _ => continue,
+        };
+        if !fields.iter().any(|known| known == field) {
+            fields.push(field.clone());
+        }
+    }
+    let def = quote! {
+        #[allow(non_camel_case_types, dead_code)]
+        #[doc(hidden)]
+        pub struct #name { #(pub #fields: (),)* }
+    };
+    (name, def)
+}
+
 pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
     let rt = rt();
     let msg = message::name();
@@ -108,7 +131,9 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
     let wire = crate::expand::message::wire_checks(b, actor);
     let codec = crate::expand::message::wire_codec(b, actor);
     let speech_line = quote_spanned!(actor.span()=> impl #rt::Speech for #actor);
+    let (names_struct, names_def) = handler_names(b, actor);
     quote! {
+        #names_def
         #[automatically_derived]
         #[diagnostic::do_not_recommend]
         #impl_line {
@@ -117,6 +142,7 @@ pub(crate) fn generate(b: &Behaviour, actor: &Ident) -> TokenStream {
             type __Events<'__a> = #events<'__a>;
             type __Query<'__a> = #query<'__a>;
             type __Request<'__a> = #request<'__a>;
+            type __Names = #names_struct;
 
             #[inline]
             fn __notify(addr: &#rt::Addr<Self>) -> #notify<'_> { #notify(addr) }

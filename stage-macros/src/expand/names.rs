@@ -1,8 +1,8 @@
 //! Speech by name: how a speech macro finds a handler with an error that lists the
 //! handlers that exist.
 //!
-//! A name is encoded as a type, a tuple of characters (`deposit` is
-//! `(NameChar<'d'>, NameChar<'e'>, ..)`). Each proxy gets a trait, indexed by that type and marked
+//! A name is encoded as a type, by its hash (`deposit` is
+//! `Name<{ name_hash("deposit") }>`, a 128-bit FNV-1a). Each proxy gets a trait, indexed by that type and marked
 //! `#[diagnostic::on_unimplemented]` with a note the macro writes from the behaviour:
 //! the actor's channels, queries or requests, and which macro the others go with. The
 //! speech macros call `proxy.__speak::<Name>(args)`; a misspelt name is then one error
@@ -18,12 +18,13 @@ use crate::expand::proxies::names;
 use crate::expand::{answer_type, concrete, event_type, hidden, rt};
 use crate::model::behaviour::{Behaviour, Handler, Kind};
 
-/// `name` as a type, spanned on the name so that errors land there.
+/// `name` as a type (`Name<{ name_hash("name") }>`), spanned on the name so
+/// that errors land there.
 pub(crate) fn name_type(name: &Ident) -> TokenStream {
     let rt = rt();
     let text = name.to_string();
-    let chars = text.trim_start_matches("r#").chars();
-    quote_spanned!(name.span()=> (#(#rt::NameChar<#chars>,)*))
+    let text = text.trim_start_matches("r#");
+    quote_spanned!(name.span()=> #rt::Name<{ #rt::name_hash(#text) }>)
 }
 
 fn listed(names: &[String]) -> String {

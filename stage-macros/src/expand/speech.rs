@@ -43,6 +43,21 @@ fn with_target(target: &Expr, body: TokenStream) -> TokenStream {
     }}
 }
 
+/// The handler's name as a field of the actor's names (`Actor::__Names`), in
+/// code that never runs: a misspelt name then also gets rustc's "a field with a
+/// similar name exists", after the list the speech trait's error gives. (After
+/// the call, so that a target that is no address is reported at the call.)
+fn did_you_mean(name: &Ident) -> TokenStream {
+    let rt = rt();
+    let to = hidden("__to");
+    let field = quote_spanned!(name.span()=> #name);
+    quote! {
+        if false {
+            let _ = &#rt::names(&#to).#field;
+        }
+    }
+}
+
 fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
     let rt = rt();
     let to = hidden("__to");
@@ -58,7 +73,12 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
             let speak = Ident::new("__speak", name.span());
             // The tuple on the name too: a wrong argument count is reported there.
             let args = quote_spanned!(name.span()=> (#(#args,)*));
-            with_target(&target, quote!(#proxy(&#to).#speak::<#name_ty>(#args)))
+            let said = hidden("__said");
+            let check = did_you_mean(&name);
+            with_target(
+                &target,
+                quote!(let #said = #proxy(&#to).#speak::<#name_ty>(#args); #check #said),
+            )
         }
         SpeechCall::StarNotify {
             target,
@@ -67,9 +87,11 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
         } => {
             let name_ty = name_type(&channel);
             let speak = Ident::new("__speak", channel.span());
+            let said = hidden("__said");
+            let check = did_you_mean(&channel);
             with_target(
                 &target,
-                quote!(#rt::events(&#to).#speak::<#name_ty>(#value)),
+                quote!(let #said = #rt::events(&#to).#speak::<#name_ty>(#value); #check #said),
             )
         }
         SpeechCall::Star {
@@ -115,6 +137,7 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
             // nothing more (see `captures.rs`); `mut`, as the caller's variables may
             // have been.
             let values = captures::tuple(&captured);
+            let checks: Vec<TokenStream> = selection.iter().map(did_you_mean).collect();
             let pattern = quote!((#(mut #captured,)*));
             let call = quote! {
                 #[allow(unused_mut)]
@@ -126,6 +149,7 @@ fn generate(kind: Kind, call: SpeechCall) -> TokenStream {
                 #[allow(unused_imports)]
                 use #rt::{LocalStar as _, PortableStar as _};
                 let #site = (&#star).__site();
+                #(#checks)*
                 #rt::send_star(#star, #site)
             };
             let call = with_target(&target, call);

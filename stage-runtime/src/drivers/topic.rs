@@ -188,6 +188,16 @@ impl<T: Clone + Send + 'static> TopicQuery<'_, T> {
     }
 }
 
+/// `Topic`'s handler names, for the speech macros' "did you mean".
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct TopicNames {
+    pub publish: (),
+    pub subscribe: (),
+    pub unsubscribe: (),
+    pub subscribers: (),
+}
+
 /// The proxy `request!(topic, ..)` resolves against.
 #[doc(hidden)]
 #[derive(Debug)]
@@ -214,6 +224,7 @@ impl<T: Clone + Send + 'static> Actor for Topic<T> {
     type __Events<'a> = TopicEvents<'a, T>;
     type __Query<'a> = TopicQuery<'a, T>;
     type __Request<'a> = TopicRequest<'a, T>;
+    type __Names = TopicNames;
 
     fn __notify(addr: &Addr<Self>) -> TopicNotify<'_, T> {
         TopicNotify(addr)
@@ -262,9 +273,9 @@ impl<T: Clone + Send + 'static> Actor for Topic<T> {
 
 impl<T: Clone + Send + 'static> Speech for Topic<T> {}
 
-/// A name as the speech macros encode it (see `__private::NameChar`).
+/// A name as the speech macros encode it (see `__private::Name`).
 macro_rules! name {
-    ($($c:literal)*) => { ($(crate::__private::NameChar<$c>,)*) };
+    ($name:ident) => { crate::__private::Name<{ crate::__private::name_hash(stringify!($name)) }> };
 }
 
 /// How the speech macros reach `Topic`'s handlers by name.
@@ -284,7 +295,7 @@ pub trait TopicSpeak<N> {
 }
 
 macro_rules! speak_by_name {
-    ($proxy:ident { $( [$($c:literal)*] ($($arg:ident: $ty:ty),*) -> $out:ty => $method:ident; )* }) => {
+    ($proxy:ident { $( ($($arg:ident: $ty:ty),*) -> $out:ty => $method:ident; )* }) => {
         #[diagnostic::do_not_recommend]
         impl<T: Clone + Send + 'static> TopicSpeak<()> for $proxy<'_, T> {
             type Args = std::convert::Infallible;
@@ -295,7 +306,7 @@ macro_rules! speak_by_name {
         }
         $(
             #[diagnostic::do_not_recommend]
-            impl<T: Clone + Send + 'static> TopicSpeak<name!($($c)*)> for $proxy<'_, T> {
+            impl<T: Clone + Send + 'static> TopicSpeak<name!($method)> for $proxy<'_, T> {
                 type Args = ($($ty,)*);
                 type Out = $out;
                 fn __speak(self, ($($arg,)*): Self::Args) -> $out {
@@ -317,14 +328,14 @@ macro_rules! speak_by_name {
 }
 
 speak_by_name!(TopicNotify {
-    ['p' 'u' 'b' 'l' 'i' 's' 'h'] (event: T) -> Sent => publish;
+    (event: T) -> Sent => publish;
 });
 speak_by_name!(TopicQuery {
-    ['s' 'u' 'b' 's' 'c' 'r' 'i' 'b' 'e' 'r' 's'] () -> Reply<usize> => subscribers;
+    () -> Reply<usize> => subscribers;
 });
 speak_by_name!(TopicRequest {
-    ['s' 'u' 'b' 's' 'c' 'r' 'i' 'b' 'e'] (to: Recipient<T>) -> Reply<()> => subscribe;
-    ['u' 'n' 's' 'u' 'b' 's' 'c' 'r' 'i' 'b' 'e'] (actor: ActorId) -> Reply<bool> => unsubscribe;
+    (to: Recipient<T>) -> Reply<()> => subscribe;
+    (actor: ActorId) -> Reply<bool> => unsubscribe;
 });
 
 // Star's form of notify passes the event itself, not a tuple of arguments.
@@ -338,9 +349,7 @@ impl<T: Clone + Send + 'static> TopicSpeak<()> for TopicEvents<'_, T> {
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: Clone + Send + 'static> TopicSpeak<name!('p' 'u' 'b' 'l' 'i' 's' 'h')>
-    for TopicEvents<'_, T>
-{
+impl<T: Clone + Send + 'static> TopicSpeak<name!(publish)> for TopicEvents<'_, T> {
     type Args = T;
     type Out = Sent;
     fn __speak(self, event: T) -> Sent {

@@ -56,8 +56,19 @@ pub(crate) fn entry_at(site: i64) -> Result<SiteReceiver, SpeechError> {
     Ok(unsafe { std::mem::transmute::<*const (), SiteReceiver>(address) })
 }
 
+/// Without the `star-sites` feature there is no symbol reader: no site is known.
+#[cfg(not(feature = "star-sites"))]
+fn read_sites() -> Result<HashSet<i64>, String> {
+    Err(
+        "stage-runtime was built without its `star-sites` feature (the symbol-table \
+         reader that checks where an expression's code lies)"
+            .to_owned(),
+    )
+}
+
 /// The distances from `star_anchor` to every instantiation of `star_entry`, from the
 /// program's symbol table.
+#[cfg(feature = "star-sites")]
 fn read_sites() -> Result<HashSet<i64>, String> {
     use object::{Object, ObjectSymbol, SymbolKind};
 
@@ -104,10 +115,39 @@ fn read_sites() -> Result<HashSet<i64>, String> {
 
 /// Whether a demangled symbol is an instantiation of `star_entry` itself (not a
 /// closure or item inside one, whose path goes on after it).
+#[cfg(feature = "star-sites")]
 fn is_entry(path: &str) -> bool {
     const ENTRY: &str = "stage_runtime::star::star_entry";
     path == ENTRY
         || (path.starts_with(ENTRY)
             && path[ENTRY.len()..].starts_with("::<")
             && path.ends_with('>'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(not(feature = "star-sites"))]
+    #[test]
+    fn without_the_symbol_reader_every_site_is_refused_with_the_reason() {
+        let refused = entry_at(0).map(drop);
+        assert!(
+            matches!(&refused, Err(error) if error.to_string().contains("`star-sites` feature")),
+            "{refused:?}"
+        );
+    }
+
+    #[cfg(feature = "star-sites")]
+    #[test]
+    fn an_entry_is_the_function_itself_not_what_lies_inside_it() {
+        assert!(is_entry("stage_runtime::star::star_entry"));
+        assert!(is_entry(
+            "stage_runtime::star::star_entry::<a::B, (), c::D>"
+        ));
+        assert!(!is_entry(
+            "stage_runtime::star::star_entry::<a::B>::{{closure}}"
+        ));
+        assert!(!is_entry("stage_runtime::star::star_entry_other"));
+    }
 }
