@@ -38,6 +38,14 @@ pub enum Workload {
     /// back and forth between two others all the while; each checked in order
     /// and counted once (this project only).
     MigrateStream { messages: u64 },
+    /// Savina's *Big*: `actors` actors, each sending `pings` pings, one at a
+    /// time, to neighbours chosen at random, each answered with a pong to the
+    /// sender: all-to-all traffic with replies.
+    Big { actors: u64, pings: u64 },
+    /// Savina's *Chameneos*: `creatures` creatures meet at one meeting place
+    /// `meetings` times; the place pairs each two that arrive, tells both, and
+    /// they come back: fan-in to one actor, with replies.
+    Chameneos { creatures: u64, meetings: u64 },
 }
 
 impl Workload {
@@ -56,6 +64,8 @@ impl Workload {
             Workload::RemoteAsk { .. } => "remote-ask",
             Workload::Migrate { .. } => "migrate",
             Workload::MigrateStream { .. } => "migrate-stream",
+            Workload::Big { .. } => "big",
+            Workload::Chameneos { .. } => "chameneos",
         }
     }
 
@@ -92,6 +102,11 @@ impl Workload {
             }
             Workload::Migrate { moves, bytes } => vec![moves, bytes],
             Workload::Trapezoid { workers, points } => vec![workers, points],
+            Workload::Big { actors, pings } => vec![actors, pings],
+            Workload::Chameneos {
+                creatures,
+                meetings,
+            } => vec![creatures, meetings],
         }
     }
 
@@ -110,6 +125,11 @@ impl Workload {
             ("remote-ask", &[asks]) => Workload::RemoteAsk { asks },
             ("migrate", &[moves, bytes]) => Workload::Migrate { moves, bytes },
             ("migrate-stream", &[messages]) => Workload::MigrateStream { messages },
+            ("big", &[actors, pings]) => Workload::Big { actors, pings },
+            ("chameneos", &[creatures, meetings]) => Workload::Chameneos {
+                creatures,
+                meetings,
+            },
             _ => return None,
         })
     }
@@ -147,6 +167,55 @@ impl Report {
     pub fn with(mut self, name: &'static str, value: f64) -> Report {
         self.0.push((name, value));
         self
+    }
+}
+
+/// A small, fast random number generator (xorshift64*), one per actor: Big's
+/// choice of neighbour, the same sequence on every system.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator for actor `index`.
+    pub fn new(index: u64) -> Rng {
+        Rng(index.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// A number below `n` (`n` > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) % n
+    }
+}
+
+/// Big's figures: messages (pings and pongs) per second.
+pub fn big_report(elapsed: Duration, actors: u64, pings: u64) -> Report {
+    Report::throughput(elapsed, 2 * actors * pings)
+}
+
+/// Chameneos's figures: meetings per second, and messages (two arrivals and
+/// two answers a meeting) per second.
+pub fn chameneos_report(elapsed: Duration, meetings: u64) -> Report {
+    Report::default()
+        .with(
+            "k meetings/s",
+            meetings as f64 / elapsed.as_secs_f64() / 1e3,
+        )
+        .with(
+            "M msg/s",
+            4.0 * meetings as f64 / elapsed.as_secs_f64() / 1e6,
+        )
+}
+
+/// The colour a chameneos takes after meeting one of colour `other` (Savina's
+/// complement over three colours).
+pub fn complement(mine: u8, other: u8) -> u8 {
+    if mine == other {
+        mine
+    } else {
+        3 - mine - other
     }
 }
 

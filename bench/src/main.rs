@@ -114,6 +114,14 @@ fn workloads(quick: bool) -> Vec<Workload> {
         Workload::AskInside {
             asks: scale(1_000_000, 100_000),
         },
+        Workload::Big {
+            actors: 100,
+            pings: scale(10_000, 1_000),
+        },
+        Workload::Chameneos {
+            creatures: 100,
+            meetings: scale(200_000, 20_000),
+        },
     ];
     for workers in [1, 2, 4, 8] {
         all.push(Workload::Trapezoid {

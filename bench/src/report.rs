@@ -36,6 +36,8 @@ fn label(cell: &Cell) -> String {
             b >> 10,
             n(*m)
         ),
+        ("big", [a, p]) => format!("big, {a} actors x {} pings", n(*p)),
+        ("chameneos", [c, m]) => format!("chameneos, {c} creatures, {} meetings", n(*m)),
         ("migrate-stream", [m]) => {
             format!("stream of {} msgs to an actor moving back and forth", n(*m))
         }
@@ -173,6 +175,8 @@ pub fn write(
     failures: &[String],
     took: Duration,
 ) -> std::io::Result<()> {
+    // Read before they are replaced: the figures this run is compared with.
+    let previous = Previous::read(csv_path, md);
     std::fs::write(csv_path, csv(runs))?;
     let dir = md.parent().unwrap_or(Path::new("."));
     let chart = md.with_extension("svg");
@@ -184,10 +188,142 @@ pub fn write(
             None
         }
     };
-    std::fs::write(
+    let mut text = markdown(dir, command, quick, runs, failures, took, chart_name);
+    if let Some(previous) = previous {
+        since(&mut text, &Table::new(runs), &previous);
+    }
+    std::fs::write(md, text)
+}
+
+/// The results a run replaces: the medians of the last `results.csv`, and the
+/// CPU its `RESULTS.md` names.
+struct Previous {
+    /// (system, workload, params as written) -> figure -> values.
+    figures: BTreeMap<(String, String, String), BTreeMap<String, Vec<f64>>>,
+    cpu: String,
+}
+
+impl Previous {
+    fn read(csv: &Path, md: &Path) -> Option<Previous> {
+        let text = std::fs::read_to_string(csv).ok()?;
+        let mut figures: BTreeMap<(String, String, String), BTreeMap<String, Vec<f64>>> =
+            BTreeMap::new();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split(',').collect();
+            let [system, workload, params, _run, figure, value] = fields[..] else {
+                continue;
+            };
+            let Ok(value) = value.parse::<f64>() else {
+                continue;
+            };
+            figures
+                .entry((system.into(), workload.into(), params.into()))
+                .or_default()
+                .entry(figure.into())
+                .or_default()
+                .push(value);
+        }
+        let cpu = std::fs::read_to_string(md)
+            .ok()
+            .and_then(|md| {
+                md.lines()
+                    .find(|l| l.starts_with("- ") && l.contains(" cores: "))
+                    .and_then(|l| l.split_once(" cores: "))
+                    .map(|(_, cpu)| cpu.trim().to_owned())
+            })
+            .unwrap_or_else(|| "an unknown CPU".into());
+        (!figures.is_empty()).then_some(Previous { figures, cpu })
+    }
+
+    fn median(&self, system: &str, cell: &Cell, figure: &str) -> Option<f64> {
+        let params = cell
+            .1
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join("x");
+        let mut values = self
+            .figures
+            .get(&(system.to_owned(), cell.0.clone(), params))?
+            .get(figure)?
+            .clone();
+        stat(&mut values).map(|s| s.median)
+    }
+}
+
+/// How the headline medians moved since the results this run replaced: this
+/// project's, and the peers' taken together (their geometric mean), which says
+/// how much of a move is the machine rather than the code.
+fn since(md: &mut String, table: &Table, previous: &Previous) {
+    let _ = writeln!(md, "\n## Since the last results\n");
+    let _ = writeln!(
         md,
-        markdown(dir, command, quick, runs, failures, took, chart_name),
-    )
+        "Against the `results.csv` this run replaced (made on {}{}). \"Change\" is how many times faster now (above 1: faster; in bold where 10% or more slower). \"Peers\" is the same for the peer systems together (geometric mean): when they moved as much, the machine moved, not the code.\n",
+        previous.cpu,
+        if table_cpu_differs(&previous.cpu) { "; **another CPU than this run's: figures move for that alone**" } else { ", as this run" },
+    );
+    let _ = writeln!(
+        md,
+        "| workload | figure | stage before | stage now | change | peers |"
+    );
+    let _ = writeln!(md, "|---|---|---:|---:|---:|---:|");
+    for cell in &table.cells {
+        let Some(figure) = table.headline(cell) else {
+            continue;
+        };
+        let (Some(now), Some(before)) = (
+            table.stat("stage", cell, &figure).map(|s| s.median),
+            previous.median("stage", cell, &figure),
+        ) else {
+            continue;
+        };
+        let change = speed_ratio(&figure, now, before);
+        let peers: Vec<f64> = SYSTEMS
+            .iter()
+            .filter(|s| **s != "stage")
+            .filter_map(|s| {
+                let now = table.stat(s, cell, &figure)?.median;
+                let before = previous.median(s, cell, &figure)?;
+                (now > 0.0 && before > 0.0).then(|| speed_ratio(&figure, now, before))
+            })
+            .collect();
+        let peers = if peers.is_empty() {
+            "-".to_owned()
+        } else {
+            let mean = (peers.iter().map(|r| r.ln()).sum::<f64>() / peers.len() as f64).exp();
+            format!("{mean:.2} x")
+        };
+        let change = if change < 0.9 {
+            format!("**{change:.2} x**")
+        } else {
+            format!("{change:.2} x")
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            label(cell),
+            figure,
+            fmt(before),
+            fmt(now),
+            change,
+            peers
+        );
+    }
+}
+
+/// Whether `cpu` is not this machine's.
+fn table_cpu_differs(cpu: &str) -> bool {
+    cpu_model() != cpu
+}
+
+/// This machine's CPU, as `/proc/cpuinfo` names it.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown".to_string(), |(_, v)| v.trim().to_string())
 }
 
 /// The headline chart's panels: the workloads that more than one system ran.
@@ -567,12 +703,7 @@ fn targets(md: &mut String, table: &Table) {
 
 fn machine(md: &mut String, dir: &Path) {
     let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
-    let cpuinfo = read("/proc/cpuinfo");
-    let cpu = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or("unknown".to_string(), |(_, v)| v.trim().to_string());
+    let cpu = cpu_model();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let memory = read("/proc/meminfo")
         .lines()

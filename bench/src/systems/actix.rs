@@ -176,6 +176,126 @@ impl Handler<Integrate> for Integrator {
     }
 }
 
+// Savina's Big.
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Neighbours(Vec<Addr<Neighbour>>);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Ping(u64);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Pong;
+
+struct Neighbour {
+    index: u64,
+    peers: Vec<Addr<Neighbour>>,
+    left: u64,
+    rng: common::Rng,
+    actors: u64,
+}
+
+impl Actor for Neighbour {
+    type Context = Context<Self>;
+}
+
+impl Handler<Neighbours> for Neighbour {
+    type Result = ();
+    fn handle(&mut self, Neighbours(peers): Neighbours, _: &mut Context<Self>) {
+        self.peers = peers;
+    }
+}
+
+impl Handler<Ping> for Neighbour {
+    type Result = ();
+    fn handle(&mut self, Ping(from): Ping, _: &mut Context<Self>) {
+        self.peers[from as usize].do_send(Pong);
+    }
+}
+
+impl Handler<Pong> for Neighbour {
+    type Result = ();
+    fn handle(&mut self, _: Pong, _: &mut Context<Self>) {
+        if self.left == 0 {
+            common::arrive(self.actors);
+            return;
+        }
+        self.left -= 1;
+        let to = self.rng.below(self.actors) as usize;
+        self.peers[to].do_send(Ping(self.index));
+    }
+}
+
+// Savina's Chameneos.
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Arrive(Addr<Chameneo>, u8);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Met(u8);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Go;
+
+struct Mall {
+    waiting: Option<(Addr<Chameneo>, u8)>,
+    left: u64,
+}
+
+impl Actor for Mall {
+    type Context = Context<Self>;
+}
+
+impl Handler<Arrive> for Mall {
+    type Result = ();
+    fn handle(&mut self, Arrive(who, colour): Arrive, _: &mut Context<Self>) {
+        if self.left == 0 {
+            return;
+        }
+        match self.waiting.take() {
+            None => self.waiting = Some((who, colour)),
+            Some((first, theirs)) => {
+                self.left -= 1;
+                first.do_send(Met(colour));
+                who.do_send(Met(theirs));
+                if self.left == 0 {
+                    common::finish();
+                }
+            }
+        }
+    }
+}
+
+struct Chameneo {
+    mall: Addr<Mall>,
+    colour: u8,
+}
+
+impl Actor for Chameneo {
+    type Context = Context<Self>;
+}
+
+impl Handler<Met> for Chameneo {
+    type Result = ();
+    fn handle(&mut self, Met(other): Met, ctx: &mut Context<Self>) {
+        self.colour = common::complement(self.colour, other);
+        self.mall.do_send(Arrive(ctx.address(), self.colour));
+    }
+}
+
+impl Handler<Go> for Chameneo {
+    type Result = ();
+    fn handle(&mut self, _: Go, ctx: &mut Context<Self>) {
+        self.mall.do_send(Arrive(ctx.address(), self.colour));
+    }
+}
+
 pub fn run(workload: Workload) -> Report {
     System::new().block_on(async move {
         match workload {
@@ -287,6 +407,54 @@ pub fn run(workload: Workload) -> Report {
                 Report::default()
                     .with("ms", elapsed.as_secs_f64() * 1e3)
                     .with("integral", total)
+            }
+            Workload::Big { actors, pings } => {
+                let all: Vec<Addr<Neighbour>> = (0..actors)
+                    .map(|index| {
+                        Neighbour {
+                            index,
+                            peers: Vec::new(),
+                            left: pings,
+                            rng: common::Rng::new(index),
+                            actors,
+                        }
+                        .start()
+                    })
+                    .collect();
+                for each in &all {
+                    let _ = each.send(Neighbours(all.clone())).await;
+                }
+                let start = Instant::now();
+                for each in &all {
+                    each.do_send(Pong);
+                }
+                let end = common::finished().await;
+                common::big_report(end - start, actors, pings)
+            }
+            Workload::Chameneos {
+                creatures,
+                meetings,
+            } => {
+                let mall = Mall {
+                    waiting: None,
+                    left: meetings,
+                }
+                .start();
+                let all: Vec<Addr<Chameneo>> = (0..creatures)
+                    .map(|i| {
+                        Chameneo {
+                            mall: mall.clone(),
+                            colour: (i % 3) as u8,
+                        }
+                        .start()
+                    })
+                    .collect();
+                let start = Instant::now();
+                for each in &all {
+                    each.do_send(Go);
+                }
+                let end = common::finished().await;
+                common::chameneos_report(end - start, meetings)
             }
             Workload::StarForm { .. }
             | Workload::RemoteNotify { .. }

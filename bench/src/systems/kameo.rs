@@ -143,6 +143,103 @@ impl Message<Integrate> for Integrator {
     }
 }
 
+// Savina's Big.
+
+#[derive(Actor)]
+struct Neighbour {
+    index: u64,
+    peers: Vec<ActorRef<Neighbour>>,
+    left: u64,
+    rng: common::Rng,
+    actors: u64,
+}
+
+struct Neighbours(Vec<ActorRef<Neighbour>>);
+struct Ping(u64);
+struct Pong;
+
+impl Message<Neighbours> for Neighbour {
+    type Reply = ();
+    async fn handle(&mut self, Neighbours(peers): Neighbours, _: &mut Context<Self, ()>) {
+        self.peers = peers;
+    }
+}
+
+impl Message<Ping> for Neighbour {
+    type Reply = ();
+    async fn handle(&mut self, Ping(from): Ping, _: &mut Context<Self, ()>) {
+        let _ = self.peers[from as usize].tell(Pong).try_send();
+    }
+}
+
+impl Message<Pong> for Neighbour {
+    type Reply = ();
+    async fn handle(&mut self, _: Pong, _: &mut Context<Self, ()>) {
+        if self.left == 0 {
+            common::arrive(self.actors);
+            return;
+        }
+        self.left -= 1;
+        let to = self.rng.below(self.actors) as usize;
+        let _ = self.peers[to].tell(Ping(self.index)).try_send();
+    }
+}
+
+// Savina's Chameneos.
+
+#[derive(Actor)]
+struct Mall {
+    waiting: Option<(ActorRef<Chameneo>, u8)>,
+    left: u64,
+}
+
+#[derive(Actor)]
+struct Chameneo {
+    mall: ActorRef<Mall>,
+    colour: u8,
+}
+
+struct Arrive(ActorRef<Chameneo>, u8);
+struct Met(u8);
+struct Go;
+
+impl Message<Arrive> for Mall {
+    type Reply = ();
+    async fn handle(&mut self, Arrive(who, colour): Arrive, _: &mut Context<Self, ()>) {
+        if self.left == 0 {
+            return;
+        }
+        match self.waiting.take() {
+            None => self.waiting = Some((who, colour)),
+            Some((first, theirs)) => {
+                self.left -= 1;
+                let _ = first.tell(Met(colour)).try_send();
+                let _ = who.tell(Met(theirs)).try_send();
+                if self.left == 0 {
+                    common::finish();
+                }
+            }
+        }
+    }
+}
+
+impl Message<Met> for Chameneo {
+    type Reply = ();
+    async fn handle(&mut self, Met(other): Met, ctx: &mut Context<Self, ()>) {
+        self.colour = common::complement(self.colour, other);
+        let me = ctx.actor_ref().clone();
+        let _ = self.mall.tell(Arrive(me, self.colour)).try_send();
+    }
+}
+
+impl Message<Go> for Chameneo {
+    type Reply = ();
+    async fn handle(&mut self, _: Go, ctx: &mut Context<Self, ()>) {
+        let me = ctx.actor_ref().clone();
+        let _ = self.mall.tell(Arrive(me, self.colour)).try_send();
+    }
+}
+
 pub fn run(workload: Workload) -> Report {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -257,6 +354,51 @@ pub fn run(workload: Workload) -> Report {
                 Report::default()
                     .with("ms", begin.elapsed().as_secs_f64() * 1e3)
                     .with("integral", total)
+            }
+            Workload::Big { actors, pings } => {
+                let all: Vec<ActorRef<Neighbour>> = (0..actors)
+                    .map(|index| {
+                        start(Neighbour {
+                            index,
+                            peers: Vec::new(),
+                            left: pings,
+                            rng: common::Rng::new(index),
+                            actors,
+                        })
+                    })
+                    .collect();
+                for each in &all {
+                    let _ = each.ask(Neighbours(all.clone())).await;
+                }
+                let begin = Instant::now();
+                for each in &all {
+                    let _ = each.tell(Pong).try_send();
+                }
+                let end = common::finished().await;
+                common::big_report(end - begin, actors, pings)
+            }
+            Workload::Chameneos {
+                creatures,
+                meetings,
+            } => {
+                let mall = start(Mall {
+                    waiting: None,
+                    left: meetings,
+                });
+                let all: Vec<ActorRef<Chameneo>> = (0..creatures)
+                    .map(|i| {
+                        start(Chameneo {
+                            mall: mall.clone(),
+                            colour: (i % 3) as u8,
+                        })
+                    })
+                    .collect();
+                let begin = Instant::now();
+                for each in &all {
+                    let _ = each.tell(Go).try_send();
+                }
+                let end = common::finished().await;
+                common::chameneos_report(end - begin, meetings)
             }
             Workload::AskOutside { .. }
             | Workload::StarForm { .. }

@@ -229,6 +229,147 @@ async fn start<A: Actor>(actor: A, args: A::Arguments) -> ActorRef<A::Msg> {
     }
 }
 
+// Savina's Big.
+
+enum BigMsg {
+    Neighbours(Vec<ActorRef<BigMsg>>),
+    Ping(u64),
+    Pong,
+}
+
+struct Neighbour;
+
+/// (index, peers, pings left, generator, actors)
+struct NeighbourState {
+    index: u64,
+    peers: Vec<ActorRef<BigMsg>>,
+    left: u64,
+    rng: common::Rng,
+    actors: u64,
+}
+
+impl Actor for Neighbour {
+    type Msg = BigMsg;
+    type State = NeighbourState;
+    /// (index, pings, actors)
+    type Arguments = (u64, u64, u64);
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<BigMsg>,
+        (index, pings, actors): Self::Arguments,
+    ) -> Result<Self::State, Failure> {
+        Ok(NeighbourState {
+            index,
+            peers: Vec::new(),
+            left: pings,
+            rng: common::Rng::new(index),
+            actors,
+        })
+    }
+
+    async fn handle(
+        &self,
+        _: ActorRef<BigMsg>,
+        msg: BigMsg,
+        state: &mut Self::State,
+    ) -> Result<(), Failure> {
+        match msg {
+            BigMsg::Neighbours(peers) => state.peers = peers,
+            BigMsg::Ping(from) => {
+                let _ = state.peers[from as usize].cast(BigMsg::Pong);
+            }
+            BigMsg::Pong => {
+                if state.left == 0 {
+                    common::arrive(state.actors);
+                } else {
+                    state.left -= 1;
+                    let to = state.rng.below(state.actors) as usize;
+                    let _ = state.peers[to].cast(BigMsg::Ping(state.index));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+// Savina's Chameneos.
+
+struct Mall;
+
+impl Actor for Mall {
+    /// (creature, its colour)
+    type Msg = (ActorRef<u8>, u8);
+    /// (the creature waiting, meetings left)
+    type State = (Option<(ActorRef<u8>, u8)>, u64);
+    type Arguments = u64;
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<Self::Msg>,
+        meetings: u64,
+    ) -> Result<Self::State, Failure> {
+        Ok((None, meetings))
+    }
+
+    async fn handle(
+        &self,
+        _: ActorRef<Self::Msg>,
+        (who, colour): Self::Msg,
+        (waiting, left): &mut Self::State,
+    ) -> Result<(), Failure> {
+        if *left == 0 {
+            return Ok(());
+        }
+        match waiting.take() {
+            None => *waiting = Some((who, colour)),
+            Some((first, theirs)) => {
+                *left -= 1;
+                let _ = first.cast(colour);
+                let _ = who.cast(theirs);
+                if *left == 0 {
+                    common::finish();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a creature is sent to start: no colour.
+const GO: u8 = u8::MAX;
+
+struct Chameneo;
+
+impl Actor for Chameneo {
+    /// The colour of the creature met, or `GO`.
+    type Msg = u8;
+    /// (the mall, its colour)
+    type State = (ActorRef<(ActorRef<u8>, u8)>, u8);
+    type Arguments = (ActorRef<(ActorRef<u8>, u8)>, u8);
+
+    async fn pre_start(
+        &self,
+        _: ActorRef<u8>,
+        args: Self::Arguments,
+    ) -> Result<Self::State, Failure> {
+        Ok(args)
+    }
+
+    async fn handle(
+        &self,
+        me: ActorRef<u8>,
+        other: u8,
+        (mall, colour): &mut Self::State,
+    ) -> Result<(), Failure> {
+        if other != GO {
+            *colour = common::complement(*colour, other);
+        }
+        let _ = mall.cast((me, *colour));
+        Ok(())
+    }
+}
+
 pub fn run(workload: Workload) -> Report {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -340,6 +481,37 @@ pub fn run(workload: Workload) -> Report {
                 Report::default()
                     .with("ms", begin.elapsed().as_secs_f64() * 1e3)
                     .with("integral", total)
+            }
+            Workload::Big { actors, pings } => {
+                let mut all = Vec::new();
+                for index in 0..actors {
+                    all.push(start(Neighbour, (index, pings, actors)).await);
+                }
+                for each in &all {
+                    let _ = each.cast(BigMsg::Neighbours(all.clone()));
+                }
+                let begin = Instant::now();
+                for each in &all {
+                    let _ = each.cast(BigMsg::Pong);
+                }
+                let end = common::finished().await;
+                common::big_report(end - begin, actors, pings)
+            }
+            Workload::Chameneos {
+                creatures,
+                meetings,
+            } => {
+                let mall = start(Mall, meetings).await;
+                let mut all = Vec::new();
+                for i in 0..creatures {
+                    all.push(start(Chameneo, (mall.clone(), (i % 3) as u8)).await);
+                }
+                let begin = Instant::now();
+                for each in &all {
+                    let _ = each.cast(GO);
+                }
+                let end = common::finished().await;
+                common::chameneos_report(end - begin, meetings)
             }
             Workload::AskOutside { .. }
             | Workload::StarForm { .. }

@@ -52,6 +52,77 @@ fn echo() -> Mailbox<(u64, oneshot::Sender<u64>)> {
     })
 }
 
+/// Savina's Big: what each neighbour is sent.
+enum BigMsg {
+    Neighbours(Vec<Mailbox<BigMsg>>),
+    Ping(u64),
+    Pong,
+}
+
+fn neighbour(index: u64, pings: u64, actors: u64) -> Mailbox<BigMsg> {
+    let mut peers: Vec<Mailbox<BigMsg>> = Vec::new();
+    let mut left = pings;
+    let mut rng = common::Rng::new(index);
+    actor(move |msg: BigMsg| match msg {
+        BigMsg::Neighbours(all) => peers = all,
+        BigMsg::Ping(from) => {
+            let _ = peers[from as usize].try_send(BigMsg::Pong);
+        }
+        BigMsg::Pong => {
+            if left == 0 {
+                common::arrive(actors);
+                return;
+            }
+            left -= 1;
+            let to = rng.below(actors) as usize;
+            let _ = peers[to].try_send(BigMsg::Ping(index));
+        }
+    })
+}
+
+/// Savina's Chameneos: the meeting place, sent (creature, colour).
+fn mall(meetings: u64) -> Mailbox<(Mailbox<u8>, u8)> {
+    let mut waiting: Option<(Mailbox<u8>, u8)> = None;
+    let mut left = meetings;
+    actor(move |(who, colour): (Mailbox<u8>, u8)| {
+        if left == 0 {
+            return;
+        }
+        match waiting.take() {
+            None => waiting = Some((who, colour)),
+            Some((first, theirs)) => {
+                left -= 1;
+                let _ = first.try_send(colour);
+                let _ = who.try_send(theirs);
+                if left == 0 {
+                    common::finish();
+                }
+            }
+        }
+    })
+}
+
+/// What a creature is sent to start: no colour.
+const GO: u8 = u8::MAX;
+
+/// A chameneos: back to the mall after each meeting, with its new colour.
+fn chameneo(mall: Mailbox<(Mailbox<u8>, u8)>, colour: u8) -> Mailbox<u8> {
+    let (me, rx) = async_channel::unbounded::<u8>();
+    let mine = me.clone();
+    executor()
+        .spawn(async move {
+            let mut colour = colour;
+            while let Ok(other) = rx.recv().await {
+                if other != GO {
+                    colour = common::complement(colour, other);
+                }
+                let _ = mall.try_send((mine.clone(), colour));
+            }
+        })
+        .detach();
+    me
+}
+
 pub fn run(workload: Workload) -> Report {
     if let Workload::AskOutside { asks } = workload {
         return ask_outside(asks);
@@ -160,6 +231,35 @@ pub fn run(workload: Workload) -> Report {
                 });
                 let end = common::finished().await;
                 Report::throughput(end - start, actors * per_actor)
+            }
+            Workload::Big { actors, pings } => {
+                let all: Vec<Mailbox<BigMsg>> = (0..actors)
+                    .map(|index| neighbour(index, pings, actors))
+                    .collect();
+                for each in &all {
+                    let _ = each.try_send(BigMsg::Neighbours(all.clone()));
+                }
+                let start = Instant::now();
+                for each in &all {
+                    let _ = each.try_send(BigMsg::Pong);
+                }
+                let end = common::finished().await;
+                common::big_report(end - start, actors, pings)
+            }
+            Workload::Chameneos {
+                creatures,
+                meetings,
+            } => {
+                let mall = mall(meetings);
+                let all: Vec<Mailbox<u8>> = (0..creatures)
+                    .map(|i| chameneo(mall.clone(), (i % 3) as u8))
+                    .collect();
+                let start = Instant::now();
+                for each in &all {
+                    let _ = each.try_send(GO);
+                }
+                let end = common::finished().await;
+                common::chameneos_report(end - start, meetings)
             }
             Workload::AskOutside { .. }
             | Workload::StarForm { .. }

@@ -129,6 +129,89 @@ impl Integrator {
     }
 }
 
+/// Savina's Big: pings to random neighbours, each answered with a pong.
+#[actor]
+struct Neighbour {
+    index: u64,
+    peers: Vec<Addr<Neighbour>>,
+    left: u64,
+    rng: common::Rng,
+    actors: u64,
+}
+
+#[behaviour]
+impl Neighbour {
+    #[request]
+    fn meet(&mut self, peers: Vec<Addr<Neighbour>>) {
+        self.peers = peers;
+    }
+
+    #[on(ping)]
+    fn ping(&mut self, from: u64) {
+        notify!(self.peers[from as usize], pong());
+    }
+
+    #[on(pong)]
+    fn pong(&mut self) {
+        if self.left == 0 {
+            common::arrive(self.actors);
+            return;
+        }
+        self.left -= 1;
+        let to = self.rng.below(self.actors) as usize;
+        notify!(self.peers[to], ping(self.index));
+    }
+}
+
+/// Savina's Chameneos: the meeting place.
+#[actor]
+struct Mall {
+    waiting: Option<(Addr<Chameneo>, u8)>,
+    left: u64,
+}
+
+#[behaviour]
+impl Mall {
+    #[on(arrive)]
+    fn arrive(&mut self, who: Addr<Chameneo>, colour: u8) {
+        if self.left == 0 {
+            return;
+        }
+        match self.waiting.take() {
+            None => self.waiting = Some((who, colour)),
+            Some((first, theirs)) => {
+                self.left -= 1;
+                notify!(first, met(colour));
+                notify!(who, met(theirs));
+                if self.left == 0 {
+                    common::finish();
+                }
+            }
+        }
+    }
+}
+
+/// Savina's Chameneos: a creature, which goes back to the mall after each meeting.
+#[actor]
+struct Chameneo {
+    mall: Addr<Mall>,
+    colour: u8,
+}
+
+#[behaviour]
+impl Chameneo {
+    #[on(met)]
+    fn met(&mut self, ctx: &mut Ctx<Self>, other: u8) {
+        self.colour = common::complement(self.colour, other);
+        notify!(self.mall, arrive(ctx.addr(), self.colour));
+    }
+
+    #[on(go)]
+    fn go(&mut self, ctx: &mut Ctx<Self>) {
+        notify!(self.mall, arrive(ctx.addr(), self.colour));
+    }
+}
+
 /// The receiving end of the network workloads: counts events, echoes questions.
 #[actor(mobile)]
 struct Far {
@@ -264,11 +347,17 @@ fn migrate_stream(messages: u64) -> Report {
     };
     let mut moves = 0u64;
     while streaming.load(std::sync::atomic::Ordering::SeqCst) {
-        let (from, to) = if moves.is_multiple_of(2) { (&a, &b) } else { (&b, &a) };
+        let (from, to) = if moves.is_multiple_of(2) {
+            (&a, &b)
+        } else {
+            (&b, &a)
+        };
         move_once("luggage", from, to);
         moves += 1;
     }
-    let end = sender.join().unwrap_or_else(|_| panic!("the sender failed"));
+    let end = sender
+        .join()
+        .unwrap_or_else(|_| panic!("the sender failed"));
     Report::throughput(end - start, messages).with("moves", moves as f64)
 }
 
@@ -309,6 +398,51 @@ pub fn run(workload: Workload) -> Report {
             Report::throughput(end - start, messages)
         }
         Workload::Migrate { moves, bytes } => migrate(moves, bytes),
+        Workload::Big { actors, pings } => {
+            let all: Vec<Addr<Neighbour>> = (0..actors)
+                .map(|index| {
+                    stage.spawn(Neighbour {
+                        index,
+                        peers: Vec::new(),
+                        left: pings,
+                        rng: common::Rng::new(index),
+                        actors,
+                    })
+                })
+                .collect();
+            for each in &all {
+                let _ = request!(each, meet(all.clone())).wait();
+            }
+            let start = Instant::now();
+            for each in &all {
+                notify!(each, pong());
+            }
+            let end = common::finished_blocking();
+            common::big_report(end - start, actors, pings)
+        }
+        Workload::Chameneos {
+            creatures,
+            meetings,
+        } => {
+            let mall = stage.spawn(Mall {
+                waiting: None,
+                left: meetings,
+            });
+            let all: Vec<Addr<Chameneo>> = (0..creatures)
+                .map(|i| {
+                    stage.spawn(Chameneo {
+                        mall: mall.clone(),
+                        colour: (i % 3) as u8,
+                    })
+                })
+                .collect();
+            let start = Instant::now();
+            for each in &all {
+                notify!(each, go());
+            }
+            let end = common::finished_blocking();
+            common::chameneos_report(end - start, meetings)
+        }
         Workload::MigrateStream { messages } => migrate_stream(messages),
         Workload::RemoteAsk { asks } => {
             let (_here, _there, far) = two_theatres(u64::MAX);

@@ -111,6 +111,75 @@ async fn tcp_ask(asks: u64) -> Report {
     Report::default().with("us/ask", per(elapsed, asks) / 1e3)
 }
 
+/// Savina's Big: what each neighbour is sent.
+enum BigMsg {
+    Neighbours(Vec<Mailbox<BigMsg>>),
+    Ping(u64),
+    Pong,
+}
+
+fn neighbour(index: u64, pings: u64, actors: u64) -> Mailbox<BigMsg> {
+    let mut peers: Vec<Mailbox<BigMsg>> = Vec::new();
+    let mut left = pings;
+    let mut rng = common::Rng::new(index);
+    actor(move |msg: BigMsg| match msg {
+        BigMsg::Neighbours(all) => peers = all,
+        BigMsg::Ping(from) => {
+            let _ = peers[from as usize].send(BigMsg::Pong);
+        }
+        BigMsg::Pong => {
+            if left == 0 {
+                common::arrive(actors);
+                return;
+            }
+            left -= 1;
+            let to = rng.below(actors) as usize;
+            let _ = peers[to].send(BigMsg::Ping(index));
+        }
+    })
+}
+
+/// Savina's Chameneos: the meeting place, sent (creature, colour).
+fn mall(meetings: u64) -> Mailbox<(Mailbox<u8>, u8)> {
+    let mut waiting: Option<(Mailbox<u8>, u8)> = None;
+    let mut left = meetings;
+    actor(move |(who, colour): (Mailbox<u8>, u8)| {
+        if left == 0 {
+            return;
+        }
+        match waiting.take() {
+            None => waiting = Some((who, colour)),
+            Some((first, theirs)) => {
+                left -= 1;
+                let _ = first.send(colour);
+                let _ = who.send(theirs);
+                if left == 0 {
+                    common::finish();
+                }
+            }
+        }
+    })
+}
+
+/// What a creature is sent to start: no colour.
+const GO: u8 = u8::MAX;
+
+/// A chameneos: back to the mall after each meeting, with its new colour.
+fn chameneo(mall: Mailbox<(Mailbox<u8>, u8)>, colour: u8) -> Mailbox<u8> {
+    let (me, mut rx) = mpsc::unbounded_channel::<u8>();
+    let mine = me.clone();
+    tokio::spawn(async move {
+        let mut colour = colour;
+        while let Some(other) = rx.recv().await {
+            if other != GO {
+                colour = common::complement(colour, other);
+            }
+            let _ = mall.send((mine.clone(), colour));
+        }
+    });
+    me
+}
+
 pub fn run(workload: Workload) -> Report {
     if let Workload::AskOutside { asks } = workload {
         return ask_outside(asks);
@@ -223,6 +292,35 @@ pub fn run(workload: Workload) -> Report {
                 });
                 let end = common::finished().await;
                 Report::throughput(end - start, actors * per_actor)
+            }
+            Workload::Big { actors, pings } => {
+                let all: Vec<Mailbox<BigMsg>> = (0..actors)
+                    .map(|index| neighbour(index, pings, actors))
+                    .collect();
+                for each in &all {
+                    let _ = each.send(BigMsg::Neighbours(all.clone()));
+                }
+                let start = Instant::now();
+                for each in &all {
+                    let _ = each.send(BigMsg::Pong);
+                }
+                let end = common::finished().await;
+                common::big_report(end - start, actors, pings)
+            }
+            Workload::Chameneos {
+                creatures,
+                meetings,
+            } => {
+                let mall = mall(meetings);
+                let all: Vec<Mailbox<u8>> = (0..creatures)
+                    .map(|i| chameneo(mall.clone(), (i % 3) as u8))
+                    .collect();
+                let start = Instant::now();
+                for each in &all {
+                    let _ = each.send(GO);
+                }
+                let end = common::finished().await;
+                common::chameneos_report(end - start, meetings)
             }
             Workload::AskOutside { .. }
             | Workload::StarForm { .. }
