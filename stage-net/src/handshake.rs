@@ -57,6 +57,9 @@ pub enum HandshakeError {
     BadNonce,
     /// The connection failed, closed, or sent a bad frame.
     Frame(FrameError),
+    /// The peer is this theatre itself: a seed or locator that leads back here
+    /// (a DNS name that lists every member, this one too). Nothing is proved.
+    Myself,
 }
 
 impl std::fmt::Display for HandshakeError {
@@ -73,6 +76,7 @@ impl std::fmt::Display for HandshakeError {
             HandshakeError::Unexpected(step) => write!(f, "unexpected frame during the handshake: expected {step}"),
             HandshakeError::BadNonce => write!(f, "a challenge must be {NONCE_LEN} bytes"),
             HandshakeError::Frame(error) => write!(f, "handshake failed: {error}"),
+            HandshakeError::Myself => f.write_str("that locator leads back to this theatre"),
         }
     }
 }
@@ -239,6 +243,10 @@ pub fn connect(
             Frame::Refused { reason } => return Err(HandshakeError::Refused(reason)),
             _ => return Err(refuse(stream, HandshakeError::Unexpected("a challenge"))),
         };
+    if id_s == me.theatre {
+        // Dialled itself: no proof is sent; the accepting side stops too.
+        return Err(HandshakeError::Myself);
+    }
     frame::write(
         stream,
         &Frame::Response {
@@ -327,6 +335,10 @@ pub fn accept(
         },
     )?;
     stream.flush()?;
+    if id_c == me.theatre {
+        // Dialled by itself: the connecting side stops at this challenge.
+        return Err(HandshakeError::Myself);
+    }
     let claimed = match frame::read(stream, HANDSHAKE_FRAME_LIMIT)? {
         Frame::Response { proof } => proof,
         Frame::Refused { reason } => return Err(HandshakeError::Refused(reason)),

@@ -1,6 +1,6 @@
 //! Locators (`stage://host:port`): parsing them, and dialling one.
 
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use crate::error::NetError;
@@ -36,6 +36,27 @@ pub(crate) fn dial(address: &str, timeout: Duration) -> Result<TcpStream, NetErr
     Err(last.map_or_else(|| NetError::BadLocator(address.to_owned()), NetError::Io))
 }
 
+/// Every socket address `address` (`host:port`) resolves to, in the order the
+/// resolver gives them, each once: a DNS name with several records (a
+/// Kubernetes headless Service, a compose service scaled up) gives them all.
+pub(crate) fn resolve_all(address: &str) -> Result<Vec<SocketAddr>, NetError> {
+    let mut all: Vec<SocketAddr> = Vec::new();
+    for socket in address.to_socket_addrs()? {
+        if !all.contains(&socket) {
+            all.push(socket);
+        }
+    }
+    if all.is_empty() {
+        return Err(NetError::BadLocator(address.to_owned()));
+    }
+    Ok(all)
+}
+
+/// Connects to `socket` within `timeout`.
+pub(crate) fn dial_at(socket: SocketAddr, timeout: Duration) -> Result<TcpStream, NetError> {
+    Ok(TcpStream::connect_timeout(&socket, timeout)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +69,17 @@ mod tests {
         for bad in ["", "stage://", "host", ":80", "host:port", "host:70000"] {
             assert!(matches!(parse(bad), Err(NetError::BadLocator(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_name_resolves_to_each_of_its_addresses_once() {
+        let all = resolve_all("127.0.0.1:80").unwrap();
+        assert_eq!(all, ["127.0.0.1:80".parse().unwrap()]);
+        let all = resolve_all("localhost:80").unwrap();
+        assert!(
+            !all.is_empty() && all.iter().all(|a| a.ip().is_loopback()),
+            "{all:?}"
+        );
     }
 
     #[test]

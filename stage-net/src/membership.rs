@@ -185,6 +185,9 @@ pub(crate) struct Settings {
     pub(crate) down_after: Duration,
     /// How long to keep dialling a peer whose connection broke.
     pub(crate) rejoin_for: Duration,
+    /// The seeds as given (DNS names kept as names: each join resolves them
+    /// again).
+    pub(crate) seeds: Vec<String>,
     /// TLS under the handshake, if configured.
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<TlsConfig>,
@@ -416,8 +419,58 @@ impl Membership {
     /// Dials `locator`, shakes hands, and attaches the connection; then meets the
     /// members the peer told of.
     pub(crate) fn connect(&self, locator: &str) -> Result<Arc<Peer>, NetError> {
+        self.connect_at(locator, None)?
+            .ok_or(NetError::Handshake(HandshakeError::Myself))
+    }
+
+    /// Joins through the seeds: each resolved to all its addresses (a DNS name
+    /// with several records gives several theatres), each address dialled. A
+    /// seed address that is this theatre itself (a Service that lists every
+    /// member, this one too) is skipped. `Ok` if there were no seeds, or one
+    /// address was joined (or was this theatre); else the last error.
+    pub(crate) fn join_seeds(&self) -> Result<(), NetError> {
+        let mut last_error = None;
+        let mut joined = self.settings.seeds.is_empty();
+        for seed in &self.settings.seeds {
+            let addresses = locator::parse(seed).and_then(|a| locator::resolve_all(&a));
+            let addresses = match addresses {
+                Ok(addresses) => addresses,
+                Err(error) => {
+                    log::warn!("stage-net: could not resolve the seed {seed}: {error}");
+                    last_error = Some(error);
+                    continue;
+                }
+            };
+            for address in addresses {
+                match self.connect_at(seed, Some(address)) {
+                    Ok(_) => joined = true,
+                    Err(error) => {
+                        log::warn!("stage-net: could not join {seed} at {address}: {error}");
+                        last_error = Some(error);
+                    }
+                }
+            }
+        }
+        match (joined, last_error) {
+            (false, Some(error)) => Err(error),
+            _ => Ok(()),
+        }
+    }
+
+    /// Dials `locator` (at `at`, one of its addresses, when given: TLS still
+    /// checks the certificate against the locator's host), shakes hands, and
+    /// attaches the connection; then meets the members the peer told of.
+    /// `None` when the theatre there is this one.
+    fn connect_at(
+        &self,
+        locator: &str,
+        at: Option<std::net::SocketAddr>,
+    ) -> Result<Option<Arc<Peer>>, NetError> {
         let address = locator::parse(locator)?;
-        let socket = locator::dial(&address, HANDSHAKE_TIMEOUT)?;
+        let socket = match at {
+            Some(at) => locator::dial_at(at, HANDSHAKE_TIMEOUT)?,
+            None => locator::dial(&address, HANDSHAKE_TIMEOUT)?,
+        };
         let deadline = Deadline::after(HANDSHAKE_TIMEOUT);
         #[cfg(feature = "tls")]
         let mut stream = match &self.settings.tls {
@@ -427,15 +480,14 @@ impl Membership {
         #[cfg(not(feature = "tls"))]
         let mut stream = Transport::Plain(socket);
         let socket = stream.socket().try_clone()?;
-        let met = handshake::connect(
+        let met = match handshake::connect(
             &mut Timed::new(&mut stream, socket, deadline),
             &self.identity(),
-        )?;
-        if met.theatre == self.settings.id {
-            return Err(NetError::Handshake(HandshakeError::Refused(
-                "that locator is this theatre".into(),
-            )));
-        }
+        ) {
+            Ok(met) if met.theatre != self.settings.id => met,
+            Ok(_) | Err(HandshakeError::Myself) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
         let peer = self.attach(stream, None, &met)?;
         for member in met.members {
             let known = self
@@ -447,7 +499,7 @@ impl Membership {
                 }
             }
         }
-        Ok(peer)
+        Ok(Some(peer))
     }
 
     /// Takes a connection whose handshake succeeded; `welcome` is the accepting
@@ -558,6 +610,9 @@ impl Membership {
                 if let Err(error) = self.attach(stream, Some(welcome), &met) {
                     log::warn!("stage-net: could not take a connection: {error}");
                 }
+            }
+            Err(HandshakeError::Myself) => {
+                log::debug!("stage-net: this theatre dialled itself (a seed that leads back here)");
             }
             Err(error) => {
                 crate::observe::handshake_refused("handshake");
@@ -723,6 +778,13 @@ fn rejoin(members: &Weak<Membership>, peer: &Arc<Peer>, dial: bool) {
                         }
                     }
                 }
+                // Alone: the seeds are resolved again, in case the members came
+                // back at new addresses (a rescheduled pod).
+                if members.live_peers().is_empty() && !members.settings.seeds.is_empty() {
+                    if let Err(error) = members.join_seeds() {
+                        log::debug!("stage-net: rejoining through the seeds: {error}");
+                    }
+                }
                 wait = (wait * 2).min(Duration::from_secs(2));
             }
             log::warn!("stage-net: gave up rejoining {}", lost.locator);
@@ -750,6 +812,7 @@ mod tests {
             window: 1 << 20,
             down_after: Duration::from_secs(2),
             rejoin_for: Duration::ZERO,
+            seeds: Vec::new(),
             #[cfg(feature = "tls")]
             tls: None,
         }

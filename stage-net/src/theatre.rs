@@ -139,7 +139,12 @@ impl TheatreBuilder {
     }
 
     /// Theatres to join at start: the theatre connects to each, and to every
-    /// member they tell it of.
+    /// member they tell it of. A seed given by a DNS name is resolved to all
+    /// its addresses, and each is joined (so a Kubernetes headless Service or a
+    /// compose service name works as one seed for every member); an address
+    /// that is this theatre itself is skipped. A theatre that later finds
+    /// itself with no live peer resolves its seeds again while it rejoins (the
+    /// members may have come back at new addresses).
     pub fn join<S: Into<String>>(mut self, seeds: impl IntoIterator<Item = S>) -> Self {
         self.seeds.extend(seeds.into_iter().map(Into::into));
         self
@@ -277,6 +282,7 @@ impl TheatreBuilder {
             window: self.window,
             down_after: self.down_after,
             rejoin_for: self.rejoin_for,
+            seeds: self.seeds,
             #[cfg(feature = "tls")]
             tls: self.tls,
         };
@@ -289,25 +295,12 @@ impl TheatreBuilder {
                 return Err(error.into());
             }
         }
-        let mut last_error = None;
-        let mut joined = self.seeds.is_empty();
-        for seed in &self.seeds {
-            match theatre.node.members.connect(seed) {
-                Ok(_) => joined = true,
-                Err(error) => {
-                    log::warn!("stage-net: could not join {seed}: {error}");
-                    last_error = Some(error);
-                }
-            }
+        if let Err(error) = theatre.node.members.join_seeds() {
+            // Frees the port and the stage.
+            theatre.shutdown();
+            return Err(error);
         }
-        match (joined, last_error) {
-            (false, Some(error)) => {
-                // Frees the port and the stage.
-                theatre.shutdown();
-                Err(error)
-            }
-            _ => Ok(theatre),
-        }
+        Ok(theatre)
     }
 }
 
