@@ -222,24 +222,23 @@ fn the_console_shows_theatres_actors_busy_mailboxes_and_links_and_quits_on_q() {
     b.shutdown();
 }
 
+/// `stage-console --once` joined to `theatre` with `cookie`: its exit and its text.
+fn once(theatre: &Theatre, cookie: &str) -> (std::process::ExitStatus, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_stage-console"))
+        .args(["--join", theatre.locator(), "--cookie", cookie])
+        .args(["--every", "0.1", "--once"])
+        .output()
+        .expect("the console runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output.status, text)
+}
+
 #[test]
 fn once_prints_one_screen_as_text() {
     let a = theatre(&[]);
     let _worker = a.spawn(Worker);
-    let output = Command::new(env!("CARGO_BIN_EXE_stage-console"))
-        .args([
-            "--join",
-            a.locator(),
-            "--cookie",
-            COOKIE,
-            "--every",
-            "0.1",
-            "--once",
-        ])
-        .output()
-        .expect("the console runs");
-    let text = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{output:?}");
+    let (status, text) = once(&a, COOKIE);
+    assert!(status.success(), "{status:?}: {text}");
     assert!(text.contains("1 of 1 theatres answering"), "{text}");
     assert!(text.contains(a.locator()), "{text}");
     assert!(text.contains("console::Worker"), "{text}");
@@ -249,19 +248,7 @@ fn once_prints_one_screen_as_text() {
 #[test]
 fn a_wrong_cookie_shows_the_theatre_unreachable_with_the_reason() {
     let a = theatre(&[]);
-    let output = Command::new(env!("CARGO_BIN_EXE_stage-console"))
-        .args([
-            "--join",
-            a.locator(),
-            "--cookie",
-            "not-the-cookie",
-            "--every",
-            "0.1",
-            "--once",
-        ])
-        .output()
-        .expect("the console runs");
-    let text = String::from_utf8_lossy(&output.stdout);
+    let (_, text) = once(&a, "not-the-cookie");
     assert!(text.contains("0 of 1 theatres answering"), "{text}");
     assert!(text.contains("unreachable"), "{text}");
     a.shutdown();

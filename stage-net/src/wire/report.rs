@@ -108,22 +108,8 @@ impl Report {
         Some(Rates {
             letters: per_second(self.done, earlier.done),
             busy: (1.0 - idle / (seconds * f64::from(self.workers.max(1)))).clamp(0.0, 1.0),
-            bytes_out: self
-                .links
-                .iter()
-                .map(|l| {
-                    let then = link(&l.locator).map_or(0, |e| e.bytes_out);
-                    (l.locator.clone(), per_second(l.bytes_out, then))
-                })
-                .collect(),
-            bytes_in: self
-                .links
-                .iter()
-                .map(|l| {
-                    let then = link(&l.locator).map_or(0, |e| e.bytes_in);
-                    (l.locator.clone(), per_second(l.bytes_in, then))
-                })
-                .collect(),
+            bytes_out: self.link_rates(|l| l.bytes_out, &link, &per_second),
+            bytes_in: self.link_rates(|l| l.bytes_in, &link, &per_second),
             full_turns: self
                 .busiest
                 .iter()
@@ -137,6 +123,22 @@ impl Report {
                 })
                 .collect(),
         })
+    }
+
+    /// Per second, by link: `counter` now, less what `earlier_link` had.
+    fn link_rates<'a>(
+        &self,
+        counter: impl Fn(&LinkReport) -> u64,
+        earlier_link: &impl Fn(&str) -> Option<&'a LinkReport>,
+        per_second: &impl Fn(u64, u64) -> f64,
+    ) -> Vec<(String, f64)> {
+        self.links
+            .iter()
+            .map(|l| {
+                let then = earlier_link(&l.locator).map_or(0, &counter);
+                (l.locator.clone(), per_second(counter(l), then))
+            })
+            .collect()
     }
 }
 
