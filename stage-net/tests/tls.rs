@@ -157,3 +157,41 @@ fn unusable_certificates_are_named_in_the_error() {
     ))
     .contains("/nonexistent/a"));
 }
+
+#[test]
+fn an_observer_reads_a_tls_theatre_with_a_certificate_of_its_authority_only() {
+    use stage_net::observer::Observer;
+
+    let authority = Authority::new();
+    let (a, b, _vault) = vault_over_tls();
+    let observer = |tls: Option<TlsConfig>| {
+        let builder = Observer::builder()
+            .cookie("tls-test")
+            .timeout(Duration::from_secs(10));
+        match tls {
+            Some(tls) => builder.tls(tls),
+            None => builder,
+        }
+        .connect(a.locator())
+    };
+    // The vault's theatres have their own authority: a certificate of another
+    // is refused, as is plain TCP.
+    assert!(observer(Some(authority.issue())).is_err());
+    assert!(observer(None).is_err());
+    drop((a, b));
+
+    let a = theatre(Some(authority.issue()), &[]).unwrap();
+    let _vault = a.spawn(Vault {
+        secret: String::new(),
+    });
+    let mut watching = Observer::builder()
+        .cookie("tls-test")
+        .tls(authority.issue())
+        .connect(a.locator())
+        .expect("an observer with the cluster's authority passes");
+    for _ in 0..3 {
+        let report = watching.report().expect("a report over TLS");
+        assert_eq!(report.theatre, a.id());
+        assert!(report.types.iter().any(|t| t.name.ends_with("::Vault")));
+    }
+}
