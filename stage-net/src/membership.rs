@@ -426,9 +426,11 @@ impl Membership {
     /// Joins through the seeds: each resolved to all its addresses (a DNS name
     /// with several records gives several theatres), each address dialled. A
     /// seed address that is this theatre itself (a Service that lists every
-    /// member, this one too) is skipped. `Ok` if there were no seeds, or one
-    /// address was joined (or was this theatre); else the last error.
-    pub(crate) fn join_seeds(&self) -> Result<(), NetError> {
+    /// member, this one too) is skipped, and so is one where a live peer
+    /// listens already. `Ok` if there were no seeds, or one address was joined
+    /// (or was this theatre); else the last error. Each failure is logged at
+    /// `level` (a start warns; a rejoin, which tries again and again, does not).
+    pub(crate) fn join_seeds(&self, level: log::Level) -> Result<(), NetError> {
         let mut last_error = None;
         let mut joined = self.settings.seeds.is_empty();
         for seed in &self.settings.seeds {
@@ -436,16 +438,28 @@ impl Membership {
             let addresses = match addresses {
                 Ok(addresses) => addresses,
                 Err(error) => {
-                    log::warn!("stage-net: could not resolve the seed {seed}: {error}");
+                    log::log!(
+                        level,
+                        "stage-net: could not resolve the seed {seed}: {error}"
+                    );
                     last_error = Some(error);
                     continue;
                 }
             };
             for address in addresses {
+                // Met already (through a member named in an earlier welcome).
+                let met = self.peer_at(&format!("stage://{address}"));
+                if met.is_some_and(|peer| peer.live().is_some()) {
+                    joined = true;
+                    continue;
+                }
                 match self.connect_at(seed, Some(address)) {
                     Ok(_) => joined = true,
                     Err(error) => {
-                        log::warn!("stage-net: could not join {seed} at {address}: {error}");
+                        log::log!(
+                            level,
+                            "stage-net: could not join {seed} at {address}: {error}"
+                        );
                         last_error = Some(error);
                     }
                 }
@@ -781,7 +795,7 @@ fn rejoin(members: &Weak<Membership>, peer: &Arc<Peer>, dial: bool) {
                 // Alone: the seeds are resolved again, in case the members came
                 // back at new addresses (a rescheduled pod).
                 if members.live_peers().is_empty() && !members.settings.seeds.is_empty() {
-                    if let Err(error) = members.join_seeds() {
+                    if let Err(error) = members.join_seeds(log::Level::Debug) {
                         log::debug!("stage-net: rejoining through the seeds: {error}");
                     }
                 }

@@ -295,7 +295,7 @@ impl TheatreBuilder {
                 return Err(error.into());
             }
         }
-        if let Err(error) = theatre.node.members.join_seeds() {
+        if let Err(error) = theatre.node.members.join_seeds(log::Level::Warn) {
             // Frees the port and the stage.
             theatre.shutdown();
             return Err(error);
