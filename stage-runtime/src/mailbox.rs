@@ -1,28 +1,34 @@
 //! An actor's mailbox: a multi-producer, single-consumer queue that can be closed.
 //!
 //! A linked list of nodes in Vyukov's style: a producer allocates a node, swaps it in
-//! as the tail (one atomic operation) and links its predecessor to it; the one
+//! as the tail (one compare-and-swap) and links its predecessor to it; the one
 //! consumer (the worker holding the actor's turn) follows `next` from a stub node.
 //! An idle actor's mailbox is four words and one empty node, not the cache-padded
 //! head, tail and block of a general channel (which cost 700-odd bytes per actor).
 //!
-//! One word, `state`, counts the pushes in progress and carries the `CLOSED` bit, so
-//! that a push and a close are ordered: a letter is either accepted before the close,
-//! and then the closer's drain (which waits for pushes in progress) hands it back, or
-//! refused. Only producers touch it on the hot path: the consumer never writes a word
-//! a producer reads per letter, except the nodes themselves. Between a producer's swap
-//! and its link the consumer may see the list end early; [`Mailbox::pushed_since`]
-//! (the tail moved) tells it to come back. A bounded mailbox also counts its letters.
+//! The tail's lowest bit is the `CLOSED` mark (nodes are aligned to more than one
+//! byte), so that a push and a close are ordered by the one word producers contend
+//! for anyway: a push whose swap found the tail unmarked was accepted before the
+//! close, and the closer's drain (which waits until it has taken everything up to
+//! the tail) hands its letter back; a push that finds the mark is refused. A push is
+//! one atomic read-modify-write on a shared line, the swap, plus the link into its
+//! predecessor. (Before, a counter of pushes in progress beside the tail cost two
+//! more per letter.) Between a producer's swap and its link the consumer may see the
+//! list end early; [`Mailbox::pushed_since`] (the tail moved) tells it to come back.
+//! A bounded mailbox also counts its letters.
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
-/// Set in `state` once the mailbox is closed.
+/// Set in the tail's address once the mailbox is closed.
 const CLOSED: usize = 1;
-/// One push in progress in `state`.
-const ONE: usize = 2;
+
+/// `node` without the `CLOSED` mark.
+fn unmarked<T>(node: *mut Node<T>) -> *mut Node<T> {
+    node.map_addr(|address| address & !CLOSED)
+}
 
 struct Node<T> {
     next: AtomicPtr<Node<T>>,
@@ -55,10 +61,8 @@ pub(crate) struct Mark(usize);
 pub(crate) struct Mailbox<T> {
     /// The stub: the last node taken (its value gone). Only the consumer touches it.
     head: UnsafeCell<*mut Node<T>>,
-    /// The last node pushed.
+    /// The last node pushed, marked `CLOSED` once the mailbox is closed.
     tail: AtomicPtr<Node<T>>,
-    /// `CLOSED` plus `ONE` per push in progress.
-    state: AtomicUsize,
     /// The bound, for a bounded mailbox.
     capacity: Option<usize>,
     /// For a bounded mailbox: letters accepted and not yet taken.
@@ -83,7 +87,6 @@ impl<T> Mailbox<T> {
         Mailbox {
             head: UnsafeCell::new(stub),
             tail: AtomicPtr::new(stub),
-            state: AtomicUsize::new(0),
             capacity: capacity.map(|c| c.max(1)),
             len: AtomicUsize::new(0),
             spare: AtomicPtr::new(ptr::null_mut()),
@@ -96,9 +99,7 @@ impl<T> Mailbox<T> {
     ///
     /// [`PushError::Closed`] or [`PushError::Full`], with the value.
     pub(crate) fn push(&self, value: T) -> Result<(), PushError<T>> {
-        let before = self.state.fetch_add(ONE, Ordering::SeqCst);
-        if before & CLOSED != 0 {
-            self.state.fetch_sub(ONE, Ordering::Release);
+        if self.is_closed() {
             return Err(PushError::Closed(value));
         }
         if let Some(capacity) = self.capacity {
@@ -108,19 +109,58 @@ impl<T> Mailbox<T> {
                     (len < capacity).then_some(len + 1)
                 });
             if accepted.is_err() {
-                self.state.fetch_sub(ONE, Ordering::Release);
                 return Err(PushError::Full(value));
             }
         }
         let node = self.node_for(value);
-        // SeqCst: an actor going idle checks the tail after publishing its status, and
-        // the sender checks the status after this; one of the two sees the other.
-        let previous = self.tail.swap(node, Ordering::SeqCst);
-        // SAFETY: `previous` was the tail, so it is not freed yet: the consumer frees
-        // a node only once it has moved past it, which needs its `next`, set here.
-        unsafe { (*previous).next.store(node, Ordering::Release) };
-        self.state.fetch_sub(ONE, Ordering::Release);
-        Ok(())
+        if self.link(node, node) {
+            return Ok(());
+        }
+        // SAFETY: the mailbox was closed before the swap, so `node` was never
+        // published: it is ours, and its value initialised.
+        let node = unsafe { Box::from_raw(node) };
+        self.uncount(1);
+        // SAFETY: as just said; the box is then freed without dropping the value.
+        Err(PushError::Closed(unsafe { node.value.assume_init_read() }))
+    }
+
+    /// Swaps the chain `first..=last` in as the tail and links its predecessor to
+    /// it, unless the mailbox is closed (then `false`, and nothing was published).
+    fn link(&self, first: *mut Node<T>, last: *mut Node<T>) -> bool {
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            if tail.addr() & CLOSED != 0 {
+                return false;
+            }
+            // SeqCst: an actor going idle checks the tail after publishing its
+            // status, and the sender checks the status after this; one of the two
+            // sees the other.
+            match self
+                .tail
+                .compare_exchange_weak(tail, last, Ordering::SeqCst, Ordering::Relaxed)
+            {
+                Ok(previous) => {
+                    // SAFETY: `previous` was the tail, so it is not freed yet: the
+                    // consumer frees a node only once it has moved past it, which
+                    // needs its `next`, set here.
+                    unsafe { (*previous).next.store(first, Ordering::Release) };
+                    return true;
+                }
+                Err(now) => tail = now,
+            }
+        }
+    }
+
+    /// Gives back the count of `letters` a bounded mailbox took and then refused.
+    fn uncount(&self, letters: usize) {
+        if self.capacity.is_some() {
+            self.len.fetch_sub(letters, Ordering::AcqRel);
+        }
+    }
+
+    /// Whether [`Mailbox::close`] was called.
+    fn is_closed(&self) -> bool {
+        self.tail.load(Ordering::Acquire).addr() & CLOSED != 0
     }
 
     /// Accepts every value of `values`, in order, linked in with one swap of the
@@ -131,22 +171,17 @@ impl<T> Mailbox<T> {
     /// `values` is left empty; or, when the mailbox is closed, left as it was, with
     /// `false`.
     pub(crate) fn push_all(&self, values: &mut Vec<T>) -> bool {
-        let before = self.state.fetch_add(ONE, Ordering::SeqCst);
-        if before & CLOSED != 0 {
-            self.state.fetch_sub(ONE, Ordering::Release);
+        if self.is_closed() {
             return false;
         }
-        if self.capacity.is_some() {
-            self.len.fetch_add(values.len(), Ordering::AcqRel);
-        }
-        let mut values = values.drain(..);
-        let Some(value) = values.next() else {
-            self.state.fetch_sub(ONE, Ordering::Release);
+        let count = values.len();
+        let mut drained = values.drain(..);
+        let Some(value) = drained.next() else {
             return true;
         };
         let first = self.node_for(value);
         let mut last = first;
-        for value in values {
+        for value in drained {
             let node = Node::alloc(MaybeUninit::new(value));
             // SAFETY: the chain is this producer's alone until the swap below
             // publishes it; the release store that links it in orders this store
@@ -154,12 +189,24 @@ impl<T> Mailbox<T> {
             unsafe { (*last).next.store(node, Ordering::Relaxed) };
             last = node;
         }
-        // As in `push`: SeqCst, for the going-idle handshake.
-        let previous = self.tail.swap(last, Ordering::SeqCst);
-        // SAFETY: as in `push`, `previous` is not freed before its `next` is set.
-        unsafe { (*previous).next.store(first, Ordering::Release) };
-        self.state.fetch_sub(ONE, Ordering::Release);
-        true
+        if self.capacity.is_some() {
+            self.len.fetch_add(count, Ordering::AcqRel);
+        }
+        if self.link(first, last) {
+            return true;
+        }
+        // Closed meanwhile: the chain was never published; its values go back.
+        self.uncount(count);
+        let mut node = first;
+        while !node.is_null() {
+            // SAFETY: the chain is ours alone, made of nodes from `Node::alloc`.
+            let owned = unsafe { Box::from_raw(node) };
+            // SAFETY: each node of the chain holds an initialised value, read once
+            // here; the box is then freed without dropping it again.
+            values.push(unsafe { owned.value.assume_init_read() });
+            node = owned.next.load(Ordering::Relaxed);
+        }
+        false
     }
 
     /// A node holding `value`: the spare one if there is one, else a new one.
@@ -221,7 +268,7 @@ impl<T> Mailbox<T> {
     /// As [`Mailbox::pop`]: the caller is the only consumer.
     pub(crate) unsafe fn mark(&self) -> Mark {
         // SAFETY: the caller is the only consumer.
-        Mark(unsafe { *self.head.get() } as usize)
+        Mark(unsafe { *self.head.get() }.addr())
     }
 
     /// Whether a letter was pushed (or is being pushed) that the consumer had not
@@ -229,16 +276,26 @@ impl<T> Mailbox<T> {
     /// consumer has freed the marked node since, the answer may be a stale `false`;
     /// that consumer is then running and takes the letter itself.
     pub(crate) fn pushed_since(&self, mark: Mark) -> bool {
-        self.tail.load(Ordering::SeqCst) as usize != mark.0
+        unmarked(self.tail.load(Ordering::SeqCst)).addr() != mark.0
     }
 
     /// Refuses every later push.
     pub(crate) fn close(&self) {
-        self.state.fetch_or(CLOSED, Ordering::SeqCst);
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        while tail.addr() & CLOSED == 0 {
+            let marked = tail.map_addr(|address| address | CLOSED);
+            match self
+                .tail
+                .compare_exchange_weak(tail, marked, Ordering::SeqCst, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(now) => tail = now,
+            }
+        }
     }
 
     /// Closes, then hands every accepted letter to `refuse`, waiting for any push
-    /// in progress to finish (and its letter to be linked in).
+    /// that was accepted to link its letter in.
     ///
     /// # Safety
     ///
@@ -249,12 +306,9 @@ impl<T> Mailbox<T> {
             // SAFETY: the caller is the only consumer.
             match unsafe { self.pop() } {
                 Some(value) => refuse(value),
-                // SAFETY: the caller is the only consumer.
-                None if self.state.load(Ordering::Acquire) == CLOSED
-                    && !self.pushed_since(unsafe { self.mark() }) =>
-                {
-                    return
-                }
+                // SAFETY: the caller is the only consumer. Closed, so the tail
+                // moves no more: once the consumer has reached it, all is taken.
+                None if !self.pushed_since(unsafe { self.mark() }) => return,
                 // A producer between its swap and its link: a few instructions, unless
                 // it was preempted there.
                 None => std::thread::yield_now(),
@@ -404,6 +458,44 @@ mod tests {
         // SAFETY: this thread is the only consumer.
         unsafe { mailbox.close_and_drain(|s| refused.push(s)) };
         assert_eq!(refused, ["kept"]);
+    }
+
+    #[test]
+    fn runs_and_single_pushes_racing_a_close_are_taken_whole_or_given_back_whole() {
+        let rounds = if cfg!(miri) { 3 } else { 200 };
+        for _ in 0..rounds {
+            let mailbox = Arc::new(Mailbox::new(Some(1_000)));
+            let pusher = {
+                let mailbox = Arc::clone(&mailbox);
+                std::thread::spawn(move || {
+                    let mut accepted = 0;
+                    for run in 0..50 {
+                        let mut values: Vec<u32> = (0..4).map(|i| run * 4 + i).collect();
+                        if mailbox.push_all(&mut values) {
+                            accepted += 4;
+                        } else {
+                            let given_back: Vec<u32> = (0..4).map(|i| run * 4 + i).collect();
+                            assert_eq!(values, given_back, "a refused run comes back in order");
+                        }
+                        if mailbox.push(1_000 + run).is_ok() {
+                            accepted += 1;
+                        }
+                    }
+                    accepted
+                })
+            };
+            std::thread::yield_now();
+            let mut drained = 0;
+            // SAFETY: this thread is the only consumer.
+            unsafe { mailbox.close_and_drain(|_| drained += 1) };
+            let accepted = pusher.join().expect("pusher");
+            assert_eq!(drained, accepted);
+            assert_eq!(
+                mailbox.len.load(Ordering::Acquire),
+                0,
+                "refused letters give their count back"
+            );
+        }
     }
 
     #[test]
