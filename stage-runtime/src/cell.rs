@@ -82,11 +82,16 @@ struct Bookkeeping<A> {
     supervisor: Option<Box<Supervisor<A>>>,
 }
 
+#[repr(C)]
 pub(crate) struct ActorCell<A: Actor> {
+    /// First, with the mailbox after it (`repr(C)`): a send writes the mailbox's
+    /// tail and, to wake an idle actor, this status, and the two share one cache
+    /// line (with the `Arc`'s count, which the wake-up also takes), so a letter
+    /// costs one line moved between cores, not two.
     status: AtomicU8,
+    mailbox: Mailbox<Envelope<A>>,
     id: ActorId,
     stage: Arc<Scheduler>,
-    mailbox: Mailbox<Envelope<A>>,
     /// Declared before `state`, which the pending future borrows, so that it is
     /// dropped first (and `Drop` empties it explicitly before anything else).
     books: UnsafeCell<Bookkeeping<A>>,

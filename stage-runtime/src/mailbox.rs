@@ -58,9 +58,10 @@ pub(crate) enum PushError<T> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Mark(usize);
 
+/// `repr(C)`: the tail first, so that the actor cell can put its status beside it
+/// (see `ActorCell`).
+#[repr(C)]
 pub(crate) struct Mailbox<T> {
-    /// The stub: the last node taken (its value gone). Only the consumer touches it.
-    head: UnsafeCell<*mut Node<T>>,
     /// The last node pushed, marked `CLOSED` once the mailbox is closed.
     tail: AtomicPtr<Node<T>>,
     /// The bound, for a bounded mailbox.
@@ -71,6 +72,8 @@ pub(crate) struct Mailbox<T> {
     /// one letter at a time, so a letter costs no allocation. Only the consumer puts a
     /// node here, and only when it is empty; producers only take it.
     spare: AtomicPtr<Node<T>>,
+    /// The stub: the last node taken (its value gone). Only the consumer touches it.
+    head: UnsafeCell<*mut Node<T>>,
 }
 
 // SAFETY: values move from producers to the consumer, so `T: Send` is needed and
