@@ -468,31 +468,22 @@ mod tests {
         let rounds = if cfg!(miri) { 3 } else { 200 };
         for _ in 0..rounds {
             let mailbox = Arc::new(Mailbox::new(Some(1_000)));
-            let pusher = {
-                let mailbox = Arc::clone(&mailbox);
-                std::thread::spawn(move || {
-                    let mut accepted = 0;
-                    for run in 0..50 {
-                        let mut values: Vec<u32> = (0..4).map(|i| run * 4 + i).collect();
-                        if mailbox.push_all(&mut values) {
-                            accepted += 4;
-                        } else {
-                            let given_back: Vec<u32> = (0..4).map(|i| run * 4 + i).collect();
-                            assert_eq!(values, given_back, "a refused run comes back in order");
-                        }
-                        if mailbox.push(1_000 + run).is_ok() {
-                            accepted += 1;
-                        }
+            race_a_close(&mailbox, |mailbox| {
+                let mut accepted = 0;
+                for run in 0..50 {
+                    let mut values: Vec<u32> = (0..4).map(|i| run * 4 + i).collect();
+                    if mailbox.push_all(&mut values) {
+                        accepted += 4;
+                    } else {
+                        let given_back: Vec<u32> = (0..4).map(|i| run * 4 + i).collect();
+                        assert_eq!(values, given_back, "a refused run comes back in order");
                     }
-                    accepted
-                })
-            };
-            std::thread::yield_now();
-            let mut drained = 0;
-            // SAFETY: this thread is the only consumer.
-            unsafe { mailbox.close_and_drain(|_| drained += 1) };
-            let accepted = pusher.join().expect("pusher");
-            assert_eq!(drained, accepted);
+                    if mailbox.push(1_000 + run).is_ok() {
+                        accepted += 1;
+                    }
+                }
+                accepted
+            });
             assert_eq!(
                 mailbox.len.load(Ordering::Acquire),
                 0,
@@ -552,24 +543,27 @@ mod tests {
         let rounds = if cfg!(miri) { 3 } else { 200 };
         for _ in 0..rounds {
             let mailbox = Arc::new(Mailbox::new(None));
-            let pusher = {
-                let mailbox = Arc::clone(&mailbox);
-                std::thread::spawn(move || {
-                    let mut accepted = 0;
-                    for i in 0..100 {
-                        if mailbox.push(i).is_ok() {
-                            accepted += 1;
-                        }
-                    }
-                    accepted
-                })
-            };
-            std::thread::yield_now();
-            let mut drained = 0;
-            // SAFETY: this thread is the only consumer.
-            unsafe { mailbox.close_and_drain(|_| drained += 1) };
-            let accepted = pusher.join().expect("pusher");
-            assert_eq!(drained, accepted);
+            race_a_close(&mailbox, |mailbox| {
+                (0..100).filter(|&i| mailbox.push(i).is_ok()).count()
+            });
         }
+    }
+
+    /// Runs `pushes` on another thread while this one closes and drains the
+    /// mailbox; what `pushes` says was accepted must be what the drain took.
+    fn race_a_close<T: Send + 'static>(
+        mailbox: &Arc<Mailbox<T>>,
+        pushes: impl FnOnce(&Mailbox<T>) -> usize + Send + 'static,
+    ) {
+        let pusher = {
+            let mailbox = Arc::clone(mailbox);
+            std::thread::spawn(move || pushes(&mailbox))
+        };
+        std::thread::yield_now();
+        let mut drained = 0;
+        // SAFETY: this thread is the only consumer.
+        unsafe { mailbox.close_and_drain(|_| drained += 1) };
+        let accepted = pusher.join().expect("pusher");
+        assert_eq!(drained, accepted);
     }
 }
