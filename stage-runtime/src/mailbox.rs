@@ -119,12 +119,27 @@ impl<T> Mailbox<T> {
         if self.link(node, node) {
             return Ok(());
         }
-        // SAFETY: the mailbox was closed before the swap, so `node` was never
-        // published: it is ours, and its value initialised.
-        let node = unsafe { Box::from_raw(node) };
         self.uncount(1);
-        // SAFETY: as just said; the box is then freed without dropping the value.
-        Err(PushError::Closed(unsafe { node.value.assume_init_read() }))
+        // SAFETY: the mailbox was closed before the swap, so `node` was never
+        // published: it is ours, and holds `value`.
+        let (value, _) = unsafe { Self::take_back(node) };
+        Err(PushError::Closed(value))
+    }
+
+    /// The value of a node that was never published, and the node after it in
+    /// its chain; the node is freed.
+    ///
+    /// # Safety
+    ///
+    /// `node` came from [`Mailbox::node_for`] or `Node::alloc` with a value, and
+    /// no other thread can reach it.
+    unsafe fn take_back(node: *mut Node<T>) -> (T, *mut Node<T>) {
+        // SAFETY: the caller's contract: ours alone, allocated as a box.
+        let owned = unsafe { Box::from_raw(node) };
+        // SAFETY: the value is initialised and read once, here; the box is then
+        // freed without dropping it again.
+        let value = unsafe { owned.value.assume_init_read() };
+        (value, owned.next.load(Ordering::Relaxed))
     }
 
     /// Swaps the chain `first..=last` in as the tail and links its predecessor to
@@ -202,12 +217,10 @@ impl<T> Mailbox<T> {
         self.uncount(count);
         let mut node = first;
         while !node.is_null() {
-            // SAFETY: the chain is ours alone, made of nodes from `Node::alloc`.
-            let owned = unsafe { Box::from_raw(node) };
-            // SAFETY: each node of the chain holds an initialised value, read once
-            // here; the box is then freed without dropping it again.
-            values.push(unsafe { owned.value.assume_init_read() });
-            node = owned.next.load(Ordering::Relaxed);
+            // SAFETY: the chain is ours alone, each node holding a value.
+            let (value, next) = unsafe { Self::take_back(node) };
+            values.push(value);
+            node = next;
         }
         false
     }
